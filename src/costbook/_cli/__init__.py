@@ -1,0 +1,1 @@
+"""The ``costbook`` command line: each command is one library call plus formatting."""

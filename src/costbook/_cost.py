@@ -1,0 +1,41 @@
+"""Cost: an exact breakdown of what a usage costs at a provider."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from ._money import money_text
+from ._usage import Usage
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """What a usage costs: one exact ``Decimal`` per priced part and their sum, in USD.
+
+    ``items`` maps each priced part (``input``, ``cache_read``, ``output``, ...) to its cost;
+    their sum is ``total``. ``effective`` is the date the price set used took effect.
+    """
+
+    total: Decimal
+    items: Mapping[str, Decimal]
+    model: str
+    provider: str
+    usage: Usage
+    effective: date | None = None
+    currency: str = "USD"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; every amount is a decimal string, never a float."""
+        return {
+            "model": self.model,
+            "provider": self.provider,
+            "currency": self.currency,
+            "total": money_text(self.total),
+            "items": {part: money_text(value) for part, value in self.items.items()},
+            "usage": self.usage.as_dict(),
+            "effective": self.effective.isoformat() if self.effective else None,
+        }

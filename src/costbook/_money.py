@@ -1,0 +1,45 @@
+"""Money as text: exact for machines, rounded only for display."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+MILLION = Decimal(1_000_000)
+
+
+def money_text(amount: Decimal) -> str:
+    """The exact amount in plain notation, without trailing zeros: ``Decimal('0.021000')``
+    gives ``'0.021'``, never ``'2.1E-2'``."""
+    if amount == 0:
+        return "0"
+    text = format(amount.normalize(), "f")
+    return text
+
+
+def display_money(amount: Decimal, *, places: int = 4) -> str:
+    """A dollar amount for people: rounded to ``places`` decimals, but never showing a
+    non-zero amount as zero (small amounts keep their first significant digits)."""
+    if amount == 0:
+        return "$0"
+    sign = "-" if amount < 0 else ""
+    magnitude = abs(amount)
+    quantum = Decimal(1).scaleb(-places)
+    rounded = magnitude.quantize(quantum, rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        # e.g. 0.0000015: show two significant digits instead of $0.0000
+        exponent = magnitude.adjusted() - 1
+        rounded = magnitude.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP)
+        return f"{sign}${format(rounded.normalize(), 'f')}"
+    return f"{sign}${format(rounded, 'f')}"
+
+
+def parse_amount(text: str) -> Decimal:
+    """A money amount typed by a person: ``1``, ``0.25``, ``$0.25``. Raises ValueError."""
+    cleaned = text.strip().removeprefix("$").replace("_", "")
+    try:
+        value = Decimal(cleaned)
+    except ArithmeticError:
+        raise ValueError(f"{text!r} is not an amount of money; write it like 0.25 or $1") from None
+    if not value.is_finite():
+        raise ValueError(f"{text!r} is not a finite amount of money")
+    return value

@@ -1,0 +1,204 @@
+"""The format of a pricing table, as pydantic models: unknown fields are forbidden.
+
+This module is the single definition of ``pricing/*.yaml``; ``pricing/schema.json`` is
+generated from :class:`ProviderTable`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+RateName = Literal[
+    "input", "output", "cache_read", "cache_write", "cache_write_1h", "reasoning"
+]
+Tokenizer = Literal["o200k_base", "cl100k_base", "claude", "approximate"]
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+
+
+def _no_float(value: Any) -> Any:
+    if isinstance(value, float):
+        raise ValueError(
+            f"rate {value!r} came through binary float; write it in the YAML table as a "
+            "number or pass a Decimal or a string"
+        )
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PriceSet(_Strict):
+    """The rates in force from one date on. Token rates are USD per million tokens."""
+
+    effective: date = Field(description="The date these rates took effect.")
+    input: Decimal | None = Field(None, ge=0, description="USD per 1M uncached input tokens.")
+    output: Decimal | None = Field(None, ge=0, description="USD per 1M output tokens.")
+    cache_read: Decimal | None = Field(None, ge=0, description="USD per 1M cache-read tokens.")
+    cache_write: Decimal | None = Field(
+        None, ge=0, description="USD per 1M cache-write tokens (5-minute lifetime)."
+    )
+    cache_write_1h: Decimal | None = Field(
+        None, ge=0, description="USD per 1M cache-write tokens with a 1-hour lifetime."
+    )
+    reasoning: Decimal | None = Field(
+        None, ge=0, description="USD per 1M reasoning tokens, where it differs from output."
+    )
+    per_image: Decimal | None = Field(None, ge=0, description="USD per input image.")
+    per_request: Decimal | None = Field(None, ge=0, description="USD per request.")
+    billed_as: dict[RateName, RateName] = Field(
+        default_factory=dict,
+        description="Parts billed at another rate, e.g. {reasoning: output}.",
+    )
+
+    _rates_are_exact = field_validator(
+        "input", "output", "cache_read", "cache_write", "cache_write_1h", "reasoning",
+        "per_image", "per_request", mode="before",
+    )(_no_float)
+
+    @model_validator(mode="after")
+    def _billed_as_names_a_rate(self) -> PriceSet:
+        for part, rate in self.billed_as.items():
+            if part == rate:
+                raise ValueError(f"billed_as: {part} cannot be billed as itself")
+            if getattr(self, part) is not None:
+                raise ValueError(
+                    f"billed_as: {part} has its own rate {getattr(self, part)}; "
+                    "give either the rate or billed_as, not both"
+                )
+            if getattr(self, rate) is None and rate not in self.billed_as:
+                raise ValueError(f"billed_as: {part} is billed as {rate}, which has no rate")
+        return self
+
+
+class TileImages(_Strict):
+    """OpenAI's tile rule: base tokens plus tokens per 512-pixel tile (``low``: base only)."""
+
+    method: Literal["tiles"] = "tiles"
+    base_tokens: int = Field(ge=0)
+    tile_tokens: int = Field(ge=0)
+
+
+class PatchImages(_Strict):
+    """32-pixel patches, capped, times a per-model multiplier (newer mini and nano models)."""
+
+    method: Literal["patches"] = "patches"
+    multiplier: Decimal = Field(gt=0)
+    max_patches: int = Field(1536, gt=0)
+
+    _exact = field_validator("multiplier", mode="before")(_no_float)
+
+
+class PixelImages(_Strict):
+    """Tokens from the pixel count: width x height / ``pixels_per_token`` after scaling the
+    image to fit ``max_edge`` and ``max_tokens`` (Anthropic: 750 pixels a token)."""
+
+    method: Literal["pixels"] = "pixels"
+    pixels_per_token: int = Field(gt=0)
+    max_edge: int = Field(1568, gt=0)
+    max_tokens: int = Field(1600, gt=0)
+
+
+class ImageBilling(_Strict):
+    """How input images are billed: per image, or as input tokens (never both)."""
+
+    billing: Literal["per_image", "tokens"]
+    tokens: TileImages | PatchImages | PixelImages | None = Field(
+        None, discriminator="method", description="The token rule when billed as tokens."
+    )
+
+    @model_validator(mode="after")
+    def _one_way(self) -> ImageBilling:
+        if self.billing == "per_image" and self.tokens is not None:
+            raise ValueError("images billed per_image take no token rule")
+        return self
+
+
+class ExampleUsage(_Strict):
+    input_tokens: int = Field(0, ge=0)
+    output_tokens: int = Field(0, ge=0)
+    cache_read_tokens: int = Field(0, ge=0)
+    cache_write_tokens: int = Field(0, ge=0)
+    cache_write_1h_tokens: int = Field(0, ge=0)
+    reasoning_tokens: int = Field(0, ge=0)
+    images: int = Field(0, ge=0)
+    requests: int = Field(1, ge=0)
+
+
+class Example(_Strict):
+    """A documented example: a usage and its exact total as the provider's page states it."""
+
+    usage: ExampleUsage
+    total: Decimal
+    at: date | None = Field(None, description="Price date of the example; default: today.")
+    source: str | None = Field(None, description="Where the provider states it.")
+
+    _exact = field_validator("total", mode="before")(_no_float)
+
+
+class ModelEntry(_Strict):
+    """One model as one provider sells it."""
+
+    id: str = Field(min_length=1, description="The id as this provider spells it.")
+    name: str | None = None
+    aliases: list[str] = Field(
+        default_factory=list, description="Dated snapshots and other spellings."
+    )
+    context_window: int = Field(gt=0)
+    max_output_tokens: int = Field(gt=0)
+    tokenizer: Tokenizer
+    pricing_url: str = Field(pattern=r"^https://", description="The provider's own pricing page.")
+    checked: date = Field(description="When the prices were last checked against that page.")
+    images: ImageBilling | None = None
+    prices: list[PriceSet] = Field(min_length=1)
+    examples: list[Example] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _prices_in_date_order(self) -> ModelEntry:
+        dates = [p.effective for p in self.prices]
+        if dates != sorted(set(dates)):
+            raise ValueError(
+                "prices must be listed oldest first with distinct effective dates, got "
+                + ", ".join(d.isoformat() for d in dates)
+            )
+        if self.max_output_tokens > self.context_window:
+            raise ValueError(
+                f"max_output_tokens {self.max_output_tokens} is larger than "
+                f"context_window {self.context_window}"
+            )
+        return self
+
+
+class ProviderTable(_Strict):
+    """A pricing table: every model one provider bills for."""
+
+    provider: Slug = Field(description="Who bills the call: openai, anthropic, openrouter, ...")
+    name: str
+    pricing_url: str = Field(pattern=r"^https://")
+    api_hosts: list[str] = Field(
+        default_factory=list, description="API host names that identify this provider."
+    )
+    models: list[ModelEntry]
+
+    @model_validator(mode="after")
+    def _unique_refs(self) -> ProviderTable:
+        seen: dict[str, str] = {}
+        for model in self.models:
+            for ref in (model.id, *model.aliases):
+                key = ref.lower()
+                if key in seen:
+                    raise ValueError(f"ref {ref!r} of {model.id} is already used by {seen[key]}")
+                seen[key] = model.id
+        return self
+
+
+def table_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a pricing table, for editors (``pricing/schema.json``)."""
+    schema = ProviderTable.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "costbook pricing table"
+    return schema

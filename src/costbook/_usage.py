@@ -1,0 +1,85 @@
+"""Usage: the billable counts of one call, with the conventions of OpenAI and OpenTelemetry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+# A part and the total it belongs to: cache reads and writes are parts of the input tokens,
+# reasoning tokens part of the output tokens, 1-hour cache writes part of all cache writes.
+PART_OF: dict[str, str] = {
+    "cache_read_tokens": "input_tokens",
+    "cache_write_tokens": "input_tokens",
+    "cache_write_1h_tokens": "cache_write_tokens",
+    "reasoning_tokens": "output_tokens",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Counts of the billable units of one call.
+
+    ``input_tokens`` counts *all* input tokens, cache reads and writes included;
+    ``output_tokens`` counts *all* output tokens, reasoning included. The cache and
+    reasoning counts are parts of those totals; ``cache_write_1h_tokens`` is the part of
+    ``cache_write_tokens`` written with a 1-hour lifetime (Anthropic). ``images`` counts
+    input images where a provider bills per image; ``requests`` the calls billed per request.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    reasoning_tokens: int = 0
+    images: int = 0
+    requests: int = 1
+
+    def __post_init__(self) -> None:
+        for name in USAGE_FIELDS:
+            value = getattr(self, name)
+            if type(value) is not int and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"usage {name} must be a whole number of units, got {value!r}")
+            if value < 0:
+                raise ValueError(f"usage {name} must be 0 or more, got {value}")
+        if self.cache_read_tokens + self.cache_write_tokens > self.input_tokens:
+            raise ValueError(
+                "usage cache_read_tokens + cache_write_tokens "
+                f"({self.cache_read_tokens} + {self.cache_write_tokens}) is larger than "
+                f"input_tokens ({self.input_tokens}); input_tokens counts all input, "
+                "cache reads and writes included"
+            )
+        for part, total in PART_OF.items():
+            if getattr(self, part) > getattr(self, total):
+                raise ValueError(
+                    f"usage {part} ({getattr(self, part)}) is larger than {total} "
+                    f"({getattr(self, total)}); {part} is a part of {total}"
+                )
+
+    @property
+    def uncached_input_tokens(self) -> int:
+        """Input tokens that are neither cache reads nor cache writes."""
+        return self.input_tokens - self.cache_read_tokens - self.cache_write_tokens
+
+    def as_dict(self) -> dict[str, int]:
+        """The counts as a plain dict, in field order."""
+        return {name: getattr(self, name) for name in USAGE_FIELDS}
+
+    def __add__(self, other: object) -> Usage:
+        if not isinstance(other, Usage):
+            return NotImplemented
+        return Usage(**{n: getattr(self, n) + getattr(other, n) for n in USAGE_FIELDS})
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Usage:
+        """Build a usage from a mapping of field names; an unknown name is an error."""
+        unknown = sorted(set(data) - set(USAGE_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown usage field(s) {', '.join(unknown)}; "
+                f"expected some of {', '.join(USAGE_FIELDS)}"
+            )
+        return cls(**data)
+
+
+USAGE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Usage))
