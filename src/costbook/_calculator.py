@@ -12,6 +12,7 @@ from ._model import Model, Rates
 from ._usage import Usage
 
 _ZERO = Decimal(0)
+_ONE = Decimal(1)
 
 
 def price(
@@ -63,16 +64,16 @@ def price_with(usage: Usage, model: Model, rates: Rates) -> Cost:
     items: dict[str, Decimal] = {}
 
     def add(part: str, rate_name: str, count: int) -> None:
+        if count == 0:
+            return
         rate = per_token.get(rate_name)
         if rate is None:
-            if count == 0:
-                return
             raise PricingError(
                 f"{model.ref} has no {rate_name} rate, so {count} {part} cannot be priced; "
                 f"its table can give a {rate_name} rate or say which rate bills it "
                 f"(billed_as: {{{rate_name}: input}})"
             )
-        items[rate_name] = rate * count
+        items[rate_name] = _tidy(rate * count)
 
     add("input_tokens (uncached)", "input", usage.uncached_input_tokens)
     if usage.cache_read_tokens:
@@ -92,15 +93,23 @@ def price_with(usage: Usage, model: Model, rates: Rates) -> Cost:
     if usage.images:
         _price_images(usage.images, model, rates, items)
     if rates.per_request is not None and usage.requests:
-        items["request"] = rates.per_request * usage.requests
+        items["request"] = _tidy(rates.per_request * usage.requests)
     return Cost(
-        total=sum(items.values(), _ZERO),
+        total=_tidy(sum(items.values(), _ZERO)),
         items=items,
         model=model.id,
         provider=model.provider,
         usage=usage,
         effective=rates.effective,
     )
+
+
+def _tidy(amount: Decimal) -> Decimal:
+    """The same amount without trailing zeros: 0.021 rather than 0.02100000; whole
+    amounts keep exponent 0 (100, not 1E+2)."""
+    tidy = amount.normalize()
+    exponent = tidy.as_tuple().exponent
+    return tidy if isinstance(exponent, int) and exponent <= 0 else tidy.quantize(_ONE)
 
 
 def _price_images(count: int, model: Model, rates: Rates, items: dict[str, Decimal]) -> None:
@@ -114,4 +123,4 @@ def _price_images(count: int, model: Model, rates: Rates, items: dict[str, Decim
             f"{model.ref} bills images per image but its price set of "
             f"{rates.effective.isoformat()} has no per_image rate"
         )
-    items["image"] = rates.per_image * count
+    items["image"] = _tidy(rates.per_image * count)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ._errors import PricingError, UnknownModelError, UnknownProviderError
 from ._model import Model
 
+TYPE_CHECKING = False  # typing is not imported at run time, to keep `import costbook` fast
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ._schema import ProviderTable
 
 PRICING_PATH_ENV = "COSTBOOK_PRICING_PATH"
@@ -155,6 +155,8 @@ class Catalog:
                 for m in models.values():
                     if m.maker != p:
                         names.setdefault(m.id.lower(), m.ref)
+        import difflib
+
         close = difflib.get_close_matches(text.lower(), list(names), n=limit, cutoff=0.5)
         if len(close) < limit:
             starts = [n for n in sorted(names) if text.lower() in n and n not in close]
@@ -198,6 +200,8 @@ def catalog() -> Catalog:
 
 
 def _build() -> Catalog:
+    from pathlib import Path
+
     from ._tables import bundled_pricing_dir, read_table, table_files
 
     paths: list[Path] = [bundled_pricing_dir()]
@@ -213,6 +217,8 @@ def load(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> Ca
     A model in a user table overrides the bundled model of the same provider and id; a new
     provider is added. Tables are validated now; a bad one raises :class:`PricingError`.
     """
+    from pathlib import Path
+
     global _catalog
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     with _lock:

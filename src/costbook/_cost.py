@@ -6,10 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from ._money import money_text
 from ._usage import Usage
+
+TYPE_CHECKING = False  # typing is not imported at run time, to keep `import costbook` fast
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @dataclass(frozen=True, slots=True)

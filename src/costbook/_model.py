@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from ._errors import PricingError
 from ._money import MILLION
 
+TYPE_CHECKING = False  # typing is not imported at run time, to keep `import costbook` fast
 if TYPE_CHECKING:
     from ._schema import Example, ImageBilling, ModelEntry, PriceSet
 

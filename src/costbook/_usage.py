@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time, to keep `import costbook` fast
+if TYPE_CHECKING:
+    from typing import Any
 
 # A part and the total it belongs to: cache reads and writes are parts of the input tokens,
 # reasoning tokens part of the output tokens, 1-hour cache writes part of all cache writes.
@@ -42,6 +45,12 @@ class Usage:
                 raise ValueError(f"usage {name} must be a whole number of units, got {value!r}")
             if value < 0:
                 raise ValueError(f"usage {name} must be 0 or more, got {value}")
+        for part, total in PART_OF.items():
+            if getattr(self, part) > getattr(self, total):
+                raise ValueError(
+                    f"usage {part} ({getattr(self, part)}) is larger than {total} "
+                    f"({getattr(self, total)}); {part} is a part of {total}"
+                )
         if self.cache_read_tokens + self.cache_write_tokens > self.input_tokens:
             raise ValueError(
                 "usage cache_read_tokens + cache_write_tokens "
@@ -49,12 +58,6 @@ class Usage:
                 f"input_tokens ({self.input_tokens}); input_tokens counts all input, "
                 "cache reads and writes included"
             )
-        for part, total in PART_OF.items():
-            if getattr(self, part) > getattr(self, total):
-                raise ValueError(
-                    f"usage {part} ({getattr(self, part)}) is larger than {total} "
-                    f"({getattr(self, total)}); {part} is a part of {total}"
-                )
 
     @property
     def uncached_input_tokens(self) -> int:

@@ -1,0 +1,49 @@
+"""Pricing tables written by tests: a minimal valid table, with what a test needs changed."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from costbook._catalog import Catalog
+from costbook._tables import validate_table
+
+BASE_MODEL: dict[str, Any] = {
+    "id": "tiny-1",
+    "aliases": ["tiny-1-2025-01-01"],
+    "context_window": 1000,
+    "max_output_tokens": 100,
+    "tokenizer": "o200k_base",
+    "pricing_url": "https://example.com/pricing",
+    "checked": "2025-06-01",
+    "prices": [{"effective": "2025-01-01", "input": "1", "output": "2"}],
+}
+
+
+def model_entry(**changes: Any) -> dict[str, Any]:
+    """A valid model entry with ``changes`` applied."""
+    entry = copy.deepcopy(BASE_MODEL)
+    entry.update(changes)
+    return entry
+
+
+def table_data(provider: str = "acme", *models: dict[str, Any]) -> dict[str, Any]:
+    """A valid provider table holding ``models`` (default: one model)."""
+    return {
+        "provider": provider,
+        "name": provider.title(),
+        "pricing_url": "https://example.com/pricing",
+        "models": list(models) or [model_entry()],
+    }
+
+
+def catalog_of(*tables: dict[str, Any]) -> Catalog:
+    """A catalog of the given table dicts, validated as the YAML files would be."""
+    return Catalog((validate_table(t, source=f"{t['provider']}.yaml"), "test") for t in tables)
+
+
+def write_yaml(path: Path, text: str) -> Path:
+    """Write a YAML table file and return its path."""
+    path.write_text(text, encoding="utf-8")
+    return path

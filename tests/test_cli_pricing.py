@@ -1,0 +1,163 @@
+import json
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+from table_factory import write_yaml
+
+from costbook._cli.main import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("args", "total"),
+    [
+        (["--input", "100k", "--output", "10k"], "0.021"),
+        (["--input", "1M", "--output", "100k"], "0.21"),
+        (["--input", "10M", "--output", "1M"], "2.1"),
+        (["--input", "1M", "--cache-read", "1M"], "0.07"),
+        (["--input", "1M", "--cache-write", "1M"], "0.15"),
+    ],
+)
+def test_requesty_figures_through_the_cli(capsys, args, total):
+    code, out, _ = run(capsys, "estimate", "openai/gpt-4o-mini", "--provider", "requesty",
+                       *args, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["total"] == total
+    assert Decimal(data["total"]) == Decimal(total)
+    assert data["provider"] == "requesty"
+
+
+@pytest.mark.parametrize(
+    ("ref", "args", "total"),
+    [
+        ("openrouter:openai/gpt-4o-mini", ["--input", "1M"], "0.15"),
+        ("openrouter:openai/gpt-4o-mini", ["--output", "1M"], "0.6"),
+        ("openrouter:openai/gpt-4o-mini", ["--images", "1000"], "0.217"),
+        ("gpt-4o-mini", ["--input", "1M", "--cache-read", "1M"], "0.075"),
+        ("gpt-4o-mini", ["--output", "1_000_000"], "0.6"),
+    ],
+)
+def test_openrouter_and_openai_figures_through_the_cli(capsys, ref, args, total):
+    code, out, _ = run(capsys, "estimate", ref, *args, "--json")
+    assert code == 0
+    assert json.loads(out)["total"] == total
+
+
+def test_human_output_rounds_for_display_only(capsys):
+    code, out, _ = run(capsys, "estimate", "gpt-4o-mini", "--input", "1")
+    assert code == 0
+    assert out.splitlines() == [
+        "openai:gpt-4o-mini",
+        "  input             $0.00000015",
+        "  total             $0.00000015",
+    ]
+
+
+@pytest.mark.parametrize("count", ["1.5M", "100_000", "100k", "12"])
+def test_counts_accept_suffixes(capsys, count):
+    code, out, _ = run(capsys, "estimate", "gpt-4o-mini", "--input", count, "--json")
+    assert code == 0
+    expected = {"1.5M": 1_500_000, "100_000": 100_000, "100k": 100_000, "12": 12}[count]
+    assert json.loads(out)["usage"]["input_tokens"] == expected
+
+
+@pytest.mark.parametrize("count", ["lots", "1.5", "-3", "1.2345k"])
+def test_bad_counts_exit_2_with_one_line(capsys, count):
+    with pytest.raises(SystemExit) as info:
+        main(["estimate", "gpt-4o-mini", "--input", count])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "is not a" in err
+
+
+def test_unknown_model_exits_2_with_suggestions(capsys):
+    code, out, err = run(capsys, "estimate", "gpt-4o-mnii", "--input", "10")
+    assert code == 2
+    assert out == ""
+    assert err.startswith("costbook: error: unknown model 'gpt-4o-mnii'; closest known: gpt-4o-mini")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_inconsistent_usage_exits_2(capsys):
+    code, _, err = run(capsys, "estimate", "gpt-4o-mini", "--input", "10", "--cache-read", "20")
+    assert code == 2
+    assert "cache_read_tokens (20) is larger than input_tokens (10)" in err
+
+
+def test_at_picks_the_price_date(capsys):
+    code, _, err = run(capsys, "estimate", "gpt-4o-mini", "--input", "10", "--at", "2020-01-01")
+    assert code == 2
+    assert "no price in force on 2020-01-01" in err
+
+
+def test_models_lists_refs_with_rates(capsys):
+    code, out, _ = run(capsys, "models", "--provider", "requesty", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    mini = next(r for r in rows if r["id"] == "openai/gpt-4o-mini")
+    assert mini["rates_per_million"] == {
+        "input": "0.15", "output": "0.6", "cache_read": "0.07", "cache_write": "0.15",
+        "reasoning": "0.6",
+    }
+    assert mini["context_window"] == 128000
+
+
+def test_models_table(capsys):
+    code, out, _ = run(capsys, "models", "--provider", "requesty")
+    assert code == 0
+    assert "requesty:openai/gpt-4o-mini" in out
+    assert "128,000" in out
+
+
+def test_models_unknown_provider(capsys):
+    code, _, err = run(capsys, "models", "--provider", "nope")
+    assert code == 2
+    assert "unknown provider 'nope'" in err
+
+
+def test_compare_cheapest_first(capsys):
+    code, out, _ = run(capsys, "compare", "gpt-4o-mini", "--input", "1M", "--cache-read", "1M",
+                       "--json")
+    assert code == 0
+    rows = json.loads(out)
+    totals = [Decimal(r["total"]) for r in rows]
+    assert totals == sorted(totals)
+    assert rows[0]["provider"] == "requesty" and rows[0]["total"] == "0.07"
+
+
+def test_check_passes_on_bundled_tables(capsys):
+    code, out, _ = run(capsys, "check")
+    assert code == 0
+    assert out.startswith("ok: ")
+
+
+def test_check_fails_with_a_message_per_problem(capsys, tmp_path):
+    write_yaml(tmp_path / "a.yaml", "provider: a\nname: A\npricing_url: https://a\nmodels: [{id: m}]\n")
+    code, _, err = run(capsys, "check", str(tmp_path))
+    assert code == 1
+    assert "FAIL" in err and "a.yaml: model m: context_window: Field required" in err
+
+
+def test_schema_prints_json_schema(capsys):
+    code, out, _ = run(capsys, "schema")
+    assert code == 0
+    assert json.loads(out)["title"] == "costbook pricing table"
+
+
+def test_the_command_runs_from_any_directory(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "costbook", "estimate", "openai/gpt-4o-mini",
+         "--provider", "requesty", "--input", "100k", "--output", "10k", "--json"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["total"] == "0.021"

@@ -1,0 +1,59 @@
+import pytest
+
+from costbook import Usage
+
+
+def test_defaults_are_zero_with_one_request():
+    usage = Usage()
+    assert usage.as_dict() == {
+        "input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0,
+        "cache_write_tokens": 0, "cache_write_1h_tokens": 0, "reasoning_tokens": 0,
+        "images": 0, "requests": 1,
+    }
+
+
+def test_uncached_input_excludes_cache_reads_and_writes():
+    usage = Usage(input_tokens=1000, cache_read_tokens=300, cache_write_tokens=200)
+    assert usage.uncached_input_tokens == 500
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "10", None, True])
+def test_counts_must_be_whole_non_negative_numbers(value):
+    with pytest.raises(ValueError, match="input_tokens"):
+        Usage(input_tokens=value)
+
+
+def test_negative_count_names_the_number():
+    with pytest.raises(ValueError, match=r"output_tokens must be 0 or more, got -5"):
+        Usage(output_tokens=-5)
+
+
+def test_cache_read_larger_than_input_names_both_numbers():
+    with pytest.raises(ValueError, match=r"cache_read_tokens \(200\) is larger than input_tokens \(100\)"):
+        Usage(input_tokens=100, cache_read_tokens=200)
+
+
+def test_cache_parts_together_larger_than_input():
+    with pytest.raises(ValueError, match=r"\(60 \+ 60\) is larger than input_tokens \(100\)"):
+        Usage(input_tokens=100, cache_read_tokens=60, cache_write_tokens=60)
+
+
+def test_reasoning_larger_than_output_names_both_numbers():
+    with pytest.raises(ValueError, match=r"reasoning_tokens \(11\) is larger than output_tokens \(10\)"):
+        Usage(output_tokens=10, reasoning_tokens=11)
+
+
+def test_one_hour_writes_are_part_of_cache_writes():
+    with pytest.raises(ValueError, match=r"cache_write_1h_tokens \(5\) is larger than cache_write_tokens \(4\)"):
+        Usage(input_tokens=10, cache_write_tokens=4, cache_write_1h_tokens=5)
+
+
+def test_usages_add_up():
+    total = Usage(input_tokens=10, output_tokens=2) + Usage(input_tokens=5, cache_read_tokens=5)
+    assert total == Usage(input_tokens=15, output_tokens=2, cache_read_tokens=5, requests=2)
+
+
+def test_from_dict_rejects_unknown_fields():
+    with pytest.raises(ValueError, match="unknown usage field.*prompt_tokens"):
+        Usage.from_dict({"prompt_tokens": 3})
+    assert Usage.from_dict({"input_tokens": 3}) == Usage(input_tokens=3)
