@@ -4,11 +4,11 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from table_factory import catalog_of, model_entry, table_data
 
 import costbook
 from costbook import PricingError, Usage, estimate, price
 from costbook._calculator import price_with
+from table_factory import catalog_of, model_entry, table_data
 
 D = Decimal
 
@@ -154,7 +154,7 @@ def test_per_request_rate():
 
 
 def test_price_rejects_a_non_usage():
-    with pytest.raises(TypeError, match="costbook.Usage"):
+    with pytest.raises(TypeError, match=r"costbook\.Usage"):
         price({"input_tokens": 3}, "gpt-4o-mini")  # type: ignore[arg-type]
 
 

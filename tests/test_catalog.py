@@ -1,11 +1,11 @@
 from decimal import Decimal
 
 import pytest
-from table_factory import catalog_of, model_entry, table_data, write_yaml
 
 import costbook
 from costbook import PricingError, UnknownModelError, UnknownProviderError
 from costbook._catalog import catalog, reset
+from table_factory import catalog_of, model_entry, table_data, write_yaml
 
 
 @pytest.mark.parametrize(
@@ -142,7 +142,7 @@ models:
 def test_load_of_a_bad_table_raises_and_keeps_the_previous_tables(tmp_path):
     write_yaml(tmp_path / "bad.yaml", "provider: x\nname: X\npricing_url: https://x\nmodels: [{id: m}]\n")
     try:
-        with pytest.raises(PricingError, match="bad.yaml: model m: context_window: Field required"):
+        with pytest.raises(PricingError, match=r"bad\.yaml: model m: context_window: Field required"):
             costbook.load(tmp_path / "bad.yaml")
         assert catalog().resolve("gpt-4o-mini").ref == "openai:gpt-4o-mini"
     finally:

@@ -1,6 +1,5 @@
-from table_factory import write_yaml
-
 from costbook._check import check_tables
+from table_factory import write_yaml
 
 TABLE = """
 provider: acme

@@ -4,9 +4,9 @@ import sys
 from decimal import Decimal
 
 import pytest
-from table_factory import write_yaml
 
 from costbook._cli.main import main
+from table_factory import write_yaml
 
 
 def run(capsys, *argv):

@@ -3,11 +3,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from table_factory import model_entry, table_data, write_yaml
 
 from costbook import PricingError
 from costbook._schema import table_json_schema
 from costbook._tables import bundled_pricing_dir, read_table, validate_table
+from table_factory import model_entry, table_data, write_yaml
 
 PRICING = bundled_pricing_dir()
 
@@ -76,12 +76,12 @@ def test_duplicate_refs_are_refused():
 
 
 def test_table_must_be_a_mapping(tmp_path):
-    with pytest.raises(PricingError, match="t.yaml: a pricing table is a mapping"):
+    with pytest.raises(PricingError, match=r"t\.yaml: a pricing table is a mapping"):
         read_table(write_yaml(tmp_path / "t.yaml", "- just\n- a list\n"))
 
 
 def test_invalid_yaml_names_the_file(tmp_path):
-    with pytest.raises(PricingError, match="t.yaml: not valid YAML"):
+    with pytest.raises(PricingError, match=r"t\.yaml: not valid YAML"):
         read_table(write_yaml(tmp_path / "t.yaml", "provider: [unclosed\n"))
 
 

@@ -54,6 +54,6 @@ def test_usages_add_up():
 
 
 def test_from_dict_rejects_unknown_fields():
-    with pytest.raises(ValueError, match="unknown usage field.*prompt_tokens"):
+    with pytest.raises(ValueError, match=r"unknown usage field.*prompt_tokens"):
         Usage.from_dict({"prompt_tokens": 3})
     assert Usage.from_dict({"input_tokens": 3}) == Usage(input_tokens=3)

@@ -22,6 +22,7 @@ class Rates:
 
     effective: date
     per_token: dict[str, Decimal]
+    per_million_tokens: dict[str, Decimal]
     per_image: Decimal | None
     per_request: Decimal | None
     reasoning_separate: bool
@@ -30,6 +31,7 @@ class Rates:
     @classmethod
     def compile(cls, price_set: PriceSet) -> Rates:
         per_token: dict[str, Decimal] = {}
+        per_million: dict[str, Decimal] = {}
         for name in TOKEN_RATES:
             target = name
             for _ in range(len(TOKEN_RATES)):
@@ -38,10 +40,12 @@ class Rates:
                 target = price_set.billed_as.get(target, target)  # type: ignore[call-overload]
             rate = getattr(price_set, target)
             if rate is not None:
+                per_million[name] = rate
                 per_token[name] = rate / MILLION
         return cls(
             effective=price_set.effective,
             per_token=per_token,
+            per_million_tokens=per_million,
             per_image=price_set.per_image,
             per_request=price_set.per_request,
             reasoning_separate=price_set.reasoning is not None
@@ -51,8 +55,7 @@ class Rates:
 
     def per_million(self, name: str) -> Decimal | None:
         """The rate ``name`` in USD per million tokens, as the tables write it."""
-        rate = self.per_token.get(name)
-        return None if rate is None else rate * MILLION
+        return self.per_million_tokens.get(name)
 
 
 @dataclass(frozen=True, slots=True)

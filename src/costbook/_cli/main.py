@@ -14,6 +14,7 @@ from .._errors import CostbookError
 # ``run(args) -> int`` is one library call plus formatting.
 COMMAND_MODULES = [
     "costbook._cli.pricing",
+    "costbook._cli.pins",
 ]
 
 EXIT_USAGE = 2

@@ -46,6 +46,8 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("check", help="validate tables and verify documented examples")
     p.add_argument("paths", nargs="*", help="table files or folders (default: the tables in use)")
+    p.add_argument("--pins", metavar="FILE",
+                   help="also fail when the tables in use disagree with this pin file")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_check)
 
@@ -144,6 +146,10 @@ def run_check(args: argparse.Namespace) -> int:
     from .._check import check_tables
 
     report = check_tables(args.paths or None)
+    if args.pins:
+        from .._pins import check_pins
+
+        report.problems += check_pins(args.pins)
     if args.json:
         print_json(report)
     else:
