@@ -1,0 +1,23 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from fake_llm_server import FakeLLMServer
+
+
+@pytest.fixture(scope="session")
+def llm_server_session() -> Iterator[FakeLLMServer]:
+    """One local OpenAI-compatible server on 127.0.0.1 for the whole test session."""
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def llm_server(llm_server_session: FakeLLMServer) -> FakeLLMServer:
+    """The session's local server, with its record of requests emptied for this test."""
+    llm_server_session.reset()
+    return llm_server_session

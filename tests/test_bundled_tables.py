@@ -1,0 +1,238 @@
+"""The tables that ship with costbook: they load, they are coherent, and the models people
+ask for resolve and price exactly."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+import costbook
+from costbook._catalog import Catalog, catalog
+from costbook._check import check_tables
+from costbook._tables import bundled_pricing_dir, read_table, table_files
+
+BUNDLED = sorted(table_files([bundled_pricing_dir()]))
+TOKENIZERS = {"o200k_base", "cl100k_base", "claude", "approximate"}
+
+
+def _bundled_catalog() -> Catalog:
+    return Catalog((read_table(f), str(f)) for f in BUNDLED)
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=[p.name for p in BUNDLED])
+def test_every_bundled_table_loads(path):
+    table = read_table(path)
+    assert table.provider == path.stem
+    assert table.models
+
+
+def test_the_bundled_tables_are_the_four_providers():
+    assert [p.stem for p in BUNDLED] == ["anthropic", "openai", "openrouter", "requesty"]
+
+
+def test_costbook_check_passes_on_the_bundled_tables():
+    report = check_tables([bundled_pricing_dir()])
+    assert report.problems == []
+    assert report.files == 4
+
+
+def test_every_model_has_a_tokenizer_and_room_for_its_output():
+    models = _bundled_catalog().models
+    assert len(models) >= 100
+    for model in models:
+        assert model.tokenizer in TOKENIZERS, model.ref
+        assert model.context_window >= model.max_output_tokens, model.ref
+        assert model.price_sets, model.ref
+
+
+def test_claude_models_count_with_the_claude_tokenizer_and_openai_models_with_tiktoken():
+    for model in _bundled_catalog().models:
+        name = model.id.rsplit("/", 1)[-1]
+        if name.startswith("claude"):
+            assert model.tokenizer == "claude", model.ref
+        elif name.startswith(("gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4")):
+            assert model.tokenizer == "o200k_base", model.ref
+        elif name.startswith(("gpt-4", "gpt-3.5")):
+            assert model.tokenizer == "cl100k_base", model.ref
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("gpt-4o", "openai:gpt-4o"),
+        ("gpt-4o-2024-11-20", "openai:gpt-4o"),
+        ("gpt-4o-2024-08-06", "openai:gpt-4o"),
+        ("gpt-4o-2024-05-13", "openai:gpt-4o-2024-05-13"),
+        ("openai/gpt-4o", "openai:gpt-4o"),
+        ("gpt-4.1", "openai:gpt-4.1"),
+        ("gpt-4.1-mini-2025-04-14", "openai:gpt-4.1-mini"),
+        ("gpt-4.1-nano", "openai:gpt-4.1-nano"),
+        ("o1", "openai:o1"),
+        ("o1-mini", "openai:o1-mini"),
+        ("o1-pro", "openai:o1-pro"),
+        ("o3", "openai:o3"),
+        ("o3-2025-04-16", "openai:o3"),
+        ("o3-mini", "openai:o3-mini"),
+        ("o3-pro", "openai:o3-pro"),
+        ("o4-mini", "openai:o4-mini"),
+        ("gpt-5", "openai:gpt-5"),
+        ("gpt-5-2025-08-07", "openai:gpt-5"),
+        ("gpt-5-mini", "openai:gpt-5-mini"),
+        ("gpt-5-nano", "openai:gpt-5-nano"),
+        ("gpt-5-chat-latest", "openai:gpt-5-chat-latest"),
+        ("gpt-5.2", "openai:gpt-5.2"),
+        ("gpt-4-turbo", "openai:gpt-4-turbo"),
+        ("gpt-4", "openai:gpt-4"),
+        ("gpt-3.5-turbo", "openai:gpt-3.5-turbo"),
+        ("claude-3-haiku-20240307", "anthropic:claude-3-haiku-20240307"),
+        ("claude-3-opus-latest", "anthropic:claude-3-opus-20240229"),
+        ("claude-3-5-haiku-latest", "anthropic:claude-3-5-haiku-20241022"),
+        ("claude-3-5-sonnet-latest", "anthropic:claude-3-5-sonnet-20241022"),
+        ("claude-3-5-sonnet-20240620", "anthropic:claude-3-5-sonnet-20240620"),
+        ("claude-3-7-sonnet-latest", "anthropic:claude-3-7-sonnet-20250219"),
+        ("claude-sonnet-4-20250514", "anthropic:claude-sonnet-4-20250514"),
+        ("claude-sonnet-4-0", "anthropic:claude-sonnet-4-20250514"),
+        ("claude-opus-4-0", "anthropic:claude-opus-4-20250514"),
+        ("claude-opus-4-1", "anthropic:claude-opus-4-1-20250805"),
+        ("claude-sonnet-4-5", "anthropic:claude-sonnet-4-5-20250929"),
+        ("claude-haiku-4-5", "anthropic:claude-haiku-4-5-20251001"),
+        ("claude-opus-4-5", "anthropic:claude-opus-4-5-20251101"),
+        ("anthropic/claude-3.5-sonnet", "anthropic:claude-3-5-sonnet-20241022"),
+        ("anthropic/claude-3.7-sonnet", "anthropic:claude-3-7-sonnet-20250219"),
+        ("anthropic/claude-sonnet-4", "anthropic:claude-sonnet-4-20250514"),
+        ("anthropic/claude-sonnet-4.5", "anthropic:claude-sonnet-4-5-20250929"),
+        ("anthropic/claude-opus-4.1", "anthropic:claude-opus-4-1-20250805"),
+        ("anthropic/claude-haiku-4.5", "anthropic:claude-haiku-4-5-20251001"),
+        ("openrouter:anthropic/claude-3.5-sonnet", "openrouter:anthropic/claude-3.5-sonnet"),
+        ("openrouter:openai/gpt-4o-2024-11-20", "openrouter:openai/gpt-4o"),
+    ],
+)
+def test_model_refs_resolve(ref, expected):
+    assert catalog().resolve(ref).ref == expected
+
+
+def test_a_maker_model_resolves_at_openrouter_under_its_openrouter_id():
+    assert catalog().resolve("claude-3.5-sonnet", "openrouter").ref == (
+        "openrouter:anthropic/claude-3.5-sonnet"
+    )
+    assert catalog().resolve("o4-mini", "openrouter").ref == "openrouter:openai/o4-mini"
+
+
+def test_o3_price_history_changes_on_2025_06_10():
+    before = costbook.estimate("o3", input_tokens=12_345, output_tokens=6_789, at=date(2025, 6, 9))
+    after = costbook.estimate("o3", input_tokens=12_345, output_tokens=6_789, at=date(2025, 6, 10))
+    assert before.total == Decimal("0.39501")  # 12,345 x $10/M + 6,789 x $40/M
+    assert after.total == Decimal("0.079002")  # 12,345 x $2/M + 6,789 x $8/M
+    assert before.effective == date(2025, 4, 16)
+    assert after.effective == date(2025, 6, 10)
+
+
+def test_o3_cached_input_at_its_launch_rate_and_after_the_cut():
+    usage = costbook.Usage(input_tokens=100_000, cache_read_tokens=40_000, output_tokens=0)
+    assert costbook.price(usage, "o3", at=date(2025, 5, 1)).items == {
+        "input": Decimal("0.6"),  # 60,000 x $10/M
+        "cache_read": Decimal("0.1"),  # 40,000 x $2.50/M
+    }
+    assert costbook.price(usage, "o3", at=date(2025, 7, 1)).total == Decimal("0.14")
+
+
+def test_anthropic_one_hour_and_five_minute_cache_writes_have_their_own_rates():
+    usage = costbook.Usage(
+        input_tokens=10_000,
+        cache_read_tokens=2_000,
+        cache_write_tokens=3_000,
+        cache_write_1h_tokens=1_000,
+        output_tokens=500,
+    )
+    cost = costbook.price(usage, "claude-sonnet-4-5")
+    assert cost.provider == "anthropic"
+    assert cost.items == {
+        "input": Decimal("0.015"),  # 5,000 uncached x $3/M
+        "cache_read": Decimal("0.0006"),  # 2,000 x $0.30/M
+        "cache_write": Decimal("0.0075"),  # 2,000 five-minute x $3.75/M
+        "cache_write_1h": Decimal("0.006"),  # 1,000 one-hour x $6/M
+        "output": Decimal("0.0075"),  # 500 x $15/M
+    }
+    assert cost.total == Decimal("0.0366")
+
+
+@pytest.mark.parametrize(
+    ("ref", "five_minute", "one_hour", "read"),
+    [
+        ("claude-3-haiku", "0.3", "0.5", "0.03"),
+        ("claude-3-opus", "18.75", "30", "1.5"),
+        ("claude-3-5-haiku", "1", "1.6", "0.08"),
+        ("claude-3-5-sonnet", "3.75", "6", "0.3"),
+        ("claude-3-7-sonnet", "3.75", "6", "0.3"),
+        ("claude-sonnet-4", "3.75", "6", "0.3"),
+        ("claude-opus-4", "18.75", "30", "1.5"),
+        ("claude-opus-4-1", "18.75", "30", "1.5"),
+        ("claude-haiku-4-5", "1.25", "2", "0.1"),
+        ("claude-opus-4-5", "6.25", "10", "0.5"),
+    ],
+)
+def test_anthropic_cache_rates_follow_the_documented_multipliers(ref, five_minute, one_hour, read):
+    rates = catalog().resolve(ref).rates_at(date(2026, 8, 21))
+    base = rates.per_million("input")
+    assert base is not None
+    assert rates.per_million("cache_write") == Decimal(five_minute)
+    assert rates.per_million("cache_write_1h") == Decimal(one_hour) == base * 2
+    assert rates.per_million("cache_read") == Decimal(read)
+    if ref != "claude-3-haiku":  # Haiku 3's listed $0.30 write and $0.03 read are rounded up
+        assert rates.per_million("cache_write") == base * Decimal("1.25")
+        assert rates.per_million("cache_read") == base / 10
+
+
+def test_openai_bills_reasoning_as_output_and_cache_writes_as_input():
+    usage = costbook.Usage(
+        input_tokens=1_000_000, cache_write_tokens=200_000, output_tokens=300_000,
+        reasoning_tokens=250_000,
+    )
+    cost = costbook.price(usage, "o4-mini")
+    assert cost.items == {
+        "input": Decimal("0.88"),  # 800,000 uncached x $1.10/M
+        "cache_write": Decimal("0.22"),  # 200,000 written, billed at the input rate
+        "output": Decimal("1.32"),  # 300,000 x $4.40/M, the 250,000 reasoning included
+    }
+    assert cost.total == Decimal("2.42")
+
+
+def test_a_model_without_cached_input_bills_cached_tokens_as_input():
+    usage = costbook.Usage(input_tokens=1_000_000, cache_read_tokens=400_000)
+    cost = costbook.price(usage, "gpt-4o-2024-05-13")
+    assert cost.items == {"input": Decimal("3"), "cache_read": Decimal("2")}
+    assert cost.total == Decimal("5")
+
+
+def test_gpt_5_6_bills_cache_writes_at_their_own_rate_after_the_price_cut():
+    usage = costbook.Usage(input_tokens=1_000_000, cache_write_tokens=1_000_000)
+    assert costbook.price(usage, "gpt-5.6-terra", at=date(2026, 7, 29)).total == Decimal("3.125")
+    assert costbook.price(usage, "gpt-5.6-terra", at=date(2026, 7, 30)).total == Decimal("2.5")
+
+
+def test_image_rules_of_the_openai_models():
+    def rule(ref):
+        images = catalog().resolve(ref).images
+        return None if images is None else images.model_dump()
+
+    assert rule("gpt-4o") == {
+        "billing": "tokens",
+        "tokens": {"method": "tiles", "base_tokens": 85, "tile_tokens": 170},
+    }
+    assert rule("o3")["tokens"] == {"method": "tiles", "base_tokens": 75, "tile_tokens": 150}
+    assert rule("gpt-5")["tokens"] == {"method": "tiles", "base_tokens": 70, "tile_tokens": 140}
+    assert rule("gpt-4.1-mini")["tokens"] == {
+        "method": "patches", "multiplier": Decimal("1.62"), "max_patches": 1536}
+    assert rule("o4-mini")["tokens"]["multiplier"] == Decimal("1.72")
+    assert rule("gpt-4.1-nano")["tokens"]["multiplier"] == Decimal("2.46")
+    assert rule("o3-mini") is None
+    assert rule("gpt-3.5-turbo") is None
+    assert rule("claude-sonnet-4")["tokens"]["pixels_per_token"] == 750
+
+
+def test_openrouter_anthropic_models_have_no_one_hour_cache_write_rate():
+    usage = costbook.Usage(input_tokens=10_000, cache_write_tokens=1_000, cache_write_1h_tokens=1_000)
+    with pytest.raises(costbook.PricingError, match="no cache_write_1h rate"):
+        costbook.price(usage, "openrouter:anthropic/claude-sonnet-4")
