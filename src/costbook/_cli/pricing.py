@@ -28,6 +28,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--provider", help="who bills the call (default: the model's maker)")
     _add_usage_options(p)
     p.add_argument("--at", type=day, help="price date, YYYY-MM-DD (default: today)")
+    p.add_argument("--request", metavar="FILE",
+                   help="estimate a request body saved as JSON (- for standard input)")
     p.add_argument("--json", action="store_true", help="print JSON; amounts as exact strings")
     p.set_defaults(run=run_estimate)
 
@@ -68,6 +70,10 @@ def _usage(args: argparse.Namespace) -> Usage:
 def run_estimate(args: argparse.Namespace) -> int:
     from .._calculator import price
 
+    if args.request is not None:
+        from .tokens import run_request_estimate
+
+        return run_request_estimate(args)
     if args.model is None:
         raise ValueError("estimate needs a MODEL (or --request FILE with a request body)")
     cost = price(_usage(args), args.model, provider=args.provider, at=args.at)
