@@ -21,3 +21,11 @@ def llm_server(llm_server_session: FakeLLMServer) -> FakeLLMServer:
     """The session's local server, with its record of requests emptied for this test."""
     llm_server_session.reset()
     return llm_server_session
+
+
+@pytest.fixture(autouse=True)
+def _ledger_outside_home(tmp_path_factory: pytest.TempPathFactory,
+                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test writes to the user's default ledger: it points to a temporary file."""
+    path = tmp_path_factory.mktemp("default-ledger") / "ledger.sqlite"
+    monkeypatch.setenv("COSTBOOK_LEDGER", str(path))

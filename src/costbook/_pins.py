@@ -13,6 +13,7 @@ from typing import Any
 from ._catalog import Catalog, catalog
 from ._errors import PricingError, UnknownModelError
 from ._model import Model, Rates
+from ._money import money_text
 
 PIN_HEADER = (
     "# costbook price pins: the rates these models were planned with.\n"
@@ -59,8 +60,6 @@ def pin(
 
 def pins_text(pins: Sequence[Pin]) -> str:
     """The lock file text: readable YAML, sorted, rates as exact decimals."""
-    from ._money import money_text
-
     lines = [PIN_HEADER.rstrip("\n"), "pins:"]
     for item in sorted(pins, key=lambda p: p.ref):
         lines.append(f"  {_quote(item.ref)}:")
@@ -132,12 +131,14 @@ def check_pins(
             if old == new:
                 continue
             if old is None:
-                problems.append(f"{item.ref} {name}: not pinned, the tables now charge {new}")
+                problems.append(f"{item.ref} {name}: not pinned, the tables now charge "
+                                f"{money_text(new)}")  # type: ignore[arg-type]
             elif new is None:
-                problems.append(f"{item.ref} {name}: pinned at {old}, the tables have no such rate")
+                problems.append(f"{item.ref} {name}: pinned at {money_text(old)}, the tables "
+                                "have no such rate")
             else:
-                problems.append(f"{item.ref} {name}: pinned at {old}, the tables say {new} "
-                                f"({percent_change(old, new)})")
+                problems.append(f"{item.ref} {name}: pinned at {money_text(old)}, the tables "
+                                f"say {money_text(new)} ({percent_change(old, new)})")
     return problems
 
 

@@ -14,7 +14,9 @@ from .._errors import CostbookError
 # ``run(args) -> int`` is one library call plus formatting.
 COMMAND_MODULES = [
     "costbook._cli.pricing",
+    "costbook._cli.tokens",
     "costbook._cli.pins",
+    "costbook._cli.ledger",
 ]
 
 EXIT_USAGE = 2

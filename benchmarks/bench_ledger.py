@@ -1,0 +1,161 @@
+"""Ledger speed: entries recorded per second by one process and by four at once, and the
+time of ``total()``, ``report()`` and a budget reservation over 100,000 entries.
+
+Run: ``python benchmarks/bench_ledger.py`` (about half a minute; files in a temporary
+directory). Aims: 2,000 recorded entries a second from one process; a report over 100,000
+entries in under a second.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from _harness import fmt_seconds
+
+from costbook import Budget, Cost, Ledger, Usage, price
+
+ONE_PROCESS = 5_000
+PER_WORKER = 2_500
+WORKERS = 4
+BIG = 100_000
+USERS = ("alice", "bob", "carol", "dave", "erin")
+
+
+def costs(count: int) -> list[Cost]:
+    """Distinct costs at two providers, as a varied ledger would hold."""
+    made = []
+    for i in range(count):
+        usage = Usage(input_tokens=500 + i % 4000, output_tokens=i % 900,
+                      cache_read_tokens=i % 300)
+        if i % 3:
+            made.append(price(usage, "gpt-4o-mini"))
+        else:
+            made.append(price(usage, "openai/gpt-4o-mini", provider="requesty"))
+    return made
+
+
+def record_all(ledger: Ledger, batch: list[Cost], *, start: datetime | None = None) -> None:
+    for i, cost in enumerate(batch):
+        at = None if start is None else start + timedelta(seconds=26 * i)
+        ledger.record(cost, tags={"user": USERS[i % len(USERS)]}, request_id=f"gen-{i}", at=at)
+
+
+def worker(path: str) -> None:
+    """One of the concurrent writers: waits for the start line, records, exits."""
+    batch = costs(PER_WORKER)
+    ledger = Ledger(path, timeout=60)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    record_all(ledger, batch)
+    ledger.close()
+
+
+def one_process(folder: Path) -> float:
+    batch = costs(ONE_PROCESS)
+    with Ledger(folder / "one.sqlite") as ledger:
+        started = time.perf_counter()
+        record_all(ledger, batch)
+        return ONE_PROCESS / (time.perf_counter() - started)
+
+
+def one_process_durable(folder: Path) -> float:
+    batch = costs(1_000)
+    with Ledger(folder / "durable.sqlite", durable=True) as ledger:
+        started = time.perf_counter()
+        record_all(ledger, batch)
+        return len(batch) / (time.perf_counter() - started)
+
+
+def four_processes(folder: Path) -> float:
+    path = folder / "four.sqlite"
+    Ledger(path).close()
+    procs = [
+        subprocess.Popen([sys.executable, __file__, "--worker", str(path)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for _ in range(WORKERS)
+    ]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    started = time.perf_counter()
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    for proc in procs:
+        proc.wait()
+        assert proc.returncode == 0
+    elapsed = time.perf_counter() - started
+    with Ledger(path) as ledger:
+        assert len(ledger.entries()) == WORKERS * PER_WORKER
+    return WORKERS * PER_WORKER / elapsed
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def best(fn: Callable[[], object], rounds: int = 5) -> float:
+    return min(timed(fn) for _ in range(rounds))
+
+
+def big_ledger(folder: Path) -> None:
+    path = folder / "big.sqlite"
+    start = datetime.now(timezone.utc) - timedelta(days=30)
+    build = timed(lambda: record_all(Ledger(path), costs(BIG), start=start))
+    print(f"  {'record 100,000 entries':<44}{fmt_seconds(build):>12}"
+          f"  ({BIG / build:,.0f} entries/s)")
+    opened = timed(lambda: Ledger(path).close())
+    print(f"  {'open (header, schema, quick_check)':<44}{fmt_seconds(opened):>12}")
+    ledger = Ledger(path)
+    rows: list[tuple[str, float]] = [
+        ("total(), first call in a process", timed(ledger.total)),
+        ("total(), again (incremental)", best(ledger.total)),
+        ("total(tags={'user': 'bob'}), first call", timed(lambda: ledger.total(
+            tags={"user": "bob"}))),
+        ("report(by='model')", best(lambda: ledger.report("model"))),
+        ("report(by=['day', 'user'])", best(lambda: ledger.report(["day", "user"]))),
+        ("report(by='provider', since=7 days ago)", best(lambda: ledger.report(
+            "provider", since=datetime.now(timezone.utc) - timedelta(days=7)))),
+    ]
+    fresh = Ledger(path)  # no sum known yet in this ledger object
+    budget = Budget("1000000", ledger=fresh, window="month")
+    rows.append(("budget.reserve() + release(), first call", timed(
+        lambda: budget.reserve("0.01").release())))
+    rows.append(("budget.reserve() + release(), again", best(
+        lambda: budget.reserve("0.01").release())))
+    rows.append(("export('csv') of 100,000 entries", timed(lambda: ledger.export("csv"))))
+    for name, seconds in rows:
+        print(f"  {name:<44}{fmt_seconds(seconds):>12}")
+    size = os.path.getsize(path) + os.path.getsize(str(path) + "-wal")
+    print(f"  {'file size':<44}{size / 1e6:>10.1f} MB")
+    fresh.close()
+    ledger.close()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        print("recording (one short write transaction per entry, WAL, synchronous=NORMAL)")
+        print(f"  {'one process':<44}{one_process(folder):>10,.0f} entries/s")
+        print(f"  {'one process, durable=True (fsync each entry)':<44}"
+              f"{one_process_durable(folder):>10,.0f} entries/s")
+        print(f"  {'four processes at once, together':<44}{four_processes(folder):>10,.0f}"
+              " entries/s")
+        print("\nover 100,000 entries")
+        big_ledger(folder)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--worker":
+        worker(sys.argv[2])
+    else:
+        main()

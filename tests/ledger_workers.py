@@ -1,0 +1,123 @@
+"""Worker processes for the ledger and budget tests: ``python ledger_workers.py COMMAND ...``.
+
+Commands that race wait at a start line: they print ``ready`` and block until a line
+arrives on stdin, so that the test releases every worker at once.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from costbook import Budget, BudgetExceeded, Cost, Ledger, Usage, price
+
+HERE = Path(__file__).resolve()
+
+
+def worker_cost(worker: int, index: int) -> Cost:
+    """The cost recorded by ``worker`` as its ``index``-th entry: all distinct."""
+    usage = Usage(input_tokens=1_000 * worker + index + 1, output_tokens=index % 97,
+                  cache_read_tokens=index % 7)
+    return price(usage, "gpt-4o-mini")
+
+
+def cost_of(amount: str) -> Cost:
+    """A claude-3-5-haiku cost of exactly ``amount`` USD (input at $0.80 per million tokens;
+    the counts are only priced, never sent)."""
+    tokens = Decimal(amount) / Decimal("0.0000008")
+    assert tokens == tokens.to_integral_value(), amount
+    return price(Usage(input_tokens=int(tokens)), "claude-3-5-haiku-20241022")
+
+
+def start(command: str, *args: object) -> subprocess.Popen[str]:
+    """Start a worker with pipes on stdin and stdout."""
+    return subprocess.Popen(
+        [sys.executable, str(HERE), command, *map(str, args)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def release_together(workers: list[subprocess.Popen[str]]) -> None:
+    """Wait until every worker is at its start line, then let them all go."""
+    for worker in workers:
+        assert worker.stdout is not None
+        line = worker.stdout.readline()
+        assert line == "ready\n", (line, worker.stderr.read() if worker.stderr else "")
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write("go\n")
+        worker.stdin.flush()
+
+
+def _wait_for_start() -> None:
+    print("ready", flush=True)
+    sys.stdin.readline()
+
+
+def record(path: str, worker: str, count: str) -> None:
+    """Record ``count`` entries tagged with the worker's number."""
+    number = int(worker)
+    costs = [worker_cost(number, i) for i in range(int(count))]
+    ledger = Ledger(path, timeout=60)
+    _wait_for_start()
+    for cost in costs:
+        ledger.record(cost, tags={"worker": worker})
+    print("done", flush=True)
+
+
+def open_and_record(path: str) -> None:
+    """Open (and so maybe create) the ledger only once released, and record one entry."""
+    _wait_for_start()
+    entry = Ledger(path, timeout=60).record(worker_cost(9, 0))
+    print(f"recorded {entry.id}", flush=True)
+
+
+def record_until_killed(path: str) -> None:
+    """Record entries without end, printing each id once its ``record`` has returned."""
+    ledger = Ledger(path)
+    index = 0
+    while True:
+        entry = ledger.record(worker_cost(0, index), tags={"n": str(index)})
+        sys.stdout.write(f"{entry.id}\n")
+        sys.stdout.flush()
+        index += 1
+
+
+def race(path: str, limit: str, amount: str) -> None:
+    """Reserve ``amount`` against a budget of ``limit``, hold it a moment, commit it."""
+    ledger = Ledger(path, timeout=60)
+    budget = Budget(limit, ledger=ledger)
+    cost = cost_of(amount)
+    _wait_for_start()
+    try:
+        reservation = budget.reserve(amount)
+    except BudgetExceeded as exc:
+        print(f"exceeded: {exc}", flush=True)
+        return
+    time.sleep(0.2)  # hold the reservation while the others ask
+    entry = reservation.commit(cost)
+    print(f"committed {entry.id}", flush=True)
+
+
+def reserve_and_hang(path: str, limit: str, amount: str, ttl: str) -> None:
+    """Reserve and never commit: the process is killed holding the reservation."""
+    budget = Budget(limit, ledger=Ledger(path), ttl=float(ttl))
+    reservation = budget.reserve(amount)
+    print(f"reserved {reservation.id}", flush=True)
+    sys.stdin.readline()
+    time.sleep(3600)
+
+
+COMMANDS = {
+    "record": record,
+    "open-and-record": open_and_record,
+    "record-until-killed": record_until_killed,
+    "race": race,
+    "reserve-and-hang": reserve_and_hang,
+}
+
+if __name__ == "__main__":
+    COMMANDS[sys.argv[1]](*sys.argv[2:])

@@ -1,0 +1,239 @@
+"""The ledger commands: ``costbook report``, ``costbook budget status``, ``costbook reconcile``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import pytest
+
+from costbook import Budget, Ledger, Usage, price
+from costbook._cli.main import main
+
+UTC = timezone.utc
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def at(day: int, hour: int = 12) -> datetime:
+    return datetime(2025, 6, day, hour, tzinfo=UTC)
+
+
+@pytest.fixture
+def path(tmp_path):
+    """A ledger of five calls over three days, at three providers."""
+    file = tmp_path / "spend.sqlite"
+    with Ledger(file) as ledger:
+        ledger.record(
+            price(Usage(input_tokens=12000, output_tokens=800, cache_read_tokens=4000),
+                  "gpt-4o-mini"), at=at(10), tags={"team": "search"},
+        )
+        ledger.record(
+            price(Usage(input_tokens=3000, output_tokens=1500), "openai/gpt-4o-mini",
+                  provider="openrouter"),
+            at=at(10, 15), tags={"team": "ads"}, reported_cost=Decimal("0.00135"),
+            request_id="gen-1",
+        )
+        ledger.record(
+            price(Usage(input_tokens=5000, output_tokens=500), "openai/gpt-4o-mini",
+                  provider="openrouter"),
+            at=at(11), tags={"team": "search"}, reported_cost=Decimal("0.0011"),
+            request_id="gen-2",
+        )
+        ledger.record(
+            price(Usage(input_tokens=20000, output_tokens=2000, cache_write_tokens=8000),
+                  "claude-3-5-haiku-20241022"), at=at(11, 9), tags={"team": "search"},
+        )
+        ledger.record(price(Usage(), "gpt-4o-mini"), at=at(12), status="error",
+                      tags={"team": "ads"})
+    return str(file)
+
+
+def test_report_prints_a_table_by_model_with_a_total(capsys, path):
+    code, out, err = run(capsys, "report", "--ledger", path)
+    assert (code, err) == (0, "")
+    assert out == (
+        "model                      calls   input  output  cache read  cache write  reasoning"
+        "      cost\n"
+        "-------------------------  -----  ------  ------  ----------  -----------  ---------"
+        "  --------\n"
+        "claude-3-5-haiku-20241022      1  20,000   2,000           0        8,000          0"
+        "   $0.0256\n"
+        "gpt-4o-mini                    2  12,000     800       4,000            0          0"
+        "  $0.00198\n"
+        "openai/gpt-4o-mini             2   8,000   2,000           0            0          0"
+        "   $0.0024\n"
+        "total                          5  40,000   4,800       4,000        8,000          0"
+        "  $0.02998\n"
+    )
+
+
+def test_report_groups_by_several_keys_within_dates(capsys, path):
+    code, out, _ = run(capsys, "report", "--ledger", path, "--by", "day", "team",
+                       "--since", "2025-06-11", "--until", "2025-06-12", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [(r["day"], r["team"], r["calls"], r["cost"]) for r in rows] == [
+        ("2025-06-11", "search", 2, "0.02665"),
+        ("2025-06-12", "ads", 1, "0"),
+    ]
+    assert rows[0]["usage"]["cache_write_tokens"] == 8000
+
+
+def test_report_filters_by_tag_provider_and_status(capsys, path):
+    _, out, _ = run(capsys, "report", "--ledger", path, "--by", "provider", "--tag",
+                    "team=search", "--json")
+    assert [(r["provider"], r["cost"]) for r in json.loads(out)] == [
+        ("anthropic", "0.0256"), ("openai", "0.00198"), ("openrouter", "0.00105"),
+    ]
+    _, out, _ = run(capsys, "report", "--ledger", path, "--by", "status", "--provider",
+                    "openai", "--json")
+    assert [(r["status"], r["calls"]) for r in json.loads(out)] == [("error", 1), ("ok", 1)]
+    _, out, _ = run(capsys, "report", "--ledger", path, "--status", "incomplete")
+    assert out == f"no entries in {path} match\n"
+
+
+def test_report_as_csv(capsys, path):
+    code, out, _ = run(capsys, "report", "--ledger", path, "--by", "team", "--csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["team"], r["calls"], r["input_tokens"], r["cost"]) for r in rows] == [
+        ("ads", "2", "3000", "0.00135"), ("search", "3", "37000", "0.02863"),
+    ]
+    assert list(rows[0]) == ["team", "calls", "input_tokens", "output_tokens",
+                             "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+                             "reasoning_tokens", "images", "requests", "cost"]
+
+
+def test_report_reads_the_ledger_named_by_the_environment(capsys, path, monkeypatch):
+    monkeypatch.setenv("COSTBOOK_LEDGER", path)
+    code, out, _ = run(capsys, "report", "--by", "month", "--json")
+    assert code == 0
+    assert json.loads(out)[0]["month"] == "2025-06"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["report", "--ledger", "{tmp}/missing.sqlite"], "no ledger at {tmp}/missing.sqlite"),
+        (["report", "--ledger", "{tmp}"], "is a directory"),
+        (["report", "--ledger", "{path}", "--tag", "team"], "'team' is not a tag; write it"),
+        (["report", "--ledger", "{path}", "--since", "June"], "'June' is not a date"),
+        (["report", "--ledger", "{path}", "--json", "--csv"], "not allowed with argument"),
+        (["budget", "status", "--ledger", "{path}"], "the following arguments are required"),
+        (["budget", "status", "--ledger", "{path}", "--limit", "ten"], "is not an amount"),
+        (["reconcile", "--ledger", "{path}", "--tolerance", "some"], "neither an amount"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, path, tmp_path, argv, message):
+    argv = [a.format(tmp=tmp_path, path=path) for a in argv]
+    try:
+        code = main(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert message.format(tmp=tmp_path) in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_the_report_of_a_missing_ledger_creates_nothing(capsys, tmp_path):
+    run(capsys, "report", "--ledger", str(tmp_path / "missing.sqlite"))
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- budget status -------------------------------------------------------------------------------
+
+
+def test_budget_status_shows_spent_reserved_and_remaining(capsys, path):
+    with Ledger(path) as ledger:
+        Budget("0.05", ledger=ledger, tags={"team": "search"}).reserve("0.01")
+    code, out, _ = run(capsys, "budget", "status", "--ledger", path, "--limit", "0.05",
+                       "--tag", "team=search")
+    assert code == 0
+    assert out == (
+        "budget       amount\n"
+        "---------  --------  ----------------------------------\n"
+        "limit         $0.05  total (all time, tags team=search)\n"
+        "spent      $0.02863\n"
+        "reserved      $0.01  open reservations\n"
+        "remaining  $0.01137\n"
+    )
+
+
+def test_budget_status_as_json_exits_1_when_exhausted(capsys, path):
+    code, out, _ = run(capsys, "budget", "status", "--ledger", path, "--limit", "$0.02",
+                       "--json")
+    assert code == 1
+    data = json.loads(out)
+    assert data == {
+        "limit": "0.02", "window": "total", "since": None, "tags": {}, "spent": "0.02998",
+        "reserved": "0", "remaining": "-0.00998", "exhausted": True,
+    }
+    code, out, _ = run(capsys, "budget", "status", "--ledger", path, "--limit", "1",
+                       "--window", "day", "--json")
+    assert code == 0
+    assert json.loads(out)["spent"] == "0"  # nothing recorded today
+    assert json.loads(out)["since"].endswith("T00:00:00.000000Z")
+
+
+# -- reconcile -----------------------------------------------------------------------------------
+
+
+def test_reconcile_lists_drifted_calls_and_exits_1(capsys, path):
+    code, out, _ = run(capsys, "reconcile", "--ledger", path)
+    assert code == 1
+    assert out == (
+        "provider    model               calls  drifted  table cost  reported  difference\n"
+        "----------  ------------------  -----  -------  ----------  --------  ----------\n"
+        "openrouter  openai/gpt-4o-mini      2        1     $0.0024  $0.00245    $0.00005\n"
+        "\n"
+        "1 call(s) differ by more than 0:\n"
+        "id  time                 model                          request id  table cost"
+        "  reported  difference\n"
+        "--  -------------------  -----------------------------  ----------  ----------"
+        "  --------  ----------\n"
+        " 3  2025-06-11T12:00:00  openrouter:openai/gpt-4o-mini  gen-2         $0.00105"
+        "   $0.0011    $0.00005\n"
+    )
+
+
+def test_reconcile_within_tolerance_exits_0(capsys, path):
+    code, out, _ = run(capsys, "reconcile", "--ledger", path, "--tolerance", "5%")
+    assert code == 0
+    assert out.endswith("\nno call differs by more than 5%\n")
+    code, out, _ = run(capsys, "reconcile", "--ledger", path, "--tolerance", "0.00005", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["drifted"] == 0
+    assert data["models"][0]["difference"] == "0.00005"
+
+
+def test_reconcile_as_json(capsys, path):
+    code, out, _ = run(capsys, "reconcile", "--ledger", path, "--json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["drifted"] == 1
+    (model,) = data["models"]
+    assert model["drifted"][0]["request_id"] == "gen-2"
+    assert model["drifted"][0]["difference"] == "0.00005"
+
+
+def test_the_commands_run_as_a_program(path):
+    done = subprocess.run(
+        [sys.executable, "-m", "costbook", "report", "--ledger", path, "--by", "provider"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[2].split() == [
+        "anthropic", "1", "20,000", "2,000", "0", "8,000", "0", "$0.0256"
+    ]
