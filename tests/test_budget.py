@@ -56,6 +56,8 @@ def test_a_refusal_names_limit_spent_reserved_and_asked(ledger):
     message = str(refused.value)
     for part in ("limit $1.00", "spent $0.60", "reserved $0.30", "asked $0.30", "$0.10 left"):
         assert part in message
+    assert (refused.value.limit, refused.value.spent, refused.value.reserved,
+            refused.value.asked) == (1, Decimal("0.60"), Decimal("0.30"), Decimal("0.30"))
     assert budget.reserved() == Decimal("0.30")  # the refusal held nothing
     assert held.open
     budget.reserve("0.10").release()  # exactly up to the limit is allowed

@@ -139,3 +139,11 @@ def test_a_collector_has_no_limit(client):
     with max_cost.collector() as collector:
         call(client, extra_headers=BIG)
     assert collector.calls == 1 and collector.spent > Decimal("0.1")
+
+
+def test_the_refusal_carries_its_numbers(client):
+    with max_cost("0.000001"), pytest.raises(BudgetExceeded) as refused:
+        call(client)
+    assert refused.value.limit == Decimal("0.000001")
+    assert refused.value.spent == 0 and refused.value.reserved == 0
+    assert refused.value.asked > refused.value.limit

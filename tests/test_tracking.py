@@ -369,3 +369,32 @@ def test_an_answer_naming_an_unknown_model_is_priced_as_asked_with_a_warning(llm
     assert any("gpt-9-unknown" in str(w.message) for w in caught)
     [entry] = ledger.entries()
     assert entry.model == "gpt-4o-mini"
+
+
+def test_an_answer_that_cannot_be_priced_is_still_recorded(llm_server, ledger, tmp_path):
+    (tmp_path / "acme.yaml").write_text("""
+provider: acme
+name: Acme
+pricing_url: https://example.com
+models:
+  - id: acme-1
+    context_window: 8000
+    max_output_tokens: 1000
+    tokenizer: o200k_base
+    pricing_url: https://example.com
+    checked: 2026-01-01
+    prices: [{effective: 2024-01-01, input: 1, output: 2}]
+""")
+    costbook.load(tmp_path / "acme.yaml")
+    try:
+        client = track(llm_server.client(), ledger=ledger, provider="acme")
+        with pytest.warns(UserWarning, match="has no cache_read rate"):
+            client.chat.completions.create(model="acme-1", messages=MESSAGES,
+                                           extra_headers=scenario("openrouter", "cached"))
+    finally:
+        costbook._catalog.reset()
+    [entry] = ledger.entries()
+    assert entry.status == "error"
+    assert entry.usage == Usage(input_tokens=25, output_tokens=10, cache_read_tokens=16)
+    assert entry.reported_cost == Decimal("0.0000123")
+    assert entry.total == 0

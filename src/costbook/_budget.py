@@ -160,7 +160,10 @@ class Budget:
             asked, limit=self._limit, where=self._where(), tags=self._tags, expires=expires
         )
         if outcome.reservation_id is None:
-            raise BudgetExceeded(self._refusal(asked, outcome.spent, outcome.reserved))
+            raise BudgetExceeded(
+                self._refusal(asked, outcome.spent, outcome.reserved),
+                limit=self.limit, spent=outcome.spent, reserved=outcome.reserved, asked=asked,
+            )
         return Reservation(self, outcome.reservation_id, asked, expires)
 
     def _refusal(self, asked: Decimal, spent: Decimal, reserved: Decimal) -> str:

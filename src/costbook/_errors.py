@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 
 class CostbookError(Exception):
@@ -50,7 +51,23 @@ class ContextWindowExceeded(CostbookError, ValueError):
 
 
 class BudgetExceeded(CostbookError):
-    """A reservation would take spend past a budget's limit."""
+    """A reservation would take spend past a budget's limit. ``limit``, ``spent``,
+    ``reserved`` and ``asked`` give the numbers, where the refusal knows them."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: Decimal | None = None,
+        spent: Decimal | None = None,
+        reserved: Decimal | None = None,
+        asked: Decimal | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.asked = asked
 
 
 class CostLimitExceeded(CostbookError, AssertionError):

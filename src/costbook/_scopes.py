@@ -110,7 +110,8 @@ class max_cost:  # lower case: used like a function, `with costbook.max_cost("0.
                 raise BudgetExceeded(
                     f"max_cost limit {display_money(self.limit)}: spent {display_money(spent)}, "
                     f"reserved {display_money(self._reserved)}, this call may cost up to "
-                    f"{display_money(amount)}; refused before sending"
+                    f"{display_money(amount)}; refused before sending",
+                    limit=self.limit, spent=spent, reserved=self._reserved, asked=amount,
                 )
             hold = ScopeHold(self, amount)
             self._reserved += amount

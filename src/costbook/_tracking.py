@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import functools
 import time
+import warnings
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from ._calculator import price
 from ._catalog import catalog
+from ._cost import Cost
+from ._errors import CostbookError
 from ._providers import provider_for_client
 from ._record import answered_model, response_cost
 from ._response_usage import usage_from_response
@@ -21,10 +25,7 @@ from ._tags import check_tags, current_tags
 from ._usage import Usage
 
 if TYPE_CHECKING:
-    from decimal import Decimal
-
     from ._budget import Budget, Reservation
-    from ._cost import Cost
     from ._entry import Entry
     from ._ledger import Ledger
 
@@ -206,7 +207,18 @@ class _Call:
         status = "ok" if complete and usage is not None else "incomplete"
         if usage is None:
             usage = self._counted_usage(text, answer.model)
-        cost = response_cost(answer, usage, self.settings.provider, self.asked)
+        try:
+            cost = response_cost(answer, usage, self.settings.provider, self.asked)
+        except CostbookError as exc:
+            # the call happened: record what is known, flagged, rather than lose it
+            warnings.warn(
+                f"the answer could not be priced ({exc}); it is recorded with status "
+                "'error', its usage and the provider's reported cost, at a table cost of 0",
+                stacklevel=4,
+            )
+            cost = Cost(total=Decimal(0), items={}, model=self.asked.id,
+                        provider=self.asked.provider, usage=usage)
+            status = "error"
         self._record(cost, status, answer.request_id, answer.reported_cost)
 
     def failed(self, exc: BaseException) -> None:
