@@ -71,10 +71,6 @@ KNOWN: dict[tuple[str, str, str], str] = {
         "genai-prices carries today's 0.5 cache read back into o3's launch set; OpenAI's "
         "launch rate for cached input was 2.5"
     ),
-    ("openrouter:openai/gpt-4o-mini", "genai", "cache_read@today"): (
-        "the seed page (OpenRouter's own) lists no cached-input rate; the table keeps the "
-        "page's figures"
-    ),
     # context windows: LiteLLM's and OpenAI's exact figures over genai-prices' rounded ones
     ("openai:gpt-4.1", "genai", "context_window"): "OpenAI states 1,047,576 (LiteLLM too)",
     ("openai:gpt-4.1-mini", "genai", "context_window"): "OpenAI states 1,047,576 (LiteLLM too)",
