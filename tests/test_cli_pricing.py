@@ -161,3 +161,37 @@ def test_the_command_runs_from_any_directory(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["total"] == "0.021"
+
+
+def test_models_says_where_each_entry_came_from(capsys, tmp_path, monkeypatch):
+    from costbook._catalog import reset
+
+    write_yaml(tmp_path / "mine.yaml", """
+provider: requesty
+name: Requesty
+pricing_url: https://example.com
+models:
+  - id: acme/tuned-1
+    context_window: 8000
+    max_output_tokens: 1000
+    tokenizer: o200k_base
+    pricing_url: https://example.com
+    checked: 2026-01-01
+    prices: [{effective: 2024-01-01, input: 1, output: 2}]
+""")
+    monkeypatch.setenv("COSTBOOK_PRICING_PATH", str(tmp_path))
+    reset()
+    try:
+        code, out, _ = run(capsys, "models", "--provider", "requesty")
+        assert code == 0
+        lines = {line.split()[0]: line for line in out.splitlines()[2:]}
+        assert lines["requesty:acme/tuned-1"].endswith(str(tmp_path / "mine.yaml"))
+        assert lines["requesty:openai/gpt-4o-mini"].endswith("bundled")
+        code, out, _ = run(capsys, "models", "--provider", "requesty", "--json")
+        assert code == 0
+        rows = {r["id"]: r for r in json.loads(out)}
+        assert rows["acme/tuned-1"]["bundled"] is False
+        assert rows["openai/gpt-4o-mini"]["bundled"] is True
+    finally:
+        monkeypatch.delenv("COSTBOOK_PRICING_PATH")
+        reset()

@@ -146,25 +146,31 @@ class Catalog:
         return None
 
     def suggest(self, text: str, provider: str | None = None, limit: int = 5) -> list[str]:
-        """Up to ``limit`` known refs closest to ``text``."""
+        """Up to ``limit`` known refs closest to ``text``, one per model."""
+        names: dict[str, tuple[str, Model]] = {}
         if provider is not None:
-            names = {ref: ref for ref in self._refs_at(provider)}
+            for ref, model in sorted(self._by_provider.get(provider, {}).items()):
+                names[ref] = (ref, model)
         else:
-            names = {ref: ref for ref in self._own}
+            for ref, model in self._own.items():
+                names[ref] = (ref, model)
             for p, models in self._models.items():
                 for m in models.values():
                     if m.maker != p:
-                        names.setdefault(m.id.lower(), m.ref)
+                        names.setdefault(m.id.lower(), (m.ref, m))
         import difflib
 
-        close = difflib.get_close_matches(text.lower(), list(names), n=limit, cutoff=0.5)
-        if len(close) < limit:
-            starts = [n for n in sorted(names) if text.lower() in n and n not in close]
-            close += starts[: limit - len(close)]
-        return [names[c] for c in close]
-
-    def _refs_at(self, provider: str) -> list[str]:
-        return sorted(self._by_provider.get(provider, {}))
+        wanted = text.lower()
+        close = difflib.get_close_matches(wanted, list(names), n=limit * 3, cutoff=0.5)
+        close += [n for n in sorted(names) if wanted in n and n not in close]
+        found: list[str] = []
+        seen: set[str] = set()
+        for name in close:
+            shown, model = names[name]
+            if model.ref not in seen:
+                seen.add(model.ref)
+                found.append(shown)
+        return found[:limit]
 
     def sellers(self, ref: str) -> list[Model]:
         """The same model at every provider that sells it."""

@@ -121,6 +121,7 @@ def run_models(args: argparse.Namespace) -> int:
             "per_image": rates.per_image,
             "per_request": rates.per_request,
             "source": model.source,
+            "bundled": _is_bundled(model.source),
         })
     if args.json:
         print_json(rows)
@@ -128,12 +129,21 @@ def run_models(args: argparse.Namespace) -> int:
     names = ["input", "output", "cache_read", "cache_write"]
     body = [
         [r["ref"], f"{r['context_window']:,}", f"{r['max_output_tokens']:,}",
-         *(_rate(r["rates_per_million"].get(n)) for n in names)]
+         *(_rate(r["rates_per_million"].get(n)) for n in names),
+         "bundled" if r["bundled"] else r["source"]]
         for r in rows
     ]
     print(table(body, ["model", "context", "max out", "input/M", "output/M", "cache rd/M",
-                       "cache wr/M"], right={1, 2, 3, 4, 5, 6}))
+                       "cache wr/M", "from"], right={1, 2, 3, 4, 5, 6}))
     return 0
+
+
+def _is_bundled(source: str) -> bool:
+    from pathlib import Path
+
+    from .._tables import bundled_pricing_dir
+
+    return Path(source).parent == bundled_pricing_dir()
 
 
 def run_compare(args: argparse.Namespace) -> int:
