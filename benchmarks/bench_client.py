@@ -15,9 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
-from fake_llm_server import FakeLLMServer  # noqa: E402
-
-import costbook  # noqa: E402
+import costbook
+from fake_llm_server import FakeLLMServer
 
 MESSAGES = [
     {"role": "system", "content": "You are a concise assistant."},

@@ -76,3 +76,10 @@ class CostLimitExceeded(CostbookError, AssertionError):
 
 class LedgerError(CostbookError):
     """A ledger file cannot be used: not a costbook ledger, corrupt, locked, or too new."""
+
+
+# Shown in tracebacks and test reports under the name users import them by.
+for _error in (CostbookError, UnknownModelError, UnknownProviderError, PricingError,
+               ContextWindowExceeded, BudgetExceeded, CostLimitExceeded, LedgerError):
+    _error.__module__ = "costbook"
+del _error
