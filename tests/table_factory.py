@@ -47,3 +47,23 @@ def write_yaml(path: Path, text: str) -> Path:
     """Write a YAML table file and return its path."""
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def write_one_model_table(
+    path: Path, *, provider: str, model: str, input_rate: str = "1", output_rate: str = "2",
+    tokenizer: str = "o200k_base",
+) -> Path:
+    """Write a YAML table file, as a user would, with one model at one provider."""
+    return write_yaml(path, f"""
+provider: {provider}
+name: {provider.title()}
+pricing_url: https://example.com
+models:
+  - id: {model}
+    context_window: 8000
+    max_output_tokens: 1000
+    tokenizer: {tokenizer}
+    pricing_url: https://example.com
+    checked: 2026-01-01
+    prices: [{{effective: 2024-01-01, input: {input_rate}, output: {output_rate}}}]
+""")

@@ -5,7 +5,7 @@ import pytest
 import costbook
 from costbook import PricingError, UnknownModelError, UnknownProviderError
 from costbook._catalog import catalog, reset
-from table_factory import catalog_of, model_entry, table_data, write_yaml
+from table_factory import catalog_of, model_entry, table_data, write_one_model_table, write_yaml
 
 
 @pytest.mark.parametrize(
@@ -150,19 +150,8 @@ def test_load_of_a_bad_table_raises_and_keeps_the_previous_tables(tmp_path):
 
 
 def test_pricing_path_environment_variable(tmp_path, monkeypatch):
-    write_yaml(tmp_path / "acme.yaml", """
-provider: acme
-name: Acme
-pricing_url: https://example.com
-models:
-  - id: acme-1
-    context_window: 8000
-    max_output_tokens: 1000
-    tokenizer: approximate
-    pricing_url: https://example.com
-    checked: 2026-01-01
-    prices: [{effective: 2024-01-01, input: 3, output: 4}]
-""")
+    write_one_model_table(tmp_path / "acme.yaml", provider="acme", model="acme-1",
+                          input_rate="3", output_rate="4", tokenizer="approximate")
     monkeypatch.setenv("COSTBOOK_PRICING_PATH", str(tmp_path))
     reset()
     try:

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from costbook._cli.main import main
-from table_factory import write_yaml
+from table_factory import write_one_model_table, write_yaml
 
 
 def run(capsys, *argv):
@@ -166,19 +166,7 @@ def test_the_command_runs_from_any_directory(tmp_path):
 def test_models_says_where_each_entry_came_from(capsys, tmp_path, monkeypatch):
     from costbook._catalog import reset
 
-    write_yaml(tmp_path / "mine.yaml", """
-provider: requesty
-name: Requesty
-pricing_url: https://example.com
-models:
-  - id: acme/tuned-1
-    context_window: 8000
-    max_output_tokens: 1000
-    tokenizer: o200k_base
-    pricing_url: https://example.com
-    checked: 2026-01-01
-    prices: [{effective: 2024-01-01, input: 1, output: 2}]
-""")
+    write_one_model_table(tmp_path / "mine.yaml", provider="requesty", model="acme/tuned-1")
     monkeypatch.setenv("COSTBOOK_PRICING_PATH", str(tmp_path))
     reset()
     try:

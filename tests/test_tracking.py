@@ -11,6 +11,7 @@ import pytest
 import costbook
 from costbook import Budget, BudgetExceeded, Ledger, Usage, price, track
 from fake_llm_server import API_KEY, PROMPT_TOKENS
+from table_factory import write_one_model_table
 
 MESSAGES = [{"role": "user", "content": "Say hello."}]
 
@@ -372,19 +373,7 @@ def test_an_answer_naming_an_unknown_model_is_priced_as_asked_with_a_warning(llm
 
 
 def test_an_answer_that_cannot_be_priced_is_still_recorded(llm_server, ledger, tmp_path):
-    (tmp_path / "acme.yaml").write_text("""
-provider: acme
-name: Acme
-pricing_url: https://example.com
-models:
-  - id: acme-1
-    context_window: 8000
-    max_output_tokens: 1000
-    tokenizer: o200k_base
-    pricing_url: https://example.com
-    checked: 2026-01-01
-    prices: [{effective: 2024-01-01, input: 1, output: 2}]
-""")
+    write_one_model_table(tmp_path / "acme.yaml", provider="acme", model="acme-1")
     costbook.load(tmp_path / "acme.yaml")
     try:
         client = track(llm_server.client(), ledger=ledger, provider="acme")
