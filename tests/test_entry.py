@@ -8,7 +8,7 @@ from decimal import Decimal, Inexact, Rounded
 import pytest
 
 from costbook import Cost, Entry, Usage, price
-from costbook._entry import EXACT, exact_sum, format_time, parse_time, usd, utc
+from costbook._entry import EXACT, exact_sum, format_time, parse_time, utc
 
 
 def entry(**changes: object) -> Entry:
@@ -82,16 +82,6 @@ def test_exact_sums_never_round():
     assert exact_sum([]) == 0
     with pytest.raises((Inexact, Rounded)):
         EXACT.add(Decimal("1E+2000"), Decimal("1E-2000"))
-
-
-@pytest.mark.parametrize(
-    ("amount", "text"),
-    [("0.9", "$0.90"), ("1", "$1.00"), ("0.00027000", "$0.00027"), ("0", "$0.00"),
-     ("-0.5", "-$0.50"), ("1E+2", "$100.00"), ("12.3456789", "$12.3456789"),
-     ("-0.000001", "-$0.000001")],
-)
-def test_usd_shows_cents_and_every_further_digit(amount, text):
-    assert usd(Decimal(amount)) == text
 
 
 def test_an_entry_is_immutable():

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from costbook._money import display_money, money_text, parse_amount
+from costbook._money import display_money, money_text, parse_amount, usd
 
 
 @pytest.mark.parametrize(
@@ -31,3 +31,13 @@ def test_parse_amount():
         parse_amount("ten dollars")
     with pytest.raises(ValueError, match="not a finite"):
         parse_amount("NaN")
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [("0.9", "$0.90"), ("1", "$1.00"), ("0.00027000", "$0.00027"), ("0", "$0.00"),
+     ("-0.5", "-$0.50"), ("1E+2", "$100.00"), ("12.3456789", "$12.3456789"),
+     ("-0.000001", "-$0.000001")],
+)
+def test_usd_shows_cents_and_every_further_digit(amount, text):
+    assert usd(Decimal(amount)) == text

@@ -11,10 +11,10 @@ from types import TracebackType
 from typing import Any
 
 from ._cost import Cost
-from ._entry import EXACT, Entry, format_time, usd
+from ._entry import EXACT, Entry, format_time
 from ._errors import BudgetExceeded
 from ._ledger import Ledger, amount_of, check_tags, cost_amount, make_entry
-from ._money import money_text
+from ._money import money_text, usd
 from ._store import EntryFilter
 
 WINDOWS: tuple[str, ...] = ("total", "day", "month")

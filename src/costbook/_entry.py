@@ -103,17 +103,6 @@ def exact_sum(amounts: Iterable[Decimal]) -> Decimal:
     return total
 
 
-def usd(amount: Decimal) -> str:
-    """An exact amount for people: ``$0.90``, ``$1.00``, ``$0.00027`` (cents always shown,
-    further digits only where the amount has them; never rounded)."""
-    exponent = amount.normalize(EXACT).as_tuple().exponent
-    if isinstance(exponent, int) and exponent >= -2:
-        text = format(amount.quantize(Decimal("0.01"), context=EXACT), "f")
-    else:
-        text = money_text(amount)
-    return f"-${text[1:]}" if text.startswith("-") else f"${text}"
-
-
 def format_time(moment: datetime) -> str:
     """A UTC time as fixed-width ISO 8601 text, ``2025-06-10T14:03:07.250000Z``: sorts as
     text in time order, and its first 10 and 7 characters are its day and month."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, Overflow, Rounded
+
+_EXACT = Context(prec=1000, traps=[Inexact, Rounded, InvalidOperation, Overflow])
 
 MILLION = Decimal(1_000_000)
 
@@ -43,3 +45,14 @@ def parse_amount(text: str) -> Decimal:
     if not value.is_finite():
         raise ValueError(f"{text!r} is not a finite amount of money")
     return value
+
+
+def usd(amount: Decimal) -> str:
+    """An exact amount for people: ``$0.90``, ``$1.00``, ``$0.00027`` (cents always shown,
+    further digits only where the amount has them; never rounded)."""
+    exponent = amount.normalize(_EXACT).as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -2:
+        text = format(amount.quantize(Decimal("0.01"), context=_EXACT), "f")
+    else:
+        text = money_text(amount)
+    return f"-${text[1:]}" if text.startswith("-") else f"${text}"

@@ -113,8 +113,7 @@ def _filters(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_report(args: argparse.Namespace) -> int:
-    from .._entry import usd
-    from .._money import money_text
+    from .._money import money_text, usd
     from .._usage import USAGE_FIELDS
 
     by = args.by or ["model"]
@@ -156,7 +155,7 @@ def _any_filter(args: argparse.Namespace) -> bool:
 
 def run_budget_status(args: argparse.Namespace) -> int:
     from .._budget import Budget
-    from .._entry import usd
+    from .._money import usd
 
     with _open(args) as ledger:
         status = Budget(
@@ -181,7 +180,8 @@ def run_budget_status(args: argparse.Namespace) -> int:
 
 
 def run_reconcile(args: argparse.Namespace) -> int:
-    from .._entry import format_time, usd
+    from .._entry import format_time
+    from .._money import usd
 
     with _open(args) as ledger:
         models = ledger.drift(args.tolerance, **_filters(args))
