@@ -32,3 +32,14 @@ def test_tags_map_strings_to_strings(tags):
 def test_tagged_checks_values():
     with pytest.raises(TypeError, match="'n': 1"), tagged(n=1):  # type: ignore[arg-type]
         pass
+
+
+def test_a_tag_shaped_like_a_secret_is_refused_when_the_block_opens():
+    with pytest.raises(ValueError, match="looks like an API key"), \
+            tagged(user="sk-" + "a" * 24):
+        pass
+
+
+def test_tag_keys_are_non_empty():
+    with pytest.raises(ValueError, match="non-empty"):
+        check_tags({"": "x"})

@@ -13,9 +13,10 @@ from typing import Any
 from ._cost import Cost
 from ._entry import EXACT, Entry, format_time
 from ._errors import BudgetExceeded
-from ._ledger import Ledger, amount_of, check_tags, cost_amount, make_entry
+from ._ledger import Ledger, amount_of, cost_amount, make_entry
 from ._money import money_text, usd
 from ._store import EntryFilter
+from ._tags import check_tags
 
 WINDOWS: tuple[str, ...] = ("total", "day", "month")
 DEFAULT_TTL = timedelta(minutes=15)

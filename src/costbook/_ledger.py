@@ -7,7 +7,6 @@ import io
 import json
 import math
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -19,10 +18,10 @@ from ._cost import Cost
 from ._entry import EXACT, STATUSES, Entry, exact_sum, utc
 from ._money import money_text
 from ._store import GROUP_COLUMNS, TAG_PREFIX, EntryFilter, LedgerStore, ReportRow
+from ._tags import SECRET, check_tags
 from ._usage import USAGE_FIELDS
 
 # Strings shaped like provider API keys or auth headers; a ledger never stores them.
-_SECRET = re.compile(r"(?:\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{16,})|(?:^\s*bearer\s+\S{8,})", re.I)
 
 EXPORT_FORMATS = ("csv", "jsonl")
 CSV_COLUMNS: tuple[str, ...] = (
@@ -351,7 +350,7 @@ def make_entry(
     if request_id is not None:
         if not isinstance(request_id, str):
             raise TypeError(f"request_id must be a string, got {type(request_id).__name__}")
-        if _SECRET.search(request_id):
+        if SECRET.search(request_id):
             raise ValueError("request_id looks like an API key; a ledger never stores secrets")
     if at is not None and not isinstance(at, datetime):
         raise TypeError(f"at must be a datetime, got {type(at).__name__}")
@@ -433,30 +432,6 @@ def estimate_bounds(estimate: object) -> tuple[Decimal | None, Decimal | None]:
         "estimate must be an amount, a costbook.Cost, or an estimate with low and high "
         f"costs; got {type(estimate).__name__}"
     )
-
-
-def check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
-    """Tags as a plain dict after checking they map non-empty strings to strings and
-    hold nothing shaped like a secret."""
-    if tags is None:
-        return {}
-    if not isinstance(tags, Mapping):
-        raise TypeError(f"tags must be a mapping of strings to strings, got {type(tags).__name__}")
-    checked: dict[str, str] = {}
-    for key, value in tags.items():
-        if not isinstance(key, str) or not key:
-            raise ValueError(f"tag keys must be non-empty strings, got {key!r}")
-        if not isinstance(value, str):
-            raise TypeError(
-                f"tag {key!r} must have a string value, got {type(value).__name__} {value!r}"
-            )
-        if _SECRET.search(value) or _SECRET.search(key):
-            raise ValueError(
-                f"tag {key!r} looks like an API key or auth header; a ledger never stores "
-                "secrets"
-            )
-        checked[key] = value
-    return checked
 
 
 def seconds(duration: float | timedelta | None) -> float | None:

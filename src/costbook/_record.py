@@ -11,7 +11,6 @@ from ._catalog import catalog
 from ._cost import Cost
 from ._errors import UnknownModelError
 from ._response_usage import ResponseUsage, usage_from_response
-from ._tags import check_tags
 from ._usage import Usage
 
 if TYPE_CHECKING:
@@ -71,7 +70,7 @@ def record_response(
     cost = response_cost(answer, answer.usage, provider, asked)
     return ledger.record(
         cost,
-        tags=check_tags(tags),
+        tags=tags,
         request_id=answer.request_id,
         reported_cost=answer.reported_cost,
     )

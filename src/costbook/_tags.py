@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -9,16 +10,35 @@ from contextvars import ContextVar
 _current: ContextVar[Mapping[str, str] | None] = ContextVar("costbook_tags", default=None)
 
 
+SECRET = re.compile(r"(?:\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{16,})|(?:^\s*bearer\s+\S{8,})", re.I)
+"""Text shaped like an API key or an auth header: never stored, logged or sent as a tag."""
+
+
 def check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
-    """``tags`` as a plain dict, after checking every key and value is a string."""
+    """``tags`` as a plain dict, after checking they map non-empty strings to strings and
+    hold nothing shaped like a secret."""
     if tags is None:
         return {}
     if not isinstance(tags, Mapping):
         raise TypeError(f"tags must be a mapping of strings to strings, got {type(tags).__name__}")
+    checked: dict[str, str] = {}
     for key, value in tags.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise TypeError(f"tags map strings to strings; {key!r}: {value!r} is not")
-    return dict(tags)
+        if not isinstance(key, str):
+            raise TypeError(f"tag keys must be strings; tags map strings to strings, got {key!r}")
+        if not key:
+            raise ValueError("tag keys must be non-empty strings, got ''")
+        if not isinstance(value, str):
+            raise TypeError(
+                f"tag {key!r} must have a string value, got {type(value).__name__} "
+                f"({key!r}: {value!r}); tags map strings to strings"
+            )
+        if SECRET.search(value) or SECRET.search(key):
+            raise ValueError(
+                f"tag {key!r} looks like an API key or auth header; a ledger never stores "
+                "secrets"
+            )
+        checked[key] = value
+    return checked
 
 
 @contextmanager
