@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from ._calculator import price_with
 from ._catalog import Catalog
 from ._errors import CostbookError, PricingError
+from ._money import money_text
 from ._usage import Usage
 
 
@@ -78,14 +78,8 @@ def _verify_examples(tables: Catalog, report: CheckReport) -> None:
             if got != example.total:
                 report.problems.append(
                     f"{model.source}: model {model.id}: example {_usage_text(usage)} "
-                    f"costs {_plain(got)}, but the table documents {_plain(example.total)}"
+                    f"costs {money_text(got)}, but the table documents {money_text(example.total)}"
                 )
-
-
-def _plain(value: Decimal) -> str:
-    from ._money import money_text
-
-    return money_text(value)
 
 
 def _usage_text(usage: Usage) -> str:

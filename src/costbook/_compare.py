@@ -7,6 +7,7 @@ from datetime import date, datetime
 from ._calculator import price
 from ._catalog import catalog
 from ._cost import Cost
+from ._errors import PricingError
 from ._usage import Usage
 
 
@@ -16,8 +17,6 @@ def compare(
     """The cost of ``usage`` for ``model`` at every provider that sells it, cheapest first.
 
     A provider that cannot price a part of the usage (no rate for it) is left out."""
-    from ._errors import PricingError
-
     costs = []
     for seller in catalog().sellers(model):
         try:

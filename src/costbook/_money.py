@@ -14,8 +14,7 @@ def money_text(amount: Decimal) -> str:
     gives ``'0.021'``, never ``'2.1E-2'``."""
     if amount == 0:
         return "0"
-    text = format(amount.normalize(), "f")
-    return text
+    return format(amount.normalize(), "f")
 
 
 def display_money(amount: Decimal, *, places: int = 4) -> str:

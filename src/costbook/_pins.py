@@ -23,8 +23,7 @@ PIN_HEADER = (
 
 def rate_map(rates: Rates) -> dict[str, Decimal]:
     """Every rate of a price set by name: token rates per million, then per image/request."""
-    found = {name: rates.per_million(name) for name in sorted(rates.per_token)}
-    result = {name: value for name, value in found.items() if value is not None}
+    result = dict(sorted(rates.per_million_tokens.items()))
     if rates.per_image is not None:
         result["per_image"] = rates.per_image
     if rates.per_request is not None:
