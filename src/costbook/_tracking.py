@@ -76,7 +76,6 @@ def track(
             )
     base_url = getattr(client, "base_url", None)
     chosen = provider_for_client(None if base_url is None else str(base_url), provider)
-    catalog().provider(chosen)
     if budget is not None:
         if ledger is not None and ledger is not budget.ledger:
             raise ValueError(
