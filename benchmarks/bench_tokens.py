@@ -31,7 +31,7 @@ from typing import Any
 import tiktoken
 
 import costbook
-from costbook._encodings import read_vocabulary
+from costbook.tokens._encodings import read_vocabulary
 
 MODEL = "gpt-4o-mini"
 ENCODING = "o200k_base"
@@ -151,7 +151,7 @@ def main() -> None:
     loads = []
     for name in ("o200k_base", "cl100k_base"):
         ours = load_time(timer.format(
-            "from costbook._encodings import encoding", f"encoding({name!r})"), env)
+            "from costbook.tokens._encodings import encoding", f"encoding({name!r})"), env)
         theirs = load_time(timer.format("pass", f"tiktoken.get_encoding({name!r})"), env)
         loads.append((name, ours, theirs))
 

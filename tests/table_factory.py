@@ -6,8 +6,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from costbook._catalog import Catalog
-from costbook._tables import validate_table
+from costbook.pricing._catalog import Catalog
+from costbook.pricing._tables import validate_table
 
 BASE_MODEL: dict[str, Any] = {
     "id": "tiny-1",

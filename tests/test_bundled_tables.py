@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 import costbook
-from costbook._catalog import Catalog, catalog
-from costbook._check import check_tables
-from costbook._tables import bundled_pricing_dir, read_table, table_files
+from costbook.pricing._catalog import Catalog, catalog
+from costbook.pricing._check import check_tables
+from costbook.pricing._tables import bundled_pricing_dir, read_table, table_files
 
 BUNDLED = sorted(table_files([bundled_pricing_dir()]))
 TOKENIZERS = {"o200k_base", "cl100k_base", "claude", "approximate"}

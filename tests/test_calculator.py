@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import costbook
 from costbook import PricingError, Usage, estimate, price
-from costbook._calculator import price_with
+from costbook.pricing._calculator import price_with
 from table_factory import catalog_of, model_entry, table_data
 
 D = Decimal

@@ -4,7 +4,7 @@ import pytest
 
 import costbook
 from costbook import PricingError, UnknownModelError, UnknownProviderError
-from costbook._catalog import catalog, reset
+from costbook.pricing._catalog import catalog, reset
 from table_factory import catalog_of, model_entry, table_data, write_one_model_table, write_yaml
 
 
@@ -93,7 +93,7 @@ def test_sellers_finds_the_same_model_everywhere():
 
 
 def test_compare_is_cheapest_first():
-    from costbook._compare import compare
+    from costbook.pricing._compare import compare
 
     usage = costbook.Usage(input_tokens=1_000_000, cache_read_tokens=1_000_000)
     costs = compare("gpt-4o-mini", usage)

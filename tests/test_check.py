@@ -1,4 +1,4 @@
-from costbook._check import check_tables
+from costbook.pricing._check import check_tables
 from table_factory import write_yaml
 
 TABLE = """

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 
 from costbook import Budget, Ledger, Usage, price
-from costbook._cli.main import main
+from costbook.cli._main import main
 
 UTC = timezone.utc
 

@@ -1,7 +1,7 @@
 import json
 
-from costbook._cli.main import main
-from costbook._tables import bundled_pricing_dir
+from costbook.cli._main import main
+from costbook.pricing._tables import bundled_pricing_dir
 
 
 def run(capsys, *argv):

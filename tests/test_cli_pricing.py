@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from costbook._cli.main import main
+from costbook.cli._main import main
 from table_factory import write_one_model_table, write_yaml
 
 
@@ -164,7 +164,7 @@ def test_the_command_runs_from_any_directory(tmp_path):
 
 
 def test_models_says_where_each_entry_came_from(capsys, tmp_path, monkeypatch):
-    from costbook._catalog import reset
+    from costbook.pricing._catalog import reset
 
     write_one_model_table(tmp_path / "mine.yaml", provider="requesty", model="acme/tuned-1")
     monkeypatch.setenv("COSTBOOK_PRICING_PATH", str(tmp_path))

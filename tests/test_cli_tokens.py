@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
-from costbook._cli.main import main
-from test_tokens import CORPORATE_JARGON
+from costbook.cli._main import main
+from samples import CORPORATE_JARGON
 
 
 def run(capsys, *argv):

@@ -1,8 +1,8 @@
 from datetime import date
 from decimal import Decimal
 
-from costbook._diff import RateChange, diff_tables, load_tables
-from costbook._tables import bundled_pricing_dir
+from costbook.pricing._diff import RateChange, diff_tables, load_tables
+from costbook.pricing._tables import bundled_pricing_dir
 from table_factory import catalog_of, model_entry, table_data
 
 

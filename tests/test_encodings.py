@@ -10,8 +10,8 @@ import threading
 
 import pytest
 
-from costbook import _encodings
-from costbook._encodings import (
+from costbook.tokens import _encodings
+from costbook.tokens._encodings import (
     ENCODINGS,
     EXPECTED_SHA256,
     EncodingError,
@@ -114,7 +114,7 @@ _OFFLINE_SCRIPT = textwrap.dedent(
     checks["tiktoken_cache_dir"] = os.environ.get("TIKTOKEN_CACHE_DIR")
 
     import costbook
-    from costbook._encodings import encoding
+    from costbook.tokens._encodings import encoding
 
     checks["o200k"] = costbook.count_tokens("tiktoken is great!", "gpt-4o-mini")
     checks["cl100k"] = len(encoding("cl100k_base").encode_ordinary("tiktoken is great!"))

@@ -8,7 +8,7 @@ from decimal import Decimal, Inexact, Rounded
 import pytest
 
 from costbook import Cost, Entry, Usage, price
-from costbook._entry import EXACT, exact_sum, format_time, parse_time, utc
+from costbook.ledger._entry import EXACT, exact_sum, format_time, parse_time, utc
 
 
 def entry(**changes: object) -> Entry:

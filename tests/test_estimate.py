@@ -5,10 +5,9 @@ import pytest
 
 import costbook
 from costbook import ContextWindowExceeded, Estimate, estimate_request
-from costbook._catalog import reset
+from costbook.pricing._catalog import reset
+from samples import CORPORATE_JARGON, WEATHER_MESSAGES, WEATHER_TOOLS, data_url, png
 from table_factory import model_entry, table_data
-from test_images import data_url, png
-from test_tokens import CORPORATE_JARGON, WEATHER_MESSAGES, WEATHER_TOOLS
 
 TILES = {"billing": "tokens", "tokens": {"method": "tiles", "base_tokens": 85, "tile_tokens": 170}}
 

@@ -1,13 +1,13 @@
 import base64
 import math
 import struct
-import zlib
 
 import pytest
 
 import costbook
 from costbook import PricingError
-from costbook._images import data_url_size, image_size, largest_image_tokens, token_rule
+from costbook.tokens._images import data_url_size, image_size, largest_image_tokens, token_rule
+from samples import data_url, png
 from table_factory import catalog_of, model_entry, table_data
 
 # Real images written by an image library, kept here as base64 text.
@@ -41,23 +41,6 @@ WEBP_VP8X_4000x3 = (
     "snIe+2TkPfbJyHvtk5D32ych77ZOQ99snIe+2TkPfbJyHvtk5D32ych77ZOQ99snIe+2TkPfbJyHvtk5D32ych7"
     "7ZOQ99snIesAAA/v5JX09m/+tefuRI3ooWA3emoEAAAAAAAAAA"
 )
-
-
-def png(width: int, height: int) -> bytes:
-    """A valid 1-bit greyscale PNG of the given size."""
-    rows = b"".join(b"\x00" + bytes((width + 7) // 8) for _ in range(height))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data)
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
-            + chunk(b"IEND", b""))
-
-
-def data_url(data: bytes, mime: str = "image/png") -> str:
-    return f"data:{mime};base64," + base64.b64encode(data).decode()
 
 
 def models(**images):

@@ -15,8 +15,8 @@ import pytest
 
 import costbook
 from costbook import Cost, Entry, Ledger, Usage, default_ledger_path, price
-from costbook._entry import exact_sum
-from costbook._sqlite_store import SQLiteStore
+from costbook.ledger._entry import exact_sum
+from costbook.ledger._sqlite_store import SQLiteStore
 
 UTC = timezone.utc
 

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from costbook._money import display_money, money_text, parse_amount, usd
+from costbook.pricing._money import display_money, money_text, parse_amount, usd
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ def test_import_loads_no_tables_tokenizer_database_or_sdk():
     loaded = json.loads(result.stdout)
     for heavy in ("pydantic", "yaml", "tiktoken", "sqlite3", "openai", "typing"):
         assert heavy not in loaded, f"import costbook loads {heavy}"
-    assert "costbook._catalog" in loaded
+    assert "costbook.pricing._catalog" in loaded
 
 
 def test_every_public_name_resolves():

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from costbook import PricingError
-from costbook._pins import check_pins, percent_change, pin, pins_text, read_pins, write_pins
+from costbook.pricing._pins import check_pins, percent_change, pin, pins_text, read_pins, write_pins
 from table_factory import catalog_of, model_entry, table_data
 
 

@@ -10,8 +10,8 @@ import pytest
 
 import costbook
 from costbook import CostbookError, UnknownProviderError
-from costbook._catalog import reset
-from costbook._providers import provider_for_base_url, provider_for_client
+from costbook.pricing._catalog import reset
+from costbook.pricing._providers import provider_for_base_url, provider_for_client
 
 
 @pytest.mark.parametrize(

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from costbook._catalog import Catalog
-from costbook._model import Model, Rates
-from costbook._tables import bundled_pricing_dir, read_table, table_files
+from costbook.pricing._catalog import Catalog
+from costbook.pricing._model import Model, Rates
+from costbook.pricing._tables import bundled_pricing_dir, read_table, table_files
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 GENAI_FILE = REFERENCE / "genai-prices-2026-08-21-data.json"

@@ -6,7 +6,7 @@ import pytest
 
 import costbook
 from costbook import BudgetExceeded, CostLimitExceeded, Ledger, max_cost, track
-from costbook._scopes import ledger_for_call, pop_default_ledger, push_default_ledger
+from costbook.client._scopes import ledger_for_call, pop_default_ledger, push_default_ledger
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 BIG = {"X-Fake-Prompt-Tokens": "1000000"}  # $0.15 of gpt-4o-mini input, reported by the server

@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 
 from costbook import Ledger, LedgerError, Usage, price
-from costbook._entry import exact_sum
-from costbook._sqlite_store import (
+from costbook.ledger._entry import exact_sum
+from costbook.ledger._sqlite_store import (
     APPLICATION_ID,
     MIGRATIONS,
     SCHEMA_VERSION,
     USAGE_COLUMNS,
     SQLiteStore,
 )
-from costbook._usage import USAGE_FIELDS
+from costbook.pricing._usage import USAGE_FIELDS
 from ledger_workers import release_together, start, worker_cost
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from costbook import PricingError
-from costbook._schema import table_json_schema
-from costbook._tables import bundled_pricing_dir, read_table, validate_table
+from costbook.pricing._schema import table_json_schema
+from costbook.pricing._tables import bundled_pricing_dir, read_table, validate_table
 from table_factory import model_entry, table_data, write_yaml
 
 PRICING = bundled_pricing_dir()
@@ -87,7 +87,7 @@ def test_invalid_yaml_names_the_file(tmp_path):
 
 def test_missing_file():
     with pytest.raises(PricingError, match="no such pricing table file or folder"):
-        from costbook._tables import table_files
+        from costbook.pricing._tables import table_files
 
         list(table_files(["/nonexistent/table.yaml"]))
 

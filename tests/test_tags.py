@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from costbook._tags import check_tags, current_tags, tagged
+from costbook.ledger._tags import check_tags, current_tags, tagged
 
 
 def test_blocks_nest_and_inner_values_win():

@@ -12,53 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import costbook
-from costbook._encodings import read_vocabulary
-from costbook._tokens import Tally
+from costbook.tokens._encodings import read_vocabulary
+from costbook.tokens._tokens import Tally
+from samples import CORPORATE_JARGON, WEATHER_MESSAGES, WEATHER_TOOLS, data_url, png
 from table_factory import catalog_of, model_entry, table_data
-from test_images import data_url, png
-
-# OpenAI cookbook, "How to count tokens with tiktoken": six messages that count 129 prompt
-# tokens on gpt-3.5-turbo and gpt-4, and 124 on gpt-4o and gpt-4o-mini.
-CORPORATE_JARGON = [
-    {"role": "system", "content": "You are a helpful, pattern-following assistant that "
-     "translates corporate jargon into plain English."},
-    {"role": "system", "name": "example_user",
-     "content": "New synergies will help drive top-line growth."},
-    {"role": "system", "name": "example_assistant",
-     "content": "Things working well together will increase revenue."},
-    {"role": "system", "name": "example_user",
-     "content": "Let's circle back when we have more bandwidth to touch base on "
-     "opportunities for increased leverage."},
-    {"role": "system", "name": "example_assistant",
-     "content": "Let's talk later when we're less busy about how to do better."},
-    {"role": "user", "content": "This late pivot means we don't have time to boil the ocean "
-     "for the client deliverable."},
-]
-
-# The same cookbook's tool example: 105 prompt tokens on gpt-3.5-turbo and gpt-4, 101 on
-# gpt-4o and gpt-4o-mini.
-WEATHER_TOOLS = [{
-    "type": "function",
-    "function": {
-        "name": "get_current_weather",
-        "description": "Get the current weather in a given location",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "location": {"type": "string",
-                             "description": "The city and state, e.g. San Francisco, CA"},
-                "unit": {"type": "string", "description": "The unit of temperature to return",
-                         "enum": ["celsius", "fahrenheit"]},
-            },
-            "required": ["location"],
-        },
-    },
-}]
-WEATHER_MESSAGES = [
-    {"role": "system",
-     "content": "You are a helpful assistant that can answer to questions about the weather."},
-    {"role": "user", "content": "What's the weather like in San Francisco?"},
-]
 
 SHORT_TEXTS = [
     "",

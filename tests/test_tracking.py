@@ -307,7 +307,7 @@ def test_an_unknown_base_url_needs_a_provider(llm_server, ledger):
 def test_the_provider_comes_from_the_base_url(ledger, base_url, provider):
     client = track(openai.OpenAI(api_key="sk-x", base_url=base_url), ledger=ledger)
     assert client.chat.completions.create.__wrapped__  # tracked
-    assert costbook._tracking.provider_for_client(base_url) == provider
+    assert costbook.client._tracking.provider_for_client(base_url) == provider
 
 
 def test_an_unknown_model_is_refused_before_sending(llm_server, ledger):
@@ -381,7 +381,7 @@ def test_an_answer_that_cannot_be_priced_is_still_recorded(llm_server, ledger, t
             client.chat.completions.create(model="acme-1", messages=MESSAGES,
                                            extra_headers=scenario("openrouter", "cached"))
     finally:
-        costbook._catalog.reset()
+        costbook.pricing._catalog.reset()
     [entry] = ledger.entries()
     assert entry.status == "error"
     assert entry.usage == Usage(input_tokens=25, output_tokens=10, cache_read_tokens=16)

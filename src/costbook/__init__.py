@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import importlib
 
-from ._calculator import estimate, price
-from ._catalog import load
-from ._cost import Cost
 from ._errors import (
     BudgetExceeded,
     ContextWindowExceeded,
@@ -20,52 +17,55 @@ from ._errors import (
     UnknownModelError,
     UnknownProviderError,
 )
-from ._usage import Usage
+from .pricing._calculator import estimate, price
+from .pricing._catalog import load
+from .pricing._cost import Cost
+from .pricing._usage import Usage
 
 TYPE_CHECKING = False  # typing is not imported at run time, to keep `import costbook` fast
 if TYPE_CHECKING:
     from typing import Any
 
-    from ._assertions import assert_estimate
-    from ._budget import Budget, Reservation
-    from ._catalog import Catalog, catalog
-    from ._entry import Entry
-    from ._estimate import Estimate, estimate_request
-    from ._images import image_tokens
-    from ._ledger import Ledger
-    from ._model import Model
-    from ._paths import default_ledger_path
-    from ._record import record_response
-    from ._response_usage import ResponseUsage, usage_from_response
-    from ._scopes import max_cost
-    from ._tags import tagged
-    from ._tokens import count_message_tokens, count_tokens
-    from ._tracking import track
+    from .client._record import record_response
+    from .client._response_usage import ResponseUsage, usage_from_response
+    from .client._scopes import max_cost
+    from .client._tracking import track
+    from .ledger._budget import Budget, Reservation
+    from .ledger._entry import Entry
+    from .ledger._ledger import Ledger
+    from .ledger._paths import default_ledger_path
+    from .ledger._tags import tagged
+    from .pricing._catalog import Catalog, catalog
+    from .pricing._model import Model
+    from .testing._assertions import assert_estimate
+    from .tokens._estimate import Estimate, estimate_request
+    from .tokens._images import image_tokens
+    from .tokens._tokens import count_message_tokens, count_tokens
 
 __version__ = "0.1.0"
 
 # Public names whose modules are imported on first use, to keep `import costbook` fast.
 _LAZY: dict[str, str] = {
-    "Catalog": "costbook._catalog",
-    "catalog": "costbook._catalog",
-    "Model": "costbook._model",
-    "Ledger": "costbook._ledger",
-    "Entry": "costbook._entry",
-    "Budget": "costbook._budget",
-    "Reservation": "costbook._budget",
-    "default_ledger_path": "costbook._paths",
-    "Estimate": "costbook._estimate",
-    "estimate_request": "costbook._estimate",
-    "count_tokens": "costbook._tokens",
-    "count_message_tokens": "costbook._tokens",
-    "image_tokens": "costbook._images",
-    "ResponseUsage": "costbook._response_usage",
-    "usage_from_response": "costbook._response_usage",
-    "track": "costbook._tracking",
-    "record_response": "costbook._record",
-    "tagged": "costbook._tags",
-    "max_cost": "costbook._scopes",
-    "assert_estimate": "costbook._assertions",
+    "Catalog": "costbook.pricing._catalog",
+    "catalog": "costbook.pricing._catalog",
+    "Model": "costbook.pricing._model",
+    "Ledger": "costbook.ledger._ledger",
+    "Entry": "costbook.ledger._entry",
+    "Budget": "costbook.ledger._budget",
+    "Reservation": "costbook.ledger._budget",
+    "default_ledger_path": "costbook.ledger._paths",
+    "Estimate": "costbook.tokens._estimate",
+    "estimate_request": "costbook.tokens._estimate",
+    "count_tokens": "costbook.tokens._tokens",
+    "count_message_tokens": "costbook.tokens._tokens",
+    "image_tokens": "costbook.tokens._images",
+    "ResponseUsage": "costbook.client._response_usage",
+    "usage_from_response": "costbook.client._response_usage",
+    "track": "costbook.client._tracking",
+    "record_response": "costbook.client._record",
+    "tagged": "costbook.ledger._tags",
+    "max_cost": "costbook.client._scopes",
+    "assert_estimate": "costbook.testing._assertions",
 }
 
 __all__ = [

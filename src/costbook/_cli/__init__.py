@@ -1,1 +1,0 @@
-"""The ``costbook`` command line: each command is one library call plus formatting."""

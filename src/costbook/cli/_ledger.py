@@ -1,0 +1,213 @@
+"""Ledger commands: ``report``, ``budget status``, ``reconcile``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ._common import amount, day, print_json, table
+
+if TYPE_CHECKING:
+    from ..ledger._ledger import Ledger
+    from ..ledger._store import ReportRow
+
+_TOKEN_COLUMNS = [
+    ("input", "input_tokens"),
+    ("output", "output_tokens"),
+    ("cache read", "cache_read_tokens"),
+    ("cache write", "cache_write_tokens"),
+    ("reasoning", "reasoning_tokens"),
+]
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "report", help="spend recorded in a ledger, grouped by model, day, tag, ...",
+        description="Spend recorded in a ledger: calls, tokens by part and exact cost per "
+        "group. Keys: model, provider, day, month, status, or a tag key (tag:KEY, or a "
+        "plain KEY that is none of the others).",
+    )
+    _add_ledger_option(p)
+    p.add_argument("--by", action="extend", nargs="+", metavar="KEY",
+                   help="group by these keys, in order (default: model)")
+    _add_filter_options(p)
+    p.add_argument("--status", choices=["ok", "error", "incomplete"],
+                   help="only entries with this status")
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print JSON; amounts exact strings")
+    output.add_argument("--csv", action="store_true", help="print CSV")
+    p.set_defaults(run=run_report)
+
+    budget = subparsers.add_parser("budget", help="budgets over a ledger's spend")
+    commands = budget.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    p = commands.add_parser(
+        "status", help="spent, reserved and remaining of a budget",
+        description="Spent, reserved and remaining of a budget over a ledger. Exit status "
+        "1 when nothing remains.",
+    )
+    p.add_argument("--limit", type=amount, required=True, metavar="AMOUNT",
+                   help="the budget's limit in USD: 10, 0.25, $5")
+    p.add_argument("--window", choices=["total", "day", "month"], default="total",
+                   help="count spend over all time (default), today or this month (UTC)")
+    p.add_argument("--tag", dest="tags", action="append", type=_tag, metavar="KEY=VALUE",
+                   help="count only entries with this tag (repeatable)")
+    _add_ledger_option(p)
+    p.add_argument("--json", action="store_true", help="print JSON; amounts exact strings")
+    p.set_defaults(run=run_budget_status)
+
+    p = subparsers.add_parser(
+        "reconcile", help="calls whose table cost and reported cost differ, per model",
+        description="Compare the table cost of each call with the cost the provider "
+        "reported (OpenRouter, Requesty), per model. Exit status 1 when a call differs by "
+        "more than the tolerance.",
+    )
+    _add_ledger_option(p)
+    p.add_argument("--tolerance", default="0", metavar="X",
+                   help="allowed difference per call: USD (0.000001) or percent of the "
+                   "table cost (2%%); default 0")
+    _add_filter_options(p)
+    p.add_argument("--json", action="store_true", help="print JSON; amounts exact strings")
+    p.set_defaults(run=run_reconcile)
+
+
+def _add_ledger_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ledger", metavar="PATH",
+                   help="ledger file (default: $COSTBOOK_LEDGER, else ledger.sqlite in the "
+                   "user data directory)")
+
+
+def _add_filter_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--since", type=day, metavar="DATE", help="from this UTC day, YYYY-MM-DD")
+    p.add_argument("--until", type=day, metavar="DATE",
+                   help="to this UTC day, included, YYYY-MM-DD")
+    p.add_argument("--model", help="only this model id (gpt-4o-mini, openai/gpt-4o-mini)")
+    p.add_argument("--provider", help="only this provider (openai, openrouter, ...)")
+    p.add_argument("--tag", dest="tags", action="append", type=_tag, metavar="KEY=VALUE",
+                   help="only entries with this tag (repeatable)")
+
+
+def _tag(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a tag; write it as KEY=VALUE")
+    return key.strip(), value
+
+
+def _open(args: argparse.Namespace) -> Ledger:
+    from ..ledger._ledger import Ledger
+
+    return Ledger(args.ledger, create=False)
+
+
+def _filters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "since": args.since,
+        "until": args.until,
+        "model": args.model,
+        "provider": args.provider,
+        "tags": dict(args.tags or ()),
+    }
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from ..pricing._money import money_text, usd
+    from ..pricing._usage import USAGE_FIELDS
+
+    by = args.by or ["model"]
+    with _open(args) as ledger:
+        rows = ledger.report(by, status=args.status, **_filters(args))
+        totals = ledger.report((), status=args.status, **_filters(args))
+    names = list(rows[0].group) if rows else list(dict.fromkeys(by))
+    if args.json:
+        print_json(rows)
+        return 0
+    if args.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow([*names, "calls", *USAGE_FIELDS, "cost"])
+        for row in rows:
+            writer.writerow([
+                *("" if v is None else v for v in row.group.values()), row.calls,
+                *(getattr(row.usage, f) for f in USAGE_FIELDS), money_text(row.cost),
+            ])
+        return 0
+    if not rows:
+        print(f"no entries in {ledger.location}" + (" match" if _any_filter(args) else ""))
+        return 0
+
+    def cells(row: ReportRow, labels: list[str]) -> list[str]:
+        return [*labels, f"{row.calls:,}",
+                *(f"{getattr(row.usage, f):,}" for _, f in _TOKEN_COLUMNS), usd(row.cost)]
+
+    body = [cells(r, ["-" if v is None else str(v) for v in r.group.values()]) for r in rows]
+    if len(rows) > 1 and totals:
+        body.append(cells(totals[0], ["total", *([""] * (len(names) - 1))]))
+    headers = [*names, "calls", *(label for label, _ in _TOKEN_COLUMNS), "cost"]
+    print(table(body, headers, right=set(range(len(names), len(headers)))))
+    return 0
+
+
+def _any_filter(args: argparse.Namespace) -> bool:
+    return any(v for v in _filters(args).values()) or bool(getattr(args, "status", None))
+
+
+def run_budget_status(args: argparse.Namespace) -> int:
+    from ..ledger._budget import Budget
+    from ..pricing._money import usd
+
+    with _open(args) as ledger:
+        status = Budget(
+            args.limit, ledger=ledger, window=args.window, tags=dict(args.tags or ())
+        ).status()
+    if args.json:
+        print_json(status)
+        return 1 if status.exhausted else 0
+    scope = "all time" if status.since is None else (
+        f"since {status.since.strftime('%Y-%m-%d %H:%M')} UTC"
+    )
+    if status.tags:
+        scope += ", tags " + " ".join(f"{k}={v}" for k, v in sorted(status.tags.items()))
+    rows = [
+        ["limit", usd(status.limit), f"{status.window} ({scope})"],
+        ["spent", usd(status.spent), ""],
+        ["reserved", usd(status.reserved), "open reservations"],
+        ["remaining", usd(status.remaining), "exhausted" if status.exhausted else ""],
+    ]
+    print(table(rows, ["budget", "amount", ""], right={1}))
+    return 1 if status.exhausted else 0
+
+
+def run_reconcile(args: argparse.Namespace) -> int:
+    from ..ledger._entry import format_time
+    from ..pricing._money import usd
+
+    with _open(args) as ledger:
+        models = ledger.drift(args.tolerance, **_filters(args))
+    drifted = sum(len(m.drifted) for m in models)
+    if args.json:
+        print_json({"tolerance": args.tolerance, "drifted": drifted, "models": models})
+        return 1 if drifted else 0
+    if not models:
+        print("no entries with a reported cost to compare")
+        return 0
+    body = [
+        [m.provider, m.model, f"{m.compared:,}", f"{len(m.drifted):,}", usd(m.table_cost),
+         usd(m.reported_cost), usd(m.difference)]
+        for m in models
+    ]
+    print(table(body, ["provider", "model", "calls", "drifted", "table cost", "reported",
+                       "difference"], right={2, 3, 4, 5, 6}))
+    if not drifted:
+        print(f"\nno call differs by more than {args.tolerance}")
+        return 0
+    calls = [
+        [str(e.id), format_time(e.time)[:19], f"{m.provider}:{m.model}", e.request_id or "-",
+         usd(e.total), usd(e.reported_cost or Decimal(0)), usd(e.drift or Decimal(0))]
+        for m in models for e in m.drifted
+    ]
+    print(f"\n{drifted} call(s) differ by more than {args.tolerance}:")
+    print(table(calls, ["id", "time", "model", "request id", "table cost", "reported",
+                        "difference"], right={0, 4, 5, 6}))
+    return 1

@@ -1,0 +1,63 @@
+"""The ``costbook`` entry point: builds the parser from the command modules and runs one."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from .._errors import CostbookError
+
+# Each module has ``register(subparsers)``, adding its commands with ``set_defaults(run=...)``;
+# ``run(args) -> int`` is one library call plus formatting.
+COMMAND_MODULES = [
+    "costbook.cli._pricing",
+    "costbook.cli._tokens",
+    "costbook.cli._pins",
+    "costbook.cli._ledger",
+]
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="costbook",
+        description="Exact costs of LLM API calls: estimates, recorded spend, budgets.",
+    )
+    subparsers = parser.add_subparsers(
+        title="commands", metavar="COMMAND", parser_class=_Parser, required=True
+    )
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; bad input is a one-line message on stderr and exit status 2."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except (CostbookError, ValueError, LookupError, OSError, TypeError) as exc:
+        message = str(exc).strip() or type(exc).__name__
+        first, *rest = message.splitlines()
+        sys.stderr.write(f"costbook: error: {first}\n")
+        for line in rest:
+            sys.stderr.write(f"  {line}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""Pricing commands: ``estimate``, ``models``, ``compare``, ``check``, ``schema``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ..pricing import _money
+from ..pricing._cost import Cost
+from ..pricing._usage import Usage
+from ._common import count, day, print_json, table
+
+_PARTS = [
+    ("input", "input_tokens"),
+    ("output", "output_tokens"),
+    ("cache-read", "cache_read_tokens"),
+    ("cache-write", "cache_write_tokens"),
+    ("reasoning", "reasoning_tokens"),
+    ("images", "images"),
+]
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("estimate", help="the exact cost of a usage for a model")
+    p.add_argument("model", nargs="?", help="a model ref: gpt-4o-mini, requesty:openai/gpt-4o-mini")
+    p.add_argument("--provider", help="who bills the call (default: the model's maker)")
+    _add_usage_options(p)
+    p.add_argument("--at", type=day, help="price date, YYYY-MM-DD (default: today)")
+    p.add_argument("--request", metavar="FILE",
+                   help="estimate a request body saved as JSON (- for standard input)")
+    p.add_argument("--json", action="store_true", help="print JSON; amounts as exact strings")
+    p.set_defaults(run=run_estimate)
+
+    p = subparsers.add_parser("models", help="known models with their rates")
+    p.add_argument("--provider", help="only this provider's models")
+    p.add_argument("--at", type=day, help="rates in force on this date (default: today)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_models)
+
+    p = subparsers.add_parser("compare", help="one model at every provider, cheapest first")
+    p.add_argument("model")
+    _add_usage_options(p)
+    p.add_argument("--at", type=day)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_compare)
+
+    p = subparsers.add_parser("check", help="validate tables and verify documented examples")
+    p.add_argument("paths", nargs="*", help="table files or folders (default: the tables in use)")
+    p.add_argument("--pins", metavar="FILE",
+                   help="also fail when the tables in use disagree with this pin file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_check)
+
+    p = subparsers.add_parser("schema", help="print the JSON Schema of a pricing table")
+    p.set_defaults(run=run_schema)
+
+
+def _add_usage_options(p: argparse.ArgumentParser) -> None:
+    for flag, field in _PARTS:
+        p.add_argument(f"--{flag}", dest=field, type=count, default=0, metavar="N",
+                       help=f"{field} (100000, 100_000, 100k, 1.5M)")
+
+
+def _usage(args: argparse.Namespace) -> Usage:
+    return Usage(**{field: getattr(args, field) for _, field in _PARTS})
+
+
+def run_estimate(args: argparse.Namespace) -> int:
+    from ..pricing._calculator import price
+
+    if args.request is not None:
+        from ._tokens import run_request_estimate
+
+        return run_request_estimate(args)
+    if args.model is None:
+        raise ValueError("estimate needs a MODEL (or --request FILE with a request body)")
+    cost = price(_usage(args), args.model, provider=args.provider, at=args.at)
+    if args.json:
+        print_json(cost)
+    else:
+        print(format_cost(cost))
+    return 0
+
+
+def format_cost(cost: Cost) -> str:
+    """A cost for people: the model, each priced part, the total."""
+    lines = [f"{cost.provider}:{cost.model}"]
+    for part, amount in cost.items.items():
+        lines.append(f"  {part:<15}{_money.display_money(amount):>14}")
+    lines.append(f"  {'total':<15}{_money.display_money(cost.total):>14}")
+    return "\n".join(lines)
+
+
+def _rate(value: Any) -> str:
+    return "-" if value is None else _money.money_text(value)
+
+
+def run_models(args: argparse.Namespace) -> int:
+    from ..pricing._catalog import catalog
+
+    tables = catalog()
+    if args.provider:
+        tables.provider(args.provider)
+    rows: list[dict[str, Any]] = []
+    for model in tables.models:
+        if args.provider and model.provider != args.provider:
+            continue
+        rates = model.rates_at(args.at)
+        rows.append({
+            "ref": model.ref,
+            "provider": model.provider,
+            "id": model.id,
+            "aliases": list(model.aliases),
+            "context_window": model.context_window,
+            "max_output_tokens": model.max_output_tokens,
+            "tokenizer": model.tokenizer,
+            "effective": rates.effective,
+            "rates_per_million": {k: rates.per_million(k) for k in rates.per_token},
+            "per_image": rates.per_image,
+            "per_request": rates.per_request,
+            "source": model.source,
+            "bundled": _is_bundled(model.source),
+        })
+    if args.json:
+        print_json(rows)
+        return 0
+    names = ["input", "output", "cache_read", "cache_write"]
+    body = [
+        [r["ref"], f"{r['context_window']:,}", f"{r['max_output_tokens']:,}",
+         *(_rate(r["rates_per_million"].get(n)) for n in names),
+         "bundled" if r["bundled"] else r["source"]]
+        for r in rows
+    ]
+    print(table(body, ["model", "context", "max out", "input/M", "output/M", "cache rd/M",
+                       "cache wr/M", "from"], right={1, 2, 3, 4, 5, 6}))
+    return 0
+
+
+def _is_bundled(source: str) -> bool:
+    from pathlib import Path
+
+    from ..pricing._tables import bundled_pricing_dir
+
+    return Path(source).parent == bundled_pricing_dir()
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from ..pricing._compare import compare
+
+    costs = compare(args.model, _usage(args), at=args.at)
+    if args.json:
+        print_json(costs)
+        return 0
+    rows = [[c.provider, c.model, _money.display_money(c.total)] for c in costs]
+    print(table(rows, ["provider", "model", "total"], right={2}))
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from ..pricing._check import check_tables
+
+    report = check_tables(args.paths or None)
+    if args.pins:
+        from ..pricing._pins import check_pins
+
+        report.problems += check_pins(args.pins)
+    if args.json:
+        print_json(report)
+    else:
+        for problem in report.problems:
+            print(f"FAIL {problem}", file=sys.stderr)
+        status = "ok" if report.ok else f"{len(report.problems)} problem(s)"
+        print(f"{status}: {report.files} table file(s), {report.models} models, "
+              f"{report.examples} documented examples verified")
+    return 0 if report.ok else 1
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    from ..pricing._schema import table_json_schema
+
+    print(json.dumps(table_json_schema(), indent=2))
+    return 0

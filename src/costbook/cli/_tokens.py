@@ -1,0 +1,103 @@
+"""Token commands: ``count`` a text, and ``estimate --request`` for a saved request body."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from ..pricing import _money
+from ._common import print_json
+
+if TYPE_CHECKING:
+    from ..tokens._estimate import Estimate
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("count", help="count the tokens of a text file or standard input")
+    p.add_argument("file", nargs="?", default="-", metavar="FILE",
+                   help="a UTF-8 text file, or - for standard input (default)")
+    p.add_argument("--model", required=True, help="a model ref: gpt-4o-mini, claude-3-5-haiku")
+    p.add_argument("--provider", help="who sells the model (default: the model's maker)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=run_count)
+
+
+def _read_text(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    with open(name, encoding="utf-8") as file:
+        return file.read()
+
+
+def run_count(args: argparse.Namespace) -> int:
+    from ..pricing._catalog import catalog
+    from ..tokens._tokens import counter_for
+
+    model = catalog().resolve(args.model, args.provider)
+    try:
+        text = _read_text(args.file)
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{args.file} is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
+    counter = counter_for(model)
+    tokens = counter.count(text)
+    if args.json:
+        print_json({
+            "model": model.id,
+            "provider": model.provider,
+            "tokenizer": model.tokenizer,
+            "exact": counter.exact,
+            "characters": len(text),
+            "tokens": tokens,
+        })
+    else:
+        print(f"{tokens} tokens  ({model.ref}, {counter.method})")
+    return 0
+
+
+def run_request_estimate(args: argparse.Namespace) -> int:
+    """``costbook estimate --request FILE``: estimate a request body saved as JSON."""
+    from ..tokens._estimate import estimate_request
+
+    if args.model is not None:
+        raise ValueError(
+            "--request takes the model from the request body; leave out MODEL"
+        )
+    from ._pricing import _PARTS
+
+    given = [f"--{flag}" for flag, field in _PARTS if getattr(args, field, 0)]
+    if given:
+        raise ValueError(
+            f"--request counts the usage from the request body; leave out {', '.join(given)}"
+        )
+    try:
+        body = json.loads(_read_text(args.request))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{args.request} is not JSON: {exc}") from None
+    estimate = estimate_request(body, provider=args.provider, at=args.at)
+    if args.json:
+        print_json(estimate)
+    else:
+        print(format_estimate(estimate))
+    return 0
+
+
+def format_estimate(estimate: Estimate) -> str:
+    """An estimate for people: the counts, then the low and high cost."""
+    display = _money.display_money
+    rows = [
+        ("input tokens", f"{estimate.input_tokens:,}"),
+        ("images", f"{estimate.images:,}"),
+        ("max output tokens", f"{estimate.max_output_tokens:,}"),
+        *([("choices (n)", f"{estimate.n:,}")] if estimate.n > 1 else []),
+        ("context window", f"{estimate.context_window:,}"),
+        ("low (no output)", display(estimate.low.total)),
+        ("high (max output)", display(estimate.high.total)),
+    ]
+    lines = [f"{estimate.ref}  ({'exact' if estimate.exact else 'approximate'})"]
+    lines += [f"  {label:<19}{value:>14}" for label, value in rows]
+    lines += [f"  ~ {note}" for note in estimate.approximations]
+    return "\n".join(lines)

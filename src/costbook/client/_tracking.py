@@ -1,0 +1,404 @@
+"""``track()``: an ``openai`` client whose calls are estimated, held against budgets, priced
+from the answer, and recorded in a ledger. The SDK is used as it is; requests go out
+unchanged but for ``stream_options.include_usage`` on streamed chat completions."""
+
+from __future__ import annotations
+
+import functools
+import time
+import warnings
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from .._errors import CostbookError
+from ..ledger._tags import check_tags, current_tags
+from ..pricing._calculator import price
+from ..pricing._catalog import catalog
+from ..pricing._cost import Cost
+from ..pricing._providers import provider_for_client
+from ..pricing._usage import Usage
+from ._record import answered_model, response_cost
+from ._response_usage import usage_from_response
+from ._scopes import active_scopes, ledger_for_call
+
+if TYPE_CHECKING:
+    from ..ledger._budget import Budget, Reservation
+    from ..ledger._entry import Entry
+    from ..ledger._ledger import Ledger
+
+ClientT = TypeVar("ClientT")
+
+_TRACKED = "_costbook_tracked"
+# Request options of the SDK that are not part of the request body.
+_NOT_BODY = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
+
+
+class _Hold(Protocol):
+    def commit(self, entry: Entry, /) -> Any: ...
+    def release(self) -> Any: ...
+
+
+@dataclass(frozen=True)
+class _Settings:
+    provider: str
+    ledger: Ledger | None
+    budget: Budget | None
+    tags: dict[str, str]
+
+
+def track(
+    client: ClientT,
+    *,
+    ledger: Ledger | None = None,
+    budget: Budget | None = None,
+    provider: str | None = None,
+    tags: Mapping[str, str] | None = None,
+) -> ClientT:
+    """A copy of an ``openai.OpenAI`` or ``openai.AsyncOpenAI`` client, used exactly like
+    it, whose ``chat.completions.create`` and ``responses.create`` calls (streamed or not)
+    are estimated before sending, held against ``budget`` and any open ``max_cost`` block,
+    priced from the answer and recorded in ``ledger``.
+
+    ``provider`` defaults to the one the client's base URL names (api.openai.com,
+    openrouter.ai, router.requesty.ai). Without ``ledger``, calls record into the
+    budget's ledger, the innermost ``max_cost`` block's, or the default ledger file.
+    """
+    if getattr(client, _TRACKED, False):
+        raise ValueError("this client is tracked already; track the original client once")
+    for name in ("with_options", "chat"):
+        if not hasattr(client, name):
+            raise TypeError(
+                f"track() takes an openai.OpenAI or openai.AsyncOpenAI client, got "
+                f"{type(client).__name__}"
+            )
+    base_url = getattr(client, "base_url", None)
+    chosen = provider_for_client(None if base_url is None else str(base_url), provider)
+    if budget is not None:
+        if ledger is not None and ledger is not budget.ledger:
+            raise ValueError(
+                "the budget counts the spend in its own ledger; give track() that ledger, "
+                "or no ledger, so that the calls count against the budget"
+            )
+        ledger = budget.ledger
+    settings = _Settings(chosen, ledger, budget, check_tags(tags))
+    return _install(client.with_options(), settings)  # type: ignore[attr-defined, no-any-return]
+
+
+def _install(client: Any, settings: _Settings) -> Any:
+    import openai
+
+    is_async = isinstance(client, openai.AsyncOpenAI)
+    completions = client.chat.completions
+    completions.create = _wrap(completions.create, settings, "chat", is_async)
+    responses = getattr(client, "responses", None)
+    if responses is not None and hasattr(responses, "create"):
+        responses.create = _wrap(responses.create, settings, "responses", is_async)
+    copy = client.with_options
+
+    @functools.wraps(copy)
+    def tracked_copy(*args: Any, **kwargs: Any) -> Any:
+        return _install(copy(*args, **kwargs), settings)
+
+    client.with_options = client.copy = tracked_copy
+    setattr(client, _TRACKED, True)
+    return client
+
+
+def _wrap(create: Any, settings: _Settings, api: str, is_async: bool) -> Any:
+    if is_async:
+        @functools.wraps(create)
+        async def tracked_async(*args: Any, **kwargs: Any) -> Any:
+            call, kwargs, hide = _Call.begin(settings, api, kwargs)
+            try:
+                result = await create(*args, **kwargs)
+            except BaseException as exc:
+                call.failed(exc)
+                raise
+            if kwargs.get("stream"):
+                return AsyncTrackedStream(result, call, hide)
+            call.answered(result)
+            return result
+
+        return tracked_async
+
+    @functools.wraps(create)
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        call, kwargs, hide = _Call.begin(settings, api, kwargs)
+        try:
+            result = create(*args, **kwargs)
+        except BaseException as exc:
+            call.failed(exc)
+            raise
+        if kwargs.get("stream"):
+            return TrackedStream(result, call, hide)
+        call.answered(result)
+        return result
+
+    return tracked
+
+
+def _request_body(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The request body the SDK will send, less the SDK's "not given" markers."""
+    return {
+        k: v for k, v in kwargs.items()
+        if k not in _NOT_BODY and type(v).__name__ not in ("NotGiven", "Omit")
+    }
+
+
+class _Call:
+    """One tracked call: its estimate and holds before sending, its entry after."""
+
+    def __init__(self, settings: _Settings, api: str, body: dict[str, Any]) -> None:
+        from ..tokens._estimate import estimate_request
+
+        self.settings = settings
+        self.api = api
+        self.started = time.perf_counter()
+        self.estimate = estimate_request(body, provider=settings.provider)
+        self.asked = catalog().resolve(str(body["model"]), settings.provider)
+        budget = settings.budget
+        # a budget's tags always go on the entry, or its cost would not count against it
+        self.tags = {**settings.tags, **current_tags(), **(budget.tags if budget else {})}
+        self.ledger = settings.ledger or ledger_for_call()
+        self.holds: list[_Hold] = []
+        self.reservation: Reservation | None = None
+        self.done = False
+        high = self.estimate.high.total
+        try:
+            for scope in active_scopes():
+                self.holds.append(scope.admit(high))
+            if budget is not None:
+                self.reservation = budget.reserve(high)
+        except BaseException:
+            self._release()
+            raise
+
+    @classmethod
+    def begin(
+        cls, settings: _Settings, api: str, kwargs: dict[str, Any]
+    ) -> tuple[_Call, dict[str, Any], bool]:
+        """Estimate and hold before sending; for a streamed chat completion, ask for the
+        usage chunk if the caller did not (and say that it is to be hidden from them)."""
+        body = _request_body(kwargs)
+        hide = False
+        if api == "chat" and body.get("stream"):
+            options = dict(body.get("stream_options") or {})
+            if not options.get("include_usage"):
+                hide = True
+                kwargs = {**kwargs, "stream_options": {**options, "include_usage": True}}
+        return cls(settings, api, body), kwargs, hide
+
+    def answered(self, response: Any) -> None:
+        """Record a whole (non-streamed) answer."""
+        self.finish(response, _answer_text(response, self.api), complete=True)
+
+    def finish(self, payload: Any, text: str, *, complete: bool) -> None:
+        """Record the call from its final payload; without usage in it, the usage known so
+        far (counted input and output) is recorded as ``incomplete``."""
+        if self.done:
+            return
+        answer = usage_from_response(payload if payload is not None else {},
+                                     provider=self.settings.provider)
+        usage = answer.usage
+        status = "ok" if complete and usage is not None else "incomplete"
+        if usage is None:
+            usage = self._counted_usage(text, answer.model)
+        try:
+            cost = response_cost(answer, usage, self.settings.provider, self.asked)
+        except CostbookError as exc:
+            # the call happened: record what is known, flagged, rather than lose it
+            warnings.warn(
+                f"the answer could not be priced ({exc}); it is recorded with status "
+                "'error', its usage and the provider's reported cost, at a table cost of 0",
+                stacklevel=4,
+            )
+            cost = Cost(total=Decimal(0), items={}, model=self.asked.id,
+                        provider=self.asked.provider, usage=usage)
+            status = "error"
+        self._record(cost, status, answer.request_id, answer.reported_cost)
+
+    def failed(self, exc: BaseException) -> None:
+        """Record a call the API refused or that never got an answer."""
+        if self.done:
+            return
+        cost = price(Usage(requests=0), self.asked)
+        # a zero-cost entry: committing the holds with it releases what they held
+        self._record(cost, "error", getattr(exc, "request_id", None), None)
+
+    def _counted_usage(self, text: str, named: str | None) -> Usage:
+        from ..tokens._tokens import count_tokens
+
+        model = answered_model(named, self.settings.provider, self.asked)
+        output = count_tokens(text, model.ref) if text else 0
+        return Usage(input_tokens=self.estimate.input_tokens, output_tokens=output,
+                     images=self.estimate.images)
+
+    def _record(self, cost: Cost, status: str, request_id: str | None,
+                reported_cost: Decimal | None) -> None:
+        """One entry; with a budget, recorded and settled in one transaction."""
+        self.done = True
+        details: dict[str, Any] = dict(
+            tags=self.tags, request_id=request_id, reported_cost=reported_cost,
+            estimate=self.estimate, status=status, duration=time.perf_counter() - self.started,
+        )
+        try:
+            if self.reservation is not None:
+                entry = self.reservation.commit(cost, **details)
+            else:
+                entry = self.ledger.record(cost, **details)
+        except BaseException:
+            self._release()
+            raise
+        for hold in self.holds:
+            hold.commit(entry)
+
+    def _release(self) -> None:
+        for hold in self.holds:
+            hold.release()
+        if self.reservation is not None and self.reservation.open:
+            self.reservation.release()
+
+
+def _answer_text(response: Any, api: str) -> str:
+    """The text of an answer, for counting its output when it reports no usage."""
+    if api == "responses":
+        return str(getattr(response, "output_text", "") or "")
+    parts = []
+    for choice in getattr(response, "choices", None) or []:
+        message = getattr(choice, "message", None)
+        content = getattr(message, "content", None)
+        if isinstance(content, str):
+            parts.append(content)
+    return "".join(parts)
+
+
+class _StreamWatch:
+    """What a stream has told so far: its text, its final payload, whether it finished."""
+
+    def __init__(self, api: str, hide_usage_chunk: bool) -> None:
+        self.api = api
+        self.hide_usage_chunk = hide_usage_chunk
+        self.text: list[str] = []
+        self.final: Any = None
+        self.named: dict[str, Any] = {}
+        self.finished = False
+
+    def see(self, item: Any) -> bool:
+        """Take note of one chunk or event; True when it is to be hidden from the caller."""
+        if self.api == "chat":
+            return self._see_chunk(item)
+        self._see_event(item)
+        return False
+
+    def _see_chunk(self, chunk: Any) -> bool:
+        self.named = {"model": getattr(chunk, "model", None), "id": getattr(chunk, "id", None)}
+        for choice in getattr(chunk, "choices", None) or []:
+            delta = getattr(choice, "delta", None)
+            content = getattr(delta, "content", None)
+            if isinstance(content, str):
+                self.text.append(content)
+            if getattr(choice, "finish_reason", None):
+                self.finished = True
+        if getattr(chunk, "usage", None) is not None:
+            self.final = chunk
+            return self.hide_usage_chunk and not getattr(chunk, "choices", None)
+        return False
+
+    def _see_event(self, event: Any) -> None:
+        kind = getattr(event, "type", "")
+        if kind == "response.output_text.delta":
+            self.text.append(str(getattr(event, "delta", "") or ""))
+        elif kind in ("response.created", "response.in_progress"):
+            response = getattr(event, "response", None)
+            self.named = {"model": getattr(response, "model", None),
+                          "id": getattr(response, "id", None)}
+        elif kind in ("response.completed", "response.incomplete", "response.failed"):
+            self.final = getattr(event, "response", None)
+            self.finished = kind == "response.completed"
+
+    def payload(self) -> Any:
+        return self.final if self.final is not None else self.named
+
+
+def _end_stream(call: _Call, watch: _StreamWatch) -> None:
+    call.finish(watch.payload(), "".join(watch.text), complete=watch.finished)
+
+
+class TrackedStream:
+    """A streamed answer, passed through chunk by chunk; recorded when it ends, is closed,
+    breaks, or is dropped unfinished (then as ``incomplete``)."""
+
+    def __init__(self, stream: Any, call: _Call, hide_usage_chunk: bool) -> None:
+        self._stream = stream
+        self._call = call
+        self._watch = _StreamWatch(call.api, hide_usage_chunk)
+        self._finalizer = weakref.finalize(self, _end_stream, call, self._watch)
+
+    def __iter__(self) -> TrackedStream:
+        return self
+
+    def __next__(self) -> Any:
+        while True:
+            try:
+                item = next(self._stream)
+            except BaseException:
+                self._finalizer()
+                raise
+            if not self._watch.see(item):
+                return item
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            self._finalizer()
+
+    def __enter__(self) -> TrackedStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class AsyncTrackedStream:
+    """The async twin of :class:`TrackedStream`."""
+
+    def __init__(self, stream: Any, call: _Call, hide_usage_chunk: bool) -> None:
+        self._stream = stream
+        self._call = call
+        self._watch = _StreamWatch(call.api, hide_usage_chunk)
+        self._finalizer = weakref.finalize(self, _end_stream, call, self._watch)
+
+    def __aiter__(self) -> AsyncTrackedStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        while True:
+            try:
+                item = await self._stream.__anext__()
+            except BaseException:
+                self._finalizer()
+                raise
+            if not self._watch.see(item):
+                return item
+
+    async def close(self) -> None:
+        try:
+            await self._stream.close()
+        finally:
+            self._finalizer()
+
+    async def __aenter__(self) -> AsyncTrackedStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)

@@ -1,0 +1,1 @@
+"""The ledger layer: recorded calls, their stores, reports and budgets."""

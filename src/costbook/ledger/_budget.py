@@ -1,0 +1,328 @@
+"""Budgets: a limit on ledger spend over a window, enforced by reserving before a call."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from types import TracebackType
+from typing import Any
+
+from .._errors import BudgetExceeded
+from ..pricing._cost import Cost
+from ..pricing._money import money_text, usd
+from ._entry import EXACT, Entry, format_time
+from ._ledger import Ledger, amount_of, cost_amount, make_entry
+from ._store import EntryFilter
+from ._tags import check_tags
+
+WINDOWS: tuple[str, ...] = ("total", "day", "month")
+DEFAULT_TTL = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    """A budget at one moment: its limit, the window's start (None for ``total``), the
+    spend in it, the open reservations, and what is left to reserve (negative when actual
+    costs went past the limit)."""
+
+    limit: Decimal
+    window: str
+    since: datetime | None
+    tags: Mapping[str, str]
+    spent: Decimal
+    reserved: Decimal
+    remaining: Decimal
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether nothing more can be reserved."""
+        return self.remaining <= 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; amounts as exact decimal strings."""
+        return {
+            "limit": money_text(self.limit),
+            "window": self.window,
+            "since": format_time(self.since) if self.since else None,
+            "tags": dict(self.tags),
+            "spent": money_text(self.spent),
+            "reserved": money_text(self.reserved),
+            "remaining": money_text(self.remaining),
+            "exhausted": self.exhausted,
+        }
+
+
+class Budget:
+    """A limit on what a ledger may spend over a window, counted in UTC.
+
+    ``window`` is ``"total"`` (all time), ``"day"`` or ``"month"`` (the current UTC day or
+    calendar month). With ``tags``, only entries carrying all of them count, and only
+    reservations made by budgets with those tags. Before a call, :meth:`reserve` its
+    upper bound; after it, commit the reservation with the actual cost. ``ttl`` is how long
+    an uncommitted reservation holds (one left by a process that died expires after it).
+    Several processes sharing the ledger file share the budget.
+    """
+
+    def __init__(
+        self,
+        limit: Decimal | int | str,
+        *,
+        ledger: Ledger,
+        window: str = "total",
+        tags: Mapping[str, str] | None = None,
+        ttl: float | timedelta = DEFAULT_TTL,
+    ) -> None:
+        if not isinstance(ledger, Ledger):
+            raise TypeError(f"ledger must be a costbook.Ledger, got {type(ledger).__name__}")
+        if window not in WINDOWS:
+            raise ValueError(f"window must be one of {', '.join(WINDOWS)}, got {window!r}")
+        self._limit = amount_of(limit, "limit")
+        if self._limit < 0:
+            raise ValueError(f"limit must be 0 or more, got {limit}")
+        self._ledger = ledger
+        self._window = window
+        self._tags = check_tags(tags)
+        self._ttl = _ttl(ttl)
+
+    @property
+    def limit(self) -> Decimal:
+        return self._limit
+
+    @property
+    def ledger(self) -> Ledger:
+        return self._ledger
+
+    @property
+    def window(self) -> str:
+        return self._window
+
+    @property
+    def tags(self) -> Mapping[str, str]:
+        return dict(self._tags)
+
+    @property
+    def ttl(self) -> timedelta:
+        return self._ttl
+
+    def window_start(self, now: datetime | None = None) -> datetime | None:
+        """The start of the current window in UTC (None for ``total``)."""
+        moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        if self._window == "day":
+            return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+        if self._window == "month":
+            return moment.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return None
+
+    def _where(self) -> EntryFilter:
+        return EntryFilter(since=self.window_start(), tags=tuple(sorted(self._tags.items())))
+
+    def status(self) -> BudgetStatus:
+        """Limit, spend, reservations and what remains, read at one moment."""
+        where = self._where()
+        spent, reserved = self._ledger.store.spend(where, self._tags)
+        return BudgetStatus(
+            limit=self._limit,
+            window=self._window,
+            since=where.since,
+            tags=dict(self._tags),
+            spent=spent,
+            reserved=reserved,
+            remaining=EXACT.subtract(EXACT.subtract(self._limit, spent), reserved),
+        )
+
+    def spent(self) -> Decimal:
+        """The ledger's spend in the current window (with the budget's tags)."""
+        return self.status().spent
+
+    def reserved(self) -> Decimal:
+        """The open reservations counting against this budget."""
+        return self.status().reserved
+
+    def remaining(self) -> Decimal:
+        """What can still be reserved: limit - spent - reserved (negative when actual
+        costs went past the limit)."""
+        return self.status().remaining
+
+    def reserve(self, amount: Decimal | int | str | Cost | object) -> Reservation:
+        """Set ``amount`` aside for a call, or raise :class:`BudgetExceeded` when spent +
+        reserved + amount would pass the limit. Checked and written in one transaction,
+        so concurrent processes cannot together overspend.
+
+        ``amount`` is an amount, a :class:`Cost`, or an estimate with a ``high`` bound.
+        """
+        asked = _asked(amount)
+        if asked < 0:
+            raise ValueError(f"a reservation must be 0 or more, got {asked}")
+        expires = datetime.now(timezone.utc) + self._ttl
+        outcome = self._ledger.store.reserve(
+            asked, limit=self._limit, where=self._where(), tags=self._tags, expires=expires
+        )
+        if outcome.reservation_id is None:
+            raise BudgetExceeded(
+                self._refusal(asked, outcome.spent, outcome.reserved),
+                limit=self.limit, spent=outcome.spent, reserved=outcome.reserved, asked=asked,
+            )
+        return Reservation(self, outcome.reservation_id, asked, expires)
+
+    def _refusal(self, asked: Decimal, spent: Decimal, reserved: Decimal) -> str:
+        left = EXACT.subtract(EXACT.subtract(self._limit, spent), reserved)
+        return (
+            f"budget of {usd(self._limit)} ({self._describe()}) exceeded: asked {usd(asked)}, "
+            f"spent {usd(spent)}, reserved {usd(reserved)}, limit {usd(self._limit)}; "
+            f"{usd(max(left, Decimal(0)))} left"
+        )
+
+    def _describe(self) -> str:
+        scope = {"total": "all time", "day": "today, UTC", "month": "this month, UTC"}
+        text = scope[self._window]
+        if self._tags:
+            text += ", tags " + " ".join(f"{k}={v}" for k, v in sorted(self._tags.items()))
+        return text
+
+    def __repr__(self) -> str:
+        tags = f", tags={self._tags!r}" if self._tags else ""
+        return f"Budget({money_text(self._limit)!r}, window={self._window!r}{tags})"
+
+
+@dataclass(eq=False)
+class Reservation:
+    """Money set aside by :meth:`Budget.reserve` until the call's cost is known.
+
+    :meth:`commit` replaces it with the actual cost; :meth:`release` drops it. Used as a
+    context manager, leaving the block releases it unless it was committed (so an error
+    inside never leaves it holding money). Uncommitted, it expires at ``expires``.
+    """
+
+    budget: Budget
+    id: int
+    amount: Decimal
+    expires: datetime
+    state: str = field(default="open")
+
+    @property
+    def open(self) -> bool:
+        """Whether it still holds money (neither committed nor released)."""
+        return self.state == "open"
+
+    def commit(
+        self,
+        entry_or_cost: Entry | Cost,
+        *,
+        tags: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+        reported_cost: Decimal | int | str | None = None,
+        estimate: object = None,
+        status: str = "ok",
+        duration: float | timedelta | None = None,
+        at: datetime | None = None,
+    ) -> Entry:
+        """Replace the reservation with the actual cost; the recorded entry is returned.
+
+        Given a :class:`Cost`, records it (with the budget's tags added to ``tags`` and
+        the other arguments of :meth:`Ledger.record`) and drops the reservation in the
+        same transaction. Given an :class:`Entry` already recorded in the budget's ledger,
+        drops the reservation; the entry must carry the budget's tags, or its cost would
+        not count against the budget.
+        """
+        self._require_open("commit")
+        budget_tags = self.budget.tags
+        if isinstance(entry_or_cost, Entry):
+            given = dict(tags=tags, request_id=request_id, reported_cost=reported_cost,
+                         estimate=estimate, duration=duration, at=at)
+            extra = sorted(k for k, v in given.items() if v is not None)
+            if extra or status != "ok":
+                raise ValueError(
+                    "an Entry is recorded already; commit(entry) takes no "
+                    f"{', '.join(extra) or 'status'}"
+                )
+            missing = {k: v for k, v in budget_tags.items() if entry_or_cost.tags.get(k) != v}
+            if missing:
+                raise ValueError(
+                    f"entry {entry_or_cost.id} lacks the budget's tags "
+                    f"{_tag_text(missing)}, so its cost would not count against the budget; "
+                    "record it with those tags"
+                )
+            self.budget.ledger.store.release(self.id)
+            self.state = "committed"
+            return entry_or_cost
+        if not isinstance(entry_or_cost, Cost):
+            raise TypeError(
+                "commit takes the recorded Entry or the call's Cost, got "
+                f"{type(entry_or_cost).__name__}"
+            )
+        merged = dict(check_tags(tags))
+        clash = {k: v for k, v in budget_tags.items() if merged.get(k, v) != v}
+        if clash:
+            raise ValueError(
+                f"tags {_tag_text({k: merged[k] for k in clash})} differ from the budget's "
+                f"{_tag_text(clash)}; its cost would not count against the budget"
+            )
+        merged.update(budget_tags)
+        entry = make_entry(
+            entry_or_cost, tags=merged, request_id=request_id, reported_cost=reported_cost,
+            estimate=estimate, status=status, duration=duration, at=at,
+        )
+        recorded = self.budget.ledger.store.append(entry, settle=self.id)
+        self.state = "committed"
+        return recorded
+
+    def release(self) -> None:
+        """Drop the reservation (the call was not made). Releasing twice does nothing."""
+        if self.state == "committed":
+            raise RuntimeError(f"reservation {self.id} was committed; it cannot be released")
+        if self.state == "open":
+            self.budget.ledger.store.release(self.id)
+            self.state = "released"
+
+    def _require_open(self, action: str) -> None:
+        if self.state != "open":
+            raise RuntimeError(f"reservation {self.id} was {self.state}; it cannot {action}")
+
+    def __enter__(self) -> Reservation:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self.state == "open":
+            self.release()
+
+    def __repr__(self) -> str:
+        return (
+            f"Reservation(id={self.id}, amount={money_text(self.amount)!r}, "
+            f"state={self.state!r})"
+        )
+
+
+def _asked(amount: object) -> Decimal:
+    if isinstance(amount, (Cost, Decimal, int, str, float)):
+        return cost_amount(amount, "amount")
+    high = getattr(amount, "high", None)
+    if high is not None:
+        return cost_amount(high, "amount.high")
+    raise TypeError(
+        "reserve takes an amount, a costbook.Cost or an estimate with a high bound, got "
+        f"{type(amount).__name__}"
+    )
+
+
+def _ttl(ttl: float | timedelta) -> timedelta:
+    if isinstance(ttl, timedelta):
+        value = ttl
+    elif isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and math.isfinite(ttl):
+        value = timedelta(seconds=ttl)
+    else:
+        raise TypeError(f"ttl must be seconds or a timedelta, got {ttl!r}")
+    if value <= timedelta(0):
+        raise ValueError(f"ttl must be more than 0 seconds, got {ttl!r}")
+    return value
+
+
+def _tag_text(tags: Mapping[str, str]) -> str:
+    return " ".join(f"{k}={v}" for k, v in sorted(tags.items()))

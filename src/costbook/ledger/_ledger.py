@@ -1,0 +1,559 @@
+"""The ledger: a durable record of the calls that happened, what they cost, and sums of it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
+from types import TracebackType
+from typing import IO, Any, Literal, overload
+
+from ..pricing._cost import Cost
+from ..pricing._money import money_text
+from ..pricing._usage import USAGE_FIELDS
+from ._entry import EXACT, STATUSES, Entry, exact_sum, utc
+from ._store import GROUP_COLUMNS, TAG_PREFIX, EntryFilter, LedgerStore, ReportRow
+from ._tags import SECRET, check_tags
+
+# Strings shaped like provider API keys or auth headers; a ledger never stores them.
+
+EXPORT_FORMATS = ("csv", "jsonl")
+CSV_COLUMNS: tuple[str, ...] = (
+    "id", "time", "provider", "model", "request_id", "status", *USAGE_FIELDS, "cost",
+    "cost_items", "currency", "effective", "reported_cost", "estimate_low", "estimate_high",
+    "duration", "tags",
+)
+
+
+class Ledger:
+    """Spend records: one :class:`Entry` per call, kept in an SQLite file.
+
+    ``Ledger(path)`` opens the ledger at ``path``, creating it when missing (``create=False``
+    refuses to), or an in-memory ledger with ``":memory:"``; without a path, the ledger at
+    :func:`costbook.default_ledger_path`. ``timeout`` bounds the wait for a ledger locked by
+    another process, in seconds; ``durable=True`` syncs each entry to disk (survives power
+    loss, not only a killed process), at a lower rate. A file that is not a costbook ledger,
+    is corrupt, or was written by a newer costbook is refused with a :class:`LedgerError`
+    and left untouched.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        timeout: float = 10.0,
+        durable: bool = False,
+        create: bool = True,
+    ) -> None:
+        from ._sqlite_store import SQLiteStore
+
+        if path is None:
+            from ._paths import default_ledger_path
+
+            default = default_ledger_path()
+            if create:
+                default.parent.mkdir(parents=True, exist_ok=True)
+            path = default
+        self._store: LedgerStore = SQLiteStore(
+            path, timeout=timeout, durable=durable, create=create
+        )
+
+    @classmethod
+    def from_store(cls, store: LedgerStore) -> Ledger:
+        """A ledger over another storage backend (anything with the
+        :class:`~costbook.ledger._store.LedgerStore` methods)."""
+        ledger = cls.__new__(cls)
+        ledger._store = store
+        return ledger
+
+    @property
+    def store(self) -> LedgerStore:
+        """The storage backend."""
+        return self._store
+
+    @property
+    def location(self) -> str:
+        """Where the entries are kept: a file path or ``:memory:``."""
+        return self._store.location
+
+    # -- recording ---------------------------------------------------------------------
+
+    def record(
+        self,
+        cost: Cost,
+        *,
+        tags: Mapping[str, str] | None = None,
+        request_id: str | None = None,
+        reported_cost: Decimal | int | str | None = None,
+        estimate: object = None,
+        status: str = "ok",
+        duration: float | timedelta | None = None,
+        at: datetime | None = None,
+    ) -> Entry:
+        """Record one call and return its :class:`Entry`, once it is committed to disk.
+
+        ``cost`` is the call's :class:`Cost` (usage, model and provider come with it; a
+        call that failed before any usage was known is a zero-usage cost with
+        ``status="error"``). ``reported_cost`` is what the provider said it charged.
+        ``estimate`` is the pre-flight estimate: an amount, a :class:`Cost`, or an object
+        with ``low`` and ``high`` costs (an ``Estimate``). ``status`` is ``"ok"``,
+        ``"error"`` or ``"incomplete"``; ``duration`` is in seconds; ``at`` is when the
+        call happened (default: now; a naive datetime is taken as UTC). ``tags`` map
+        strings to strings (user, feature, tenant, ...).
+        """
+        return self._store.append(
+            make_entry(
+                cost, tags=tags, request_id=request_id, reported_cost=reported_cost,
+                estimate=estimate, status=status, duration=duration, at=at,
+            )
+        )
+
+    # -- reading -----------------------------------------------------------------------
+
+    def entries(
+        self,
+        since: date | datetime | None = None,
+        until: date | datetime | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        *,
+        status: str | None = None,
+    ) -> list[Entry]:
+        """The entries matching every condition given, in the order they were recorded.
+
+        ``since`` is inclusive and ``until`` exclusive, in UTC; a date stands for its whole
+        UTC day, so ``until=date(2025, 6, 30)`` includes June 30. ``model`` and
+        ``provider`` match the stored ids exactly (``gpt-4o-mini``, ``openrouter``);
+        ``tags`` must all be carried; ``status`` is one of ok, error, incomplete.
+        """
+        where = entry_filter(since, until, model, provider, tags, status)
+        return list(self._store.entries(where))
+
+    def total(
+        self,
+        since: date | datetime | None = None,
+        until: date | datetime | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        *,
+        status: str | None = None,
+    ) -> Decimal:
+        """The exact summed cost of the entries :meth:`entries` would give."""
+        return self._store.total(entry_filter(since, until, model, provider, tags, status))
+
+    def report(
+        self,
+        by: str | Sequence[str] = "model",
+        *,
+        since: date | datetime | None = None,
+        until: date | datetime | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        status: str | None = None,
+    ) -> list[ReportRow]:
+        """Spend grouped by ``by``: one row per group with its calls, every usage part
+        summed, and the exact summed cost, ordered by the group values.
+
+        ``by`` is one key or several among ``model``, ``provider``, ``day``, ``month``
+        (UTC, as ``2025-06-10`` and ``2025-06``), ``status``, and tag keys: ``tag:KEY``
+        always names a tag, and a plain name that is none of the above names a tag too
+        (``by=["model", "team"]``). Each row's ``group`` is keyed by the names as given;
+        an entry without the tag has None. ``by=()`` gives one row for everything.
+        The filters are those of :meth:`entries`.
+        """
+        names = [by] if isinstance(by, str) else list(by)
+        if not all(isinstance(name, str) and name.strip() for name in names):
+            raise ValueError(f"report keys must be non-empty strings, got {by!r}")
+        names = list(dict.fromkeys(name.strip() for name in names))
+        columns = [group_column(name) for name in names]
+        where = entry_filter(since, until, model, provider, tags, status)
+        rows = self._store.report(columns, where)
+        return [
+            ReportRow(
+                group={name: row.group[column] for name, column in zip(names, columns,
+                                                                         strict=True)},
+                calls=row.calls, usage=row.usage, cost=row.cost,
+            )
+            for row in rows
+        ]
+
+    @overload
+    def export(
+        self, fmt: Literal["csv", "jsonl"] = "csv", file: None = None, *,
+        since: date | datetime | None = None, until: date | datetime | None = None,
+        model: str | None = None, provider: str | None = None,
+        tags: Mapping[str, str] | None = None, status: str | None = None,
+    ) -> str: ...
+
+    @overload
+    def export(
+        self, fmt: Literal["csv", "jsonl"], file: IO[str], *,
+        since: date | datetime | None = None, until: date | datetime | None = None,
+        model: str | None = None, provider: str | None = None,
+        tags: Mapping[str, str] | None = None, status: str | None = None,
+    ) -> int: ...
+
+    def export(
+        self,
+        fmt: Literal["csv", "jsonl"] = "csv",
+        file: IO[str] | None = None,
+        *,
+        since: date | datetime | None = None,
+        until: date | datetime | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        status: str | None = None,
+    ) -> str | int:
+        """The matching entries as CSV (a header row, then one row per entry) or JSON
+        Lines (one :meth:`Entry.as_dict` object per line). Without ``file`` the text is
+        returned; with a text ``file`` it is written there (streamed, for large ledgers)
+        and the number of entries written is returned. Amounts are exact decimal text;
+        in CSV, ``cost_items`` and ``tags`` are JSON objects and absent values are empty.
+        """
+        if fmt not in EXPORT_FORMATS:
+            raise ValueError(f"unknown export format {fmt!r}; use one of csv, jsonl")
+        where = entry_filter(since, until, model, provider, tags, status)
+        out: IO[str] = io.StringIO() if file is None else file
+        count = write_entries(self._store.entries(where), fmt, out)
+        if file is None:
+            assert isinstance(out, io.StringIO)
+            return out.getvalue()
+        return count
+
+    def drift(
+        self,
+        tolerance: Decimal | int | str = 0,
+        *,
+        since: date | datetime | None = None,
+        until: date | datetime | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> list[ModelDrift]:
+        """Table cost against reported cost, per provider and model, for the entries that
+        carry a reported cost (OpenRouter, Requesty report what they charged).
+
+        Each :class:`ModelDrift` lists the calls whose two costs differ by more than
+        ``tolerance``: an amount in USD per call (``"0.000001"``), or a percentage of the
+        table cost (``"2%"``). Drift on many calls of one model is the sign of a stale
+        table or of a provider's markup.
+        """
+        allowed = parse_tolerance(tolerance)
+        where = entry_filter(since, until, model, provider, tags, None, reported=True)
+        groups: dict[tuple[str, str], list[Entry]] = {}
+        for entry in self._store.entries(where):
+            groups.setdefault((entry.provider, entry.model), []).append(entry)
+        return [
+            ModelDrift(
+                provider=key[0],
+                model=key[1],
+                compared=len(entries),
+                table_cost=exact_sum(e.total for e in entries),
+                reported_cost=exact_sum(e.reported_cost or Decimal(0) for e in entries),
+                drifted=tuple(e for e in entries if allowed(e)),
+            )
+            for key, entries in sorted(groups.items())
+        ]
+
+    # -- lifetime ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the ledger's connection."""
+        self._store.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Ledger({self.location!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDrift:
+    """Reported against table cost for one model at one provider: ``compared`` calls had
+    a reported cost; their summed table and reported costs; the calls past the tolerance."""
+
+    provider: str
+    model: str
+    compared: int
+    table_cost: Decimal
+    reported_cost: Decimal
+    drifted: tuple[Entry, ...]
+
+    @property
+    def difference(self) -> Decimal:
+        """Reported minus table cost over the compared calls (positive: charged more)."""
+        return EXACT.subtract(self.reported_cost, self.table_cost)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; amounts as exact decimal strings."""
+        return {
+            "provider": self.provider,
+            "model": self.model,
+            "compared": self.compared,
+            "table_cost": money_text(self.table_cost),
+            "reported_cost": money_text(self.reported_cost),
+            "difference": money_text(self.difference),
+            "drifted": [
+                {
+                    "id": e.id,
+                    "time": e.as_dict()["time"],
+                    "request_id": e.request_id,
+                    "table_cost": money_text(e.total),
+                    "reported_cost": money_text(e.reported_cost or Decimal(0)),
+                    "difference": money_text(e.drift or Decimal(0)),
+                }
+                for e in self.drifted
+            ],
+        }
+
+
+# -- building and checking entries -------------------------------------------------------
+
+
+def make_entry(
+    cost: Cost,
+    *,
+    tags: Mapping[str, str] | None = None,
+    request_id: str | None = None,
+    reported_cost: Decimal | int | str | None = None,
+    estimate: object = None,
+    status: str = "ok",
+    duration: float | timedelta | None = None,
+    at: datetime | None = None,
+) -> Entry:
+    """A checked :class:`Entry` (id 0 until stored) from what :meth:`Ledger.record` takes."""
+    if not isinstance(cost, Cost):
+        raise TypeError(
+            f"cost must be a costbook.Cost (from costbook.price), got {type(cost).__name__}"
+        )
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+    if request_id is not None:
+        if not isinstance(request_id, str):
+            raise TypeError(f"request_id must be a string, got {type(request_id).__name__}")
+        if SECRET.search(request_id):
+            raise ValueError("request_id looks like an API key; a ledger never stores secrets")
+    if at is not None and not isinstance(at, datetime):
+        raise TypeError(f"at must be a datetime, got {type(at).__name__}")
+    low, high = estimate_bounds(estimate)
+    return Entry(
+        id=0,
+        time=utc(at) if at is not None else datetime.now(timezone.utc),
+        provider=cost.provider,
+        model=cost.model,
+        usage=cost.usage,
+        total=cost.total,
+        items=dict(cost.items),
+        status=status,
+        request_id=request_id,
+        reported_cost=None if reported_cost is None else amount_of(
+            reported_cost, "reported_cost"
+        ),
+        estimate_low=low,
+        estimate_high=high,
+        duration=seconds(duration),
+        tags=check_tags(tags),
+        effective=cost.effective,
+        currency=cost.currency,
+    )
+
+
+def amount_of(value: object, name: str) -> Decimal:
+    """An exact amount of money from a Decimal, an int or a decimal string; never a float."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an amount of money, got {value!r}")
+    if isinstance(value, float):
+        raise TypeError(
+            f"{name} must be an exact amount (a Decimal, an int or a decimal string), not "
+            f"{type(value).__name__} {value!r}: write Decimal({str(value)!r})"
+        )
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, str):
+        from ..pricing._money import parse_amount
+
+        try:
+            amount = parse_amount(value)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    else:
+        raise TypeError(
+            f"{name} must be an amount (a Decimal, an int or a decimal string), "
+            f"got {type(value).__name__}"
+        )
+    if not amount.is_finite():
+        raise ValueError(f"{name} must be a finite amount, got {amount}")
+    return amount
+
+
+def cost_amount(value: object, name: str) -> Decimal:
+    """The amount of a Cost (its total), or of a plain amount."""
+    if isinstance(value, Cost):
+        return value.total
+    return amount_of(value, name)
+
+
+def estimate_bounds(estimate: object) -> tuple[Decimal | None, Decimal | None]:
+    """The (low, high) amounts of an estimate given as an amount, a Cost, or an object
+    with ``low`` and ``high`` (each a Cost or an amount)."""
+    if estimate is None:
+        return None, None
+    if isinstance(estimate, (Cost, Decimal, int, str, float)):
+        amount = cost_amount(estimate, "estimate")
+        return amount, amount
+    if hasattr(estimate, "low") and hasattr(estimate, "high"):
+        low = cost_amount(estimate.low, "estimate.low")
+        high = cost_amount(estimate.high, "estimate.high")
+        if low > high:
+            raise ValueError(f"estimate low {low} is more than its high {high}")
+        return low, high
+    raise TypeError(
+        "estimate must be an amount, a costbook.Cost, or an estimate with low and high "
+        f"costs; got {type(estimate).__name__}"
+    )
+
+
+def seconds(duration: float | timedelta | None) -> float | None:
+    """A duration in seconds, from a number or a timedelta."""
+    if duration is None:
+        return None
+    if isinstance(duration, timedelta):
+        value = duration.total_seconds()
+    elif isinstance(duration, (int, float)) and not isinstance(duration, bool):
+        value = float(duration)
+    else:
+        raise TypeError(
+            f"duration must be seconds or a timedelta, got {type(duration).__name__}"
+        )
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"duration must be 0 or more seconds, got {duration!r}")
+    return value
+
+
+def entry_filter(
+    since: date | datetime | None,
+    until: date | datetime | None,
+    model: str | None,
+    provider: str | None,
+    tags: Mapping[str, str] | None,
+    status: str | None,
+    *,
+    reported: bool = False,
+) -> EntryFilter:
+    """The filter of the arguments shared by :meth:`Ledger.entries` and the others."""
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+    for name, value in (("model", model), ("provider", provider)):
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    start = bound(since, "since", end=False)
+    stop = bound(until, "until", end=True)
+    if start is not None and stop is not None and start >= stop:
+        raise ValueError(f"since ({since}) must come before until ({until})")
+    return EntryFilter(
+        since=start,
+        until=stop,
+        model=model,
+        provider=provider,
+        status=status,
+        tags=tuple(sorted(check_tags(tags).items())),
+        reported=reported,
+    )
+
+
+def bound(value: date | datetime | None, name: str, *, end: bool) -> datetime | None:
+    """A filter bound in UTC: a datetime as is (naive taken as UTC), a date as the start
+    of its UTC day, or, for an end bound, the start of the next day."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return utc(value)
+    if isinstance(value, date):
+        start = datetime.combine(value, time(0), tzinfo=timezone.utc)
+        return start + timedelta(days=1) if end else start
+    raise TypeError(f"{name} must be a date or a datetime, got {type(value).__name__}")
+
+
+def group_column(name: str) -> str:
+    """A report key as the store names it: a column, or ``tag:KEY``."""
+    if name in GROUP_COLUMNS:
+        return name
+    key = name.removeprefix(TAG_PREFIX) if name.startswith(TAG_PREFIX) else name
+    if not key:
+        raise ValueError("tag: needs a tag key after it, like tag:team")
+    return TAG_PREFIX + key
+
+
+def parse_tolerance(tolerance: Decimal | int | str) -> Callable[[Entry], bool]:
+    """A predicate on entries: whether the reported cost differs from the table cost by
+    more than ``tolerance`` (an amount, or a percentage of the table cost as ``"2%"``)."""
+    if isinstance(tolerance, str) and tolerance.strip().endswith("%"):
+        text = tolerance.strip().removesuffix("%")
+        try:
+            percent = Decimal(text)
+        except ArithmeticError:
+            raise ValueError(f"tolerance {tolerance!r} is not a percentage like 2%") from None
+        if not percent.is_finite() or percent < 0:
+            raise ValueError(f"tolerance must be 0% or more, got {tolerance!r}")
+
+        def relative(entry: Entry) -> bool:
+            limit = EXACT.multiply(abs(entry.total), percent).scaleb(-2, EXACT)
+            return abs(entry.drift or Decimal(0)) > limit
+
+        return relative
+    try:
+        amount = amount_of(tolerance, "tolerance")
+    except ValueError:
+        raise ValueError(
+            f"tolerance {tolerance!r} is neither an amount in USD (0.000001) nor a "
+            "percentage of the table cost (2%)"
+        ) from None
+    if amount < 0:
+        raise ValueError(f"tolerance must be 0 or more, got {tolerance!r}")
+
+    def absolute(entry: Entry) -> bool:
+        return abs(entry.drift or Decimal(0)) > amount
+
+    return absolute
+
+
+def write_entries(entries: Iterable[Entry], fmt: str, out: IO[str]) -> int:
+    """Write entries to ``out`` as CSV or JSON Lines; the number written."""
+    count = 0
+    if fmt == "jsonl":
+        for entry in entries:
+            out.write(json.dumps(entry.as_dict(), ensure_ascii=False) + "\n")
+            count += 1
+        return count
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for entry in entries:
+        data = entry.as_dict()
+        usage = data.pop("usage")
+        data["cost_items"] = json.dumps(data["cost_items"])
+        data["tags"] = json.dumps(data["tags"], ensure_ascii=False)
+        flat = {**data, **usage}
+        writer.writerow(["" if flat[c] is None else flat[c] for c in CSV_COLUMNS])
+        count += 1
+    return count

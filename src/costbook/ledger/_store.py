@@ -1,0 +1,153 @@
+"""The storage interface of a ledger: what a backend (SQLite here, PostgreSQL later) does.
+
+A backend stores entries (append-only: an entry is never changed or removed) and budget
+reservations, and answers the few questions the ledger and budgets ask. The ledger
+validates its input and shapes its answers; a backend only keeps and sums.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from ..pricing._money import money_text
+from ..pricing._usage import Usage
+from ._entry import Entry, format_time
+
+GROUP_COLUMNS: tuple[str, ...] = ("model", "provider", "day", "month", "status")
+"""The keys a report groups by besides tags; a tag key is written ``tag:KEY``."""
+
+TAG_PREFIX = "tag:"
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFilter:
+    """Which entries a question is about; every given condition must hold.
+
+    ``since`` is inclusive and ``until`` exclusive, both in UTC; ``tags`` are (key, value)
+    pairs that an entry must all carry; ``reported`` keeps entries with a reported cost.
+    """
+
+    since: datetime | None = None
+    until: datetime | None = None
+    model: str | None = None
+    provider: str | None = None
+    status: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+    reported: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    """One group of a report: its key values, its number of calls, their summed usage
+    (every part) and their exact summed cost. A tag key absent from an entry is None."""
+
+    group: Mapping[str, str | None]
+    calls: int
+    usage: Usage
+    cost: Decimal
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; the cost as an exact decimal string."""
+        return {
+            **self.group,
+            "calls": self.calls,
+            "usage": self.usage.as_dict(),
+            "cost": money_text(self.cost),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveOutcome:
+    """The answer to a reservation request: the reservation's id when granted (None when
+    refused), with the spend and the open reservations it was checked against."""
+
+    reservation_id: int | None
+    spent: Decimal
+    reserved: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """An open reservation as a backend keeps it."""
+
+    id: int
+    amount: Decimal
+    tags: Mapping[str, str]
+    created: datetime
+    expires: datetime
+
+
+def counts_toward(hold_tags: Mapping[str, str], budget_tags: Mapping[str, str]) -> bool:
+    """Whether a reservation made with ``hold_tags`` counts against a budget limited to
+    ``budget_tags``: it does when it carries all of them (a budget without tags counts
+    every reservation; a budget for ``user=alice`` counts those made for alice)."""
+    return all(hold_tags.get(key) == value for key, value in budget_tags.items())
+
+
+class LedgerStore(Protocol):
+    """A ledger's storage. Every method is one transaction; the SQLite backend is
+    :class:`costbook.ledger._sqlite_store.SQLiteStore`."""
+
+    @property
+    def location(self) -> str:
+        """Where the entries are kept (a file path, ``:memory:``, a URL without password)."""
+        ...
+
+    def append(self, entry: Entry, *, settle: int | None = None) -> Entry:
+        """Store ``entry`` (its ``id`` is ignored) and return it with the id it was given.
+        With ``settle``, the reservation of that id is removed in the same transaction."""
+        ...
+
+    def entries(self, where: EntryFilter) -> Iterator[Entry]:
+        """The entries matching ``where``, oldest id first."""
+        ...
+
+    def total(self, where: EntryFilter) -> Decimal:
+        """The exact summed cost of the entries matching ``where``."""
+        ...
+
+    def report(self, by: Sequence[str], where: EntryFilter) -> list[ReportRow]:
+        """Entries matching ``where`` grouped by ``by`` (names in :data:`GROUP_COLUMNS` or
+        ``tag:KEY``), one row per group, ordered by the group values. ``by`` empty gives
+        one row for all (none when nothing matches)."""
+        ...
+
+    def reserve(
+        self,
+        amount: Decimal,
+        *,
+        limit: Decimal,
+        where: EntryFilter,
+        tags: Mapping[str, str],
+        expires: datetime,
+    ) -> ReserveOutcome:
+        """In one write transaction: drop expired reservations; grant ``amount`` when the
+        spend matching ``where`` plus the open reservations counting toward ``tags`` plus
+        ``amount`` is at most ``limit``."""
+        ...
+
+    def spend(self, where: EntryFilter, tags: Mapping[str, str]) -> tuple[Decimal, Decimal]:
+        """The spend matching ``where`` and the open reservations counting toward ``tags``,
+        read at one moment."""
+        ...
+
+    def holds(self) -> list[Hold]:
+        """The open (unexpired) reservations."""
+        ...
+
+    def release(self, reservation_id: int) -> None:
+        """Remove a reservation; removing one that is gone already does nothing."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection; the store is not used after."""
+        ...
+
+
+def time_bound(moment: datetime | None) -> str | None:
+    """A filter bound in the stored time format."""
+    return None if moment is None else format_time(moment)

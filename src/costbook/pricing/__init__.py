@@ -1,0 +1,1 @@
+"""The pricing layer: tables, the catalog, usage, costs and the exact calculator."""

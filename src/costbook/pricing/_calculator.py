@@ -1,0 +1,126 @@
+"""The calculator: a usage and a model in, an exact cost out. Pure; no I/O."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from .._errors import PricingError
+from ._catalog import catalog
+from ._cost import Cost
+from ._model import Model, Rates
+from ._usage import Usage
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+
+
+def price(
+    usage: Usage,
+    model: str | Model,
+    *,
+    provider: str | None = None,
+    at: date | datetime | None = None,
+) -> Cost:
+    """The exact cost of ``usage`` for ``model`` (a ref or a resolved :class:`Model`).
+
+    ``provider`` picks who bills it (default: the model's maker, or the provider of a
+    qualified ref such as ``requesty:openai/gpt-4o-mini``); ``at`` picks the price set in
+    force on that date (default: today, UTC).
+    """
+    if not isinstance(usage, Usage):
+        raise TypeError(f"usage must be a costbook.Usage, got {type(usage).__name__}")
+    resolved = model if isinstance(model, Model) else catalog().resolve(model, provider)
+    return price_with(usage, resolved, resolved.rates_at(at))
+
+
+def estimate(
+    model: str | Model,
+    *,
+    provider: str | None = None,
+    at: date | datetime | None = None,
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+    cache_read_tokens: int = 0,
+    cache_write_tokens: int = 0,
+    reasoning_tokens: int = 0,
+    images: int = 0,
+) -> Cost:
+    """The exact cost of the given counts: ``price(Usage(...), model, ...)``."""
+    usage = Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        cache_read_tokens=cache_read_tokens,
+        cache_write_tokens=cache_write_tokens,
+        reasoning_tokens=reasoning_tokens,
+        images=images,
+    )
+    return price(usage, model, provider=provider, at=at)
+
+
+def price_with(usage: Usage, model: Model, rates: Rates) -> Cost:
+    """Price ``usage`` with one compiled price set of ``model``."""
+    per_token = rates.per_token
+    items: dict[str, Decimal] = {}
+
+    def add(part: str, rate_name: str, count: int) -> None:
+        if count == 0:
+            return
+        rate = per_token.get(rate_name)
+        if rate is None:
+            raise PricingError(
+                f"{model.ref} has no {rate_name} rate, so {count} {part} cannot be priced; "
+                f"its table can give a {rate_name} rate or say which rate bills it "
+                f"(billed_as: {{{rate_name}: input}})"
+            )
+        items[rate_name] = _tidy(rate * count)
+
+    add("input_tokens (uncached)", "input", usage.uncached_input_tokens)
+    if usage.cache_read_tokens:
+        add("cache_read_tokens", "cache_read", usage.cache_read_tokens)
+    five_minute = usage.cache_write_tokens - usage.cache_write_1h_tokens
+    if five_minute:
+        add("cache_write_tokens", "cache_write", five_minute)
+    if usage.cache_write_1h_tokens:
+        add("cache_write_1h_tokens", "cache_write_1h", usage.cache_write_1h_tokens)
+    if rates.reasoning_separate and usage.reasoning_tokens:
+        add("output_tokens", "output", usage.output_tokens - usage.reasoning_tokens)
+        add("reasoning_tokens", "reasoning", usage.reasoning_tokens)
+    else:
+        if usage.reasoning_tokens and "reasoning" not in per_token:
+            add("reasoning_tokens", "reasoning", usage.reasoning_tokens)
+        add("output_tokens", "output", usage.output_tokens)
+    if usage.images:
+        _price_images(usage.images, model, rates, items)
+    if rates.per_request is not None and usage.requests:
+        items["request"] = _tidy(rates.per_request * usage.requests)
+    return Cost(
+        total=_tidy(sum(items.values(), _ZERO)),
+        items=items,
+        model=model.id,
+        provider=model.provider,
+        usage=usage,
+        effective=rates.effective,
+    )
+
+
+def _tidy(amount: Decimal) -> Decimal:
+    """The same amount without trailing zeros: 0.021 rather than 0.02100000; whole
+    amounts keep exponent 0 (100, not 1E+2)."""
+    tidy = amount.normalize()
+    exponent = tidy.as_tuple().exponent
+    return tidy if isinstance(exponent, int) and exponent <= 0 else tidy.quantize(_ONE)
+
+
+def _price_images(count: int, model: Model, rates: Rates, items: dict[str, Decimal]) -> None:
+    billing = model.images
+    if billing is None:
+        raise PricingError(f"{model.ref} takes no image input, but the usage has {count} images")
+    if billing.billing == "tokens":
+        return  # the images are in input_tokens already
+    if rates.per_image is None:
+        raise PricingError(
+            f"{model.ref} bills images per image but its price set of "
+            f"{rates.effective.isoformat()} has no per_image rate"
+        )
+    items["image"] = _tidy(rates.per_image * count)

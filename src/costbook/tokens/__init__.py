@@ -1,0 +1,1 @@
+"""The tokens layer: offline token counting and pre-flight estimates of requests."""

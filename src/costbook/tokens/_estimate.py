@@ -1,0 +1,210 @@
+"""Pre-flight estimates: a request body in, its counted input and the bounds of its cost out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from .._errors import ContextWindowExceeded
+from ..pricing._calculator import price
+from ..pricing._cost import Cost
+from ..pricing._model import Model
+from ..pricing._usage import Usage
+from ._tokens import Tally
+
+_CHAT_MAX_KEYS = ("max_completion_tokens", "max_tokens")
+_RESPONSES_MAX_KEYS = ("max_output_tokens",)
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """What a request will cost before it is sent.
+
+    ``low`` prices the input alone (no output); ``high`` prices the input with
+    ``max_output_tokens`` of output for each of the ``n`` choices. ``input_tokens`` includes
+    images billed as tokens; ``images`` counts the request's input images. ``exact`` is
+    ``False`` when anything was approximated; ``approximations`` says what.
+    """
+
+    model: str
+    provider: str
+    input_tokens: int
+    images: int
+    max_output_tokens: int
+    n: int
+    context_window: int
+    low: Cost
+    high: Cost
+    exact: bool
+    approximations: tuple[str, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        """The qualified model ref, ``provider:model``."""
+        return f"{self.provider}:{self.model}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; amounts are exact decimal strings."""
+        return {
+            "model": self.model,
+            "provider": self.provider,
+            "input_tokens": self.input_tokens,
+            "images": self.images,
+            "max_output_tokens": self.max_output_tokens,
+            "n": self.n,
+            "context_window": self.context_window,
+            "exact": self.exact,
+            "approximations": list(self.approximations),
+            "low": self.low.as_dict(),
+            "high": self.high.as_dict(),
+        }
+
+
+def estimate_request(
+    body: Mapping[str, Any],
+    *,
+    provider: str | None = None,
+    image_sizes: Mapping[str, tuple[int, int]] | None = None,
+    at: date | datetime | None = None,
+) -> Estimate:
+    """Estimate a Chat Completions body (``model``, ``messages``, ``tools``,
+    ``max_completion_tokens`` or ``max_tokens``, ``n``) or a Responses API body
+    (``model``, ``input``, ``instructions``, ``tools``, ``max_output_tokens``).
+
+    ``provider`` picks who bills the call (default: the model's maker). Images in
+    ``http(s)`` URLs are never fetched: give their sizes in ``image_sizes``
+    (``{url: (width, height)}``), or each counts as the most one image can cost and the
+    estimate is not exact. When no output maximum is set, ``high`` uses the model's max
+    output, or what is left of its context window if that is less.
+
+    Raises :class:`~costbook.ContextWindowExceeded` when the input plus the requested
+    output do not fit the model's context window.
+    """
+    from ..pricing._catalog import catalog
+
+    if not isinstance(body, Mapping):
+        raise ValueError(
+            f"a request body must be a JSON object (a dict), got {type(body).__name__}"
+        )
+    ref = body.get("model")
+    if not isinstance(ref, str) or not ref.strip():
+        raise ValueError(
+            "the request body has no 'model'; give one, e.g. {'model': 'gpt-4o-mini', ...}"
+        )
+    model = catalog().resolve(ref, provider)
+    tally = Tally(model, image_sizes)
+    if "messages" in body and "input" in body:
+        raise ValueError(
+            "the request body has both 'messages' (Chat Completions) and 'input' "
+            "(Responses API); give one"
+        )
+    if "messages" in body:
+        tally.chat(body["messages"], body.get("tools"))
+        if body.get("functions") is not None:
+            tally.tools(body["functions"], "functions")
+        requested = _requested_output(body, _CHAT_MAX_KEYS)
+        choices = _choices(body)
+        schema = _chat_schema(body)
+    elif "input" in body:
+        tally.responses(body["input"], body.get("instructions"), body.get("tools"))
+        requested = _requested_output(body, _RESPONSES_MAX_KEYS)
+        choices = 1
+        schema = _responses_schema(body)
+    else:
+        raise ValueError(
+            "the request body has neither 'messages' (Chat Completions) nor 'input' "
+            "(Responses API)"
+        )
+    if schema is not None:
+        tally.text += tally.counter.raw(json.dumps(schema, separators=(",", ":")))
+        tally.approximations.append(
+            "the structured-output schema is counted as its JSON text; "
+            "OpenAI publishes no rule for it"
+        )
+    return _estimate(model, tally, requested, choices, at)
+
+
+def _estimate(
+    model: Model,
+    tally: Tally,
+    requested: int | None,
+    choices: int,
+    at: date | datetime | None,
+) -> Estimate:
+    input_tokens = tally.tokens
+    window = model.context_window
+    if requested is not None:
+        if requested > model.max_output_tokens:
+            raise ValueError(
+                f"the request asks for up to {requested} output tokens, but {model.ref} "
+                f"gives at most {model.max_output_tokens}"
+            )
+        if input_tokens + requested > window:
+            raise ContextWindowExceeded(model.ref, input_tokens, requested, window)
+        max_output = requested
+    else:
+        if input_tokens > window:
+            raise ContextWindowExceeded(model.ref, input_tokens, 0, window)
+        max_output = min(model.max_output_tokens, window - input_tokens)
+    per_image = model.images is not None and model.images.billing == "per_image"
+    images = tally.images if per_image else 0
+    low = price(Usage(input_tokens=input_tokens, images=images), model, at=at)
+    high = price(
+        Usage(input_tokens=input_tokens, output_tokens=max_output * choices, images=images),
+        model,
+        at=at,
+    )
+    approximations = list(tally.approximations)
+    if not tally.counter.exact:
+        approximations.insert(0, f"{model.tokenizer} tokenizer: {tally.counter.method}")
+    return Estimate(
+        model=model.id,
+        provider=model.provider,
+        input_tokens=input_tokens,
+        images=tally.images,
+        max_output_tokens=max_output,
+        n=choices,
+        context_window=window,
+        low=low,
+        high=high,
+        exact=tally.exact,
+        approximations=tuple(approximations),
+    )
+
+
+def _requested_output(body: Mapping[str, Any], keys: tuple[str, ...]) -> int | None:
+    for key in keys:
+        value = body.get(key)
+        if value is None:
+            continue
+        if type(value) is not int or value < 1:
+            raise ValueError(f"{key} must be a whole number of tokens above 0, got {value!r}")
+        return value
+    return None
+
+
+def _choices(body: Mapping[str, Any]) -> int:
+    value = body.get("n")
+    if value is None:
+        return 1
+    if type(value) is not int or value < 1:
+        raise ValueError(f"n must be a whole number of choices above 0, got {value!r}")
+    return value
+
+
+def _chat_schema(body: Mapping[str, Any]) -> Any:
+    response_format = body.get("response_format")
+    if isinstance(response_format, Mapping) and response_format.get("type") == "json_schema":
+        return response_format.get("json_schema")
+    return None
+
+
+def _responses_schema(body: Mapping[str, Any]) -> Any:
+    text = body.get("text")
+    fmt = text.get("format") if isinstance(text, Mapping) else None
+    if isinstance(fmt, Mapping) and fmt.get("type") == "json_schema":
+        return fmt.get("schema")
+    return None
