@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-SAMPLE = Path(__file__).parents[1] / "examples" / "ci_project"
+SAMPLE = Path(__file__).parents[2] / "examples" / "ci_project"
 
 
 def run_pytest(cwd, *args):

@@ -22,7 +22,7 @@ from costbook.pricing._catalog import Catalog
 from costbook.pricing._model import Model, Rates
 from costbook.pricing._tables import bundled_pricing_dir, read_table, table_files
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 GENAI_FILE = REFERENCE / "genai-prices-2026-08-21-data.json"
 LITELLM_FILE = REFERENCE / "litellm-1.106.2-model-prices.json"
 
