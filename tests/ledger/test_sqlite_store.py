@@ -15,13 +15,13 @@ import pytest
 
 from costbook import Ledger, LedgerError, Usage, price
 from costbook.ledger._entry import exact_sum
-from costbook.ledger._sqlite_store import (
+from costbook.ledger._sqlite_schema import (
     APPLICATION_ID,
     MIGRATIONS,
     SCHEMA_VERSION,
     USAGE_COLUMNS,
-    SQLiteStore,
 )
+from costbook.ledger._sqlite_store import SQLiteStore
 from costbook.pricing._usage import USAGE_FIELDS
 from ledger_workers import release_together, start, worker_cost
 

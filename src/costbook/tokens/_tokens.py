@@ -10,9 +10,7 @@ tokens as they are. Approximate counts make an estimate say ``exact=False``.
 Messages follow OpenAI's rule for chat models: 3 tokens per message, every value encoded,
 1 more per ``name``, 3 more to prime the reply. Content given as parts counts each text
 part, and each image part by the model's image rule; assistant ``tool_calls`` count their
-function name and arguments. Tool definitions follow OpenAI's published rule for
-functions, with constants for the gpt-4o family (``o200k_base``) and for gpt-4 and
-gpt-3.5 (``cl100k_base``).
+function name and arguments. Tool definitions are counted by :mod:`._tools`.
 """
 
 from __future__ import annotations
@@ -32,6 +30,7 @@ from ._images import (
     rule_tokens,
     token_rule,
 )
+from ._tools import GPT_4_TOOLS, GPT_4O_TOOLS, ToolConstants, count_tools
 
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
@@ -47,22 +46,6 @@ _TEXT_PART_KEYS = {
 }
 # Keys of Responses API items that describe the item rather than hold model input.
 _ITEM_KEYS = frozenset({"type", "id", "status"})
-
-
-@dataclass(frozen=True, slots=True)
-class ToolConstants:
-    """OpenAI's constants for counting function definitions."""
-
-    per_function: int
-    per_properties: int
-    per_property: int
-    per_enum: int
-    per_enum_item: int
-    after_functions: int
-
-
-GPT_4O_TOOLS = ToolConstants(7, 3, 3, -3, 3, 12)
-GPT_4_TOOLS = ToolConstants(10, 3, 3, -3, 3, 12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,57 +348,10 @@ class Tally:
 
     def tools(self, tools: Sequence[Mapping[str, Any]], where: str = "tools") -> None:
         """Count function definitions by OpenAI's rule for functions."""
-        if isinstance(tools, (str, bytes, Mapping)) or not isinstance(tools, Sequence):
-            raise ValueError(f"{where} must be a list of tool definitions")
-        if not tools:
-            return
-        constants = self.counter.tools
-        for index, tool in enumerate(tools):
-            place = f"{where}[{index}]"
-            function = _function_of(tool, place)
-            if function is None:
-                kind = tool.get("type") if isinstance(tool, Mapping) else None
-                self.approximations.append(f"{place} ({kind}) is not counted")
-                continue
-            self.function(function, place, constants)
-        self.framing += constants.after_functions
-
-    def function(self, function: Mapping[str, Any], where: str, constants: ToolConstants) -> None:
-        """Count one function definition."""
-        name = function.get("name")
-        if not isinstance(name, str):
-            raise ValueError(f"{where} has no function name")
-        description = _text(function.get("description"), f"{where}.description")
-        self.framing += constants.per_function
-        self.text += self.counter.raw(f"{name}:{description.removesuffix('.')}")
-        parameters = function.get("parameters") or {}
-        if not isinstance(parameters, Mapping):
-            raise ValueError(f"{where}.parameters must be a JSON Schema object")
-        properties = parameters.get("properties") or {}
-        if not isinstance(properties, Mapping):
-            raise ValueError(f"{where}.parameters.properties must be an object")
-        if not properties:
-            return
-        self.framing += constants.per_properties
-        for key, schema in properties.items():
-            place = f"{where}.parameters.properties.{key}"
-            if not isinstance(schema, Mapping):
-                raise ValueError(f"{place} must be a JSON Schema object")
-            self.framing += constants.per_property
-            enum = schema.get("enum")
-            if enum is not None:
-                self.framing += constants.per_enum
-                for item in enum:
-                    self.framing += constants.per_enum_item
-                    self.text += self.counter.raw(str(item))
-            kind = _type_text(schema.get("type"))
-            description = _text(schema.get("description"), f"{place}.description")
-            self.text += self.counter.raw(f"{key}:{kind}:{description.removesuffix('.')}")
-            if any(k in schema for k in ("properties", "items", "anyOf", "oneOf", "allOf")):
-                self.approximations.append(
-                    f"{place} has a nested schema; OpenAI's published rule counts "
-                    "top-level properties only"
-                )
+        count = count_tools(tools, self.counter.raw, self.counter.tools, where)
+        self.text += count.text
+        self.framing += count.framing
+        self.approximations.extend(count.approximations)
 
     # --- Responses API -------------------------------------------------------------------
 
@@ -462,37 +398,3 @@ class Tally:
                 self.content(output, f"{where}.output")
         else:
             self.approximations.append(f"{where} ({kind}) is not counted")
-
-
-def _function_of(tool: Any, where: str) -> Mapping[str, Any] | None:
-    """The function definition in a tool: Chat's nested form, the Responses flat form, or
-    a bare function (the legacy ``functions`` list); ``None`` for other tool types."""
-    if not isinstance(tool, Mapping):
-        raise ValueError(f"{where} must be a tool definition object")
-    kind = tool.get("type", "function")
-    if kind != "function":
-        return None
-    nested = tool.get("function")
-    if isinstance(nested, Mapping):
-        return nested
-    if "name" in tool:
-        return tool
-    raise ValueError(f"{where} is a function tool without a function name")
-
-
-def _text(value: Any, where: str) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ValueError(f"{where} must be a string, got {type(value).__name__}")
-    return value
-
-
-def _type_text(kind: Any) -> str:
-    if kind is None:
-        return ""
-    if isinstance(kind, str):
-        return kind
-    if isinstance(kind, Sequence):
-        return ", ".join(str(k) for k in kind)
-    return str(kind)

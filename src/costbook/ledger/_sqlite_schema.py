@@ -1,0 +1,196 @@
+"""The SQLite ledger's file format: its header, its versioned schema and the migrations
+that take an older ledger forward.
+
+A file is refused, and not modified, unless its first bytes say it is an SQLite database
+whose application id is a costbook ledger's; a newer schema version is refused with both
+versions named; an older one is migrated forward in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from datetime import datetime, timezone
+
+from .._errors import LedgerError
+from ._entry import format_time
+
+log = logging.getLogger("costbook.ledger")
+
+APPLICATION_ID = 0x43424C47  # "CBLG" in the SQLite header: this file is a costbook ledger
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+USAGE_COLUMNS: tuple[str, ...] = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "images",
+    "requests",
+)
+
+# MIGRATIONS[n] takes a ledger from schema version n to n + 1. Never edit a released step;
+# add the next one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+        """CREATE TABLE entries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            request_id TEXT,
+            status TEXT NOT NULL CHECK (status IN ('ok', 'error', 'incomplete')),
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            cache_write_tokens INTEGER NOT NULL,
+            cache_write_1h_tokens INTEGER NOT NULL,
+            reasoning_tokens INTEGER NOT NULL,
+            images INTEGER NOT NULL,
+            requests INTEGER NOT NULL,
+            cost TEXT NOT NULL,
+            cost_items TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            effective TEXT,
+            reported_cost TEXT,
+            estimate_low TEXT,
+            estimate_high TEXT,
+            duration REAL,
+            tags TEXT NOT NULL
+        )""",
+        "CREATE INDEX entries_by_time ON entries (time)",
+        """CREATE TABLE entry_tags (
+            entry_id INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (entry_id, key)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX entry_tags_by_value ON entry_tags (key, value, entry_id)",
+    ),
+    (
+        """CREATE TABLE reservations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            amount TEXT NOT NULL,
+            tags TEXT NOT NULL,
+            created TEXT NOT NULL,
+            expires TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL
+        )""",
+        "CREATE INDEX reservations_by_expiry ON reservations (expires)",
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+TABLES_AT: dict[int, frozenset[str]] = {
+    1: frozenset({"meta", "entries", "entry_tags"}),
+    2: frozenset({"meta", "entries", "entry_tags", "reservations"}),
+}
+
+
+def check_header(path: str, create: bool) -> bool:
+    """Refuse a file that is not a costbook ledger by its header alone, before SQLite
+    opens it (so it is left as it was). True when a non-empty file is there."""
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        if not create:
+            raise LedgerError(f"no ledger at {path}: the file does not exist") from None
+        return False
+    if os.path.isdir(path):
+        raise LedgerError(f"{path} is a directory; a ledger path names a file")
+    if size == 0:
+        if not create:
+            raise LedgerError(f"{path} is empty, not a costbook ledger")
+        return False
+    with open(path, "rb") as file:
+        header = file.read(100)
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise LedgerError(
+            f"{path} is not a costbook ledger: it is not an SQLite database; "
+            "it was left untouched (give the path of a ledger, or of a new file)"
+        )
+    application_id = int.from_bytes(header[68:72], "big")
+    if application_id != APPLICATION_ID:
+        raise LedgerError(
+            f"{path} is an SQLite database but not a costbook ledger (its "
+            f"application_id is {application_id:#x}, a ledger's is {APPLICATION_ID:#x}); "
+            "it was left untouched"
+        )
+    return True
+
+
+def inspect(connection: sqlite3.Connection) -> tuple[int, int, set[str]]:
+    """The application id, the schema version and the tables of an open database."""
+    connection.execute("BEGIN")
+    try:
+        application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        tables = {
+            row[0]
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+    finally:
+        connection.execute("COMMIT")
+    return application_id, version, tables - {"sqlite_sequence"}
+
+
+def validate(path: str, application_id: int, version: int, tables: set[str]) -> None:
+    """Refuse a database that is not a ledger, is newer than this code, or lacks tables."""
+    if application_id != APPLICATION_ID:
+        raise LedgerError(
+            f"{path} is an SQLite database but not a costbook ledger "
+            f"(application_id {application_id:#x}); it was left untouched"
+        )
+    if version > SCHEMA_VERSION:
+        raise LedgerError(
+            f"ledger {path} has schema version {version}, newer than version "
+            f"{SCHEMA_VERSION} that this costbook reads; it was written by a newer "
+            "costbook: upgrade costbook to use it (the file was left untouched)"
+        )
+    expected = TABLES_AT.get(version, frozenset())
+    if version < 1 or not expected <= tables:
+        missing = ", ".join(sorted(expected - tables)) or "all tables"
+        raise LedgerError(
+            f"ledger {path} is damaged: schema version {version} but {missing} "
+            "missing; it was left untouched"
+        )
+
+
+def integrity_problems(connection: sqlite3.Connection) -> list[str]:
+    """What ``PRAGMA quick_check`` finds wrong (the first few); empty when all is well."""
+    rows = connection.execute("PRAGMA quick_check(3)").fetchall()
+    problems = [
+        line.strip() for row in rows for line in str(row[0]).splitlines()
+        if line.strip() and not line.startswith("***")
+    ]
+    return [] if problems == ["ok"] else problems
+
+
+def migrate(connection: sqlite3.Connection, path: str) -> None:
+    """Take the ledger forward to :data:`SCHEMA_VERSION` in one write transaction."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        now = format_time(datetime.now(timezone.utc))
+        if version == 0:
+            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        for step in range(version, SCHEMA_VERSION):
+            for statement in MIGRATIONS[step]:
+                connection.execute(statement)
+        if version < SCHEMA_VERSION:
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            key = "created" if version == 0 else f"migrated {version}->{SCHEMA_VERSION}"
+            connection.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, now)
+            )
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    if 0 < version < SCHEMA_VERSION:
+        log.info("migrated ledger %s from schema version %d to %d", path, version, SCHEMA_VERSION)
