@@ -228,6 +228,43 @@ def test_reconcile_as_json(capsys, path):
     assert model["drifted"][0]["difference"] == "0.00005"
 
 
+
+def test_budget_status_with_zeros_past_the_cents(capsys, path):
+    code, out, err = run(capsys, "budget", "status", "--ledger", path, "--limit", "0.100")
+    assert (code, err) == (0, "")
+    assert "limit         $0.10  total (all time)" in out
+    assert "remaining  $0.07002" in out
+
+
+@pytest.mark.parametrize("limit", ["1E+999999", "9" * 40, "1e999999999999999999"])
+def test_budget_status_with_a_huge_limit_is_one_line_and_exit_2(capsys, path, limit):
+    with pytest.raises(SystemExit) as exited:
+        run(capsys, "budget", "status", "--ledger", path, "--limit", limit)
+    _, err = capsys.readouterr()
+    assert exited.value.code == 2
+    assert err.count("\n") == 1 and "more than 1000000000000000 dollars" in err
+
+
+def test_reconcile_with_amounts_that_have_zeros_past_the_cents(capsys, tmp_path):
+    file = str(tmp_path / "zeros.sqlite")
+    with Ledger(file) as ledger:
+        cost = price(Usage(input_tokens=100_000), "openai/gpt-4o-mini", provider="openrouter")
+        ledger.record(cost, reported_cost=Decimal("0.0150"), request_id="gen-8")
+        ledger.record(cost, reported_cost=Decimal("0.0300"), request_id="gen-9")
+    code, out, err = run(capsys, "reconcile", "--ledger", file)
+    assert (code, err) == (1, "")
+    assert "openai/gpt-4o-mini      2        1       $0.03    $0.045      $0.015" in out
+
+
+@pytest.mark.parametrize("tolerance", ["1e999999999%", "1e999999999", "-1e999999999%",
+                                       "1e99999999999999999999%", "NaN%", "Infinity"])
+def test_reconcile_with_an_absurd_tolerance_is_one_line_and_exit_2(capsys, path, tolerance):
+    code, out, err = run(capsys, "reconcile", "--ledger", path, f"--tolerance={tolerance}")
+    assert (code, out) == (2, "")
+    assert err.startswith("costbook: error: ") and err.count("\n") == 1
+    assert "tolerance" in err
+
+
 def test_the_commands_run_as_a_program(path):
     done = subprocess.run(
         [sys.executable, "-m", "costbook", "report", "--ledger", path, "--by", "provider"],

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from costbook.cli._main import main
 from costbook.pricing._tables import bundled_pricing_dir
 
@@ -21,6 +23,22 @@ def test_pin_then_check_passes_then_fails_when_a_rate_changes(capsys, tmp_path):
     assert code == 1
     assert ("FAIL requesty:openai/gpt-4o-mini cache_read: pinned at 0.05, the tables say 0.07 "
             "(+40%)") in err
+
+
+@pytest.mark.parametrize(
+    ("rate", "said"),
+    [("1e999999999", "pinned at 1E+999999999, the tables say 0.15 (-100%)"),
+     ("1E-999999999", "pinned at 1E-999999999, the tables say 0.15 (+1.5E+1000000000%)"),
+     ("1e-30", "pinned at 0.000000000000000000000000000001, the tables say 0.15 (+1.5E+31%)")],
+)
+def test_check_pins_with_an_exponent_rate_fails_without_a_traceback(capsys, tmp_path, rate,
+                                                                    said):
+    lock = tmp_path / "p.lock"
+    run(capsys, "pin", "gpt-4o-mini", "--output", str(lock))
+    lock.write_text(lock.read_text().replace("input: 0.15", f"input: {rate}"))
+    code, _, err = run(capsys, "check", "--pins", str(lock))
+    assert code == 1
+    assert f"FAIL openai:gpt-4o-mini input: {said}" in err
 
 
 def test_pin_json(capsys):

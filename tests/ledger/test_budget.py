@@ -283,3 +283,20 @@ def test_the_names_are_public():
     assert price(Usage(input_tokens=375_000), "claude-3-5-haiku-20241022").total == Decimal(
         "0.3"
     )
+
+
+@pytest.mark.parametrize("limit", ["10.000", "0.100", "1E-30", "1E+30", str(10**40)])
+def test_a_refusal_names_the_numbers_whatever_their_zeros_or_size(ledger, limit):
+    budget = Budget(Decimal(limit), ledger=ledger)
+    with pytest.raises(BudgetExceeded, match="exceeded: asked") as refused:
+        budget.reserve(Decimal(limit) * 2)
+    assert refused.value.limit == Decimal(limit)
+
+
+def test_a_refusal_after_spend_with_zeros_past_the_cents(ledger):
+    budget = Budget("0.05", ledger=ledger)
+    for _ in range(2):
+        budget.reserve("0.015").commit(cost_of("0.015"))
+    assert budget.spent() == Decimal("0.030")
+    with pytest.raises(BudgetExceeded, match=r"spent \$0.03, reserved \$0.00"):
+        budget.reserve("0.05")

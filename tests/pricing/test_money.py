@@ -1,6 +1,8 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from costbook.pricing._money import display_money, money_text, parse_amount, usd
 
@@ -41,3 +43,57 @@ def test_parse_amount():
 )
 def test_usd_shows_cents_and_every_further_digit(amount, text):
     assert usd(Decimal(amount)) == text
+
+
+# Amounts with zeros past their last digit, tiny and huge amounts: formatting never raises
+# and never changes the amount.
+ODD_AMOUNTS = ["10.000", "0.030", "0.100", "0.0150", "1E-30", "1E+30", str(10**40),
+               "-0.100", "12345678901234567890.123456789012345", "1E+999999999",
+               "1E-999999999", "-1E+999999999", "0E+30", "0E-40"]
+
+
+@pytest.mark.parametrize("amount", ODD_AMOUNTS)
+def test_money_text_keeps_every_amount_exactly(amount):
+    text = money_text(Decimal(amount))
+    assert Decimal(text) == Decimal(amount)
+    assert len(text) < 120
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [("10.000", "$10.00"), ("0.030", "$0.03"), ("0.100", "$0.10"), ("-0.100", "-$0.10"),
+     ("1E-30", "$0.000000000000000000000000000001"), ("1E+30", "$1" + "0" * 30 + ".00"),
+     (str(10**40), "$1" + "0" * 40 + ".00"), ("1E+999999999", "$1E+999999999"),
+     ("1E-999999999", "$1E-999999999"), ("0E+30", "$0.00"),
+     ("12345678901234567890.123456789012345", "$12345678901234567890.123456789012345")],
+)
+def test_usd_of_odd_amounts(amount, text):
+    assert usd(Decimal(amount)) == text
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [("10.000", "$10.0000"), ("0.030", "$0.0300"), ("1E-30", "$0.000000000000000000000000000001"),
+     ("1E+30", "$1" + "0" * 30 + ".0000"), ("1E+999999999", "$1E+999999999"),
+     ("-1E-999999999", "-$1E-999999999"),
+     ("12345678901234567890.123456789012345", "$12345678901234567890.1235")],
+)
+def test_display_money_of_odd_amounts(amount, text):
+    assert display_money(Decimal(amount)) == text
+
+
+def test_parse_amount_refuses_absurd_amounts():
+    with pytest.raises(ValueError, match="more than"):
+        parse_amount("1E+999999")
+    with pytest.raises(ValueError, match="more than"):
+        parse_amount("9" * 40)
+    assert parse_amount("1E-30") == Decimal("1E-30")
+    assert parse_amount("0.100") == Decimal("0.100")
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False))
+@settings(max_examples=300, deadline=None)
+def test_formatting_money_never_raises(amount):
+    assert Decimal(money_text(amount)) == amount
+    assert usd(amount).replace("$", "")
+    assert display_money(amount).replace("$", "")

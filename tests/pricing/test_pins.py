@@ -74,7 +74,9 @@ def test_missing_pin_file(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "text"),
     [("0.15", "0.20", "+33.33%"), ("0.6", "0.3", "-50%"), ("1", "1", "0%"),
-     ("0", "1", "new charge")],
+     ("0", "1", "new charge"), ("0.150000", "0.3", "+100%"), ("1E-30", "0.15", "+1.5E+31%"),
+     ("1e999999999", "0.15", "-100%"), ("1E-999999999", "1", "+1E+1000000001%"),
+     ("0.15", "1E+30", "+6.667E+32%")],
 )
 def test_percent_change(old, new, text):
     assert percent_change(Decimal(old), Decimal(new)) == text
@@ -83,3 +85,12 @@ def test_percent_change(old, new, text):
 def test_pins_text_round_trips():
     pins = pin(["gpt-4o-mini"])
     assert pins_text(pins).count("\n") == 11
+
+
+@pytest.mark.parametrize("rate", ["nan", "Infinity", "-inf"])
+def test_a_pin_that_is_not_a_finite_rate_is_refused(tmp_path, rate):
+    path = tmp_path / "p.lock"
+    path.write_text(f"pins:\n  gpt-4o-mini:\n    effective: 2024-07-18\n    rates:\n"
+                    f"      input: {rate}\n")
+    with pytest.raises(PricingError, match="finite"):
+        read_pins(path)

@@ -24,6 +24,7 @@ from ._tags import SECRET, check_tags
 # Strings shaped like provider API keys or auth headers; a ledger never stores them.
 
 EXPORT_FORMATS = ("csv", "jsonl")
+_MAX_PERCENT = Decimal(1_000_000)
 CSV_COLUMNS: tuple[str, ...] = (
     "id", "time", "provider", "model", "request_id", "status", *USAGE_FIELDS, "cost",
     "cost_items", "currency", "effective", "reported_cost", "estimate_low", "estimate_high",
@@ -516,6 +517,11 @@ def parse_tolerance(tolerance: Decimal | int | str) -> Callable[[Entry], bool]:
             raise ValueError(f"tolerance {tolerance!r} is not a percentage like 2%") from None
         if not percent.is_finite() or percent < 0:
             raise ValueError(f"tolerance must be 0% or more, got {tolerance!r}")
+        if percent > _MAX_PERCENT:
+            raise ValueError(
+                f"tolerance {tolerance!r} is more than {_MAX_PERCENT}%; a percentage of the "
+                "table cost is written like 2%"
+            )
 
         def relative(entry: Entry) -> bool:
             limit = EXACT.multiply(abs(entry.total), percent).scaleb(-2, EXACT)

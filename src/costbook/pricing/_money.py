@@ -1,57 +1,103 @@
-"""Money as text: exact for machines, rounded only for display."""
+"""Money as text: exact for machines, rounded only for display.
+
+Formatting never raises and never changes an amount: however many digits it has, and
+whatever its exponent, an amount is written exactly (in plain notation while that is
+short, in scientific notation beyond).
+"""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation, Overflow, Rounded
-
-_EXACT = Context(prec=1000, traps=[Inexact, Rounded, InvalidOperation, Overflow])
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 MILLION = Decimal(1_000_000)
+MAX_AMOUNT = Decimal("1E+15")
+"""The largest amount a person may type (a quadrillion dollars); beyond it is a typo."""
+
+_PLAIN_DIGITS = 100  # past this many digits, plain notation gives way to scientific
+_MAX_TEXT = 200  # characters of typed amount
+
+
+def _tidy(amount: Decimal) -> Decimal:
+    """``amount`` without trailing zeros in its coefficient, exactly (``normalize`` would
+    round to the context's precision)."""
+    sign, digits, exponent = amount.as_tuple()
+    assert isinstance(exponent, int)
+    end = len(digits)
+    while end > 1 and digits[end - 1] == 0:
+        end -= 1
+    if digits[:end] == (0,):
+        return Decimal(0)
+    return Decimal((sign, digits[:end], exponent + len(digits) - end))
+
+
+def _plain(amount: Decimal) -> str | None:
+    """``amount`` in plain notation, or None when that would be too long."""
+    exponent = amount.as_tuple().exponent
+    assert isinstance(exponent, int)
+    width = len(amount.as_tuple().digits) + abs(exponent)
+    if width > _PLAIN_DIGITS:
+        return None
+    return format(amount, "f")
 
 
 def money_text(amount: Decimal) -> str:
     """The exact amount in plain notation, without trailing zeros: ``Decimal('0.021000')``
-    gives ``'0.021'``, never ``'2.1E-2'``."""
-    if amount == 0:
-        return "0"
-    return format(amount.normalize(), "f")
+    gives ``'0.021'``, never ``'2.1E-2'`` (an amount too large or too small for plain
+    notation, such as ``1E+999999999``, keeps its exact scientific form)."""
+    if not amount.is_finite():
+        return str(amount)
+    tidy = _tidy(amount)
+    return _plain(tidy) or str(tidy)
+
+
+def _signed(text: str, negative: bool) -> str:
+    return f"-${text}" if negative else f"${text}"
 
 
 def display_money(amount: Decimal, *, places: int = 4) -> str:
     """A dollar amount for people: rounded to ``places`` decimals, but never showing a
     non-zero amount as zero (small amounts keep their first significant digits)."""
+    if not amount.is_finite():
+        return str(amount)
     if amount == 0:
         return "$0"
-    sign = "-" if amount < 0 else ""
-    magnitude = abs(amount)
-    quantum = Decimal(1).scaleb(-places)
-    rounded = magnitude.quantize(quantum, rounding=ROUND_HALF_UP)
+    negative = amount < 0
+    magnitude = _tidy(amount.copy_abs())
+    if _plain(magnitude) is None:  # far too large or too small to round for display
+        return _signed(str(magnitude), negative)
+    adjusted = magnitude.adjusted()
+    precise = Context(prec=max(adjusted, 0) + places + 3, rounding=ROUND_HALF_UP)
+    rounded = magnitude.quantize(Decimal(1).scaleb(-places), context=precise)
     if rounded == 0:
         # e.g. 0.0000015: show two significant digits instead of $0.0000
-        exponent = magnitude.adjusted() - 1
-        rounded = magnitude.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP)
-        return f"{sign}${format(rounded.normalize(), 'f')}"
-    return f"{sign}${format(rounded, 'f')}"
+        rounded = _tidy(magnitude.quantize(Decimal(1).scaleb(adjusted - 1), context=precise))
+    return _signed(format(rounded, "f"), negative)
 
 
 def parse_amount(text: str) -> Decimal:
     """A money amount typed by a person: ``1``, ``0.25``, ``$0.25``. Raises ValueError."""
     cleaned = text.strip().removeprefix("$").replace("_", "")
+    if len(cleaned) > _MAX_TEXT:
+        raise ValueError(f"{text[:40]!r}... is too long to be an amount of money")
     try:
         value = Decimal(cleaned)
     except ArithmeticError:
         raise ValueError(f"{text!r} is not an amount of money; write it like 0.25 or $1") from None
     if not value.is_finite():
         raise ValueError(f"{text!r} is not a finite amount of money")
+    if value.copy_abs() > MAX_AMOUNT:
+        raise ValueError(
+            f"{text!r} is more than {money_text(MAX_AMOUNT)} dollars; write an amount like "
+            "0.25 or $1000"
+        )
     return value
 
 
 def usd(amount: Decimal) -> str:
     """An exact amount for people: ``$0.90``, ``$1.00``, ``$0.00027`` (cents always shown,
     further digits only where the amount has them; never rounded)."""
-    exponent = amount.normalize(_EXACT).as_tuple().exponent
-    if isinstance(exponent, int) and exponent >= -2:
-        text = format(amount.quantize(Decimal("0.01"), context=_EXACT), "f")
-    else:
-        text = money_text(amount)
-    return f"-${text[1:]}" if text.startswith("-") else f"${text}"
+    text = money_text(amount.copy_abs())
+    if "E" not in text:
+        whole, _, cents = text.partition(".")
+        text = f"{whole}.{cents.ljust(2, '0')}"
+    return _signed(text, amount < 0)

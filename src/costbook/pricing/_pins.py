@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,10 @@ from .._errors import PricingError, UnknownModelError
 from ._catalog import Catalog, catalog
 from ._model import Model, Rates
 from ._money import money_text
+
+_PERCENT = Context(prec=40, Emax=MAX_EMAX, Emin=MIN_EMIN,
+                   traps=[InvalidOperation, DivisionByZero, Overflow])
+_LARGE_PERCENT = Decimal(1_000_000)
 
 PIN_HEADER = (
     "# costbook price pins: the rates these models were planned with.\n"
@@ -98,9 +102,11 @@ def read_pins(path: str | os.PathLike[str]) -> list[Pin]:
         try:
             effective = body["effective"]
             rates = {str(k): Decimal(v) for k, v in body["rates"].items()}
+            if not all(rate.is_finite() for rate in rates.values()):
+                raise ValueError("a rate is not a finite number")
             if not isinstance(effective, date):
                 raise TypeError("effective is not a date")
-        except (KeyError, TypeError, AttributeError, ArithmeticError) as exc:
+        except (KeyError, TypeError, AttributeError, ArithmeticError, ValueError) as exc:
             raise PricingError(
                 f"{path}: pin {ref}: expected 'effective: YYYY-MM-DD' and a 'rates' mapping "
                 f"of decimal numbers ({exc})"
@@ -145,6 +151,12 @@ def percent_change(old: Decimal, new: Decimal) -> str:
     """The change from ``old`` to ``new`` as signed percent text, e.g. ``+33.33%``."""
     if old == 0:
         return "new charge" if new else "+0%"
-    change = ((new - old) / old * 100).quantize(Decimal("0.01"))
-    text = format(change.normalize(), "f")
+    try:
+        change = _PERCENT.multiply(_PERCENT.divide(_PERCENT.subtract(new, old), old), 100)
+        if change.copy_abs() < _LARGE_PERCENT:
+            text = money_text(change.quantize(Decimal("0.01"), context=_PERCENT))
+        else:  # a rate off by many orders of magnitude: four significant digits
+            text = format(Context(prec=4, Emax=MAX_EMAX, Emin=MIN_EMIN).normalize(change), "E")
+    except ArithmeticError:  # past even the widest exponent
+        return "+inf%" if new > old else "-inf%"
     return f"{'+' if change > 0 else ''}{text}%"
