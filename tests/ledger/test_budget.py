@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -249,18 +250,62 @@ def test_eight_racing_processes_cannot_overspend(tmp_path):
         assert ledger.store.holds() == []
 
 
+def _hang(path, amount, ttl=3600):
+    child = start("reserve-and-hang", path, "1", amount, ttl)
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    assert line.startswith("reserved "), child.stderr.read() if child.stderr else ""
+    return child
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-def test_a_dead_process_reservation_holds_until_its_ttl(tmp_path):
+def test_a_killed_process_reservation_on_this_host_is_freed_at_once(tmp_path):
     path = tmp_path / "spend.sqlite"
     Ledger(path).close()
-    lasting = start("reserve-and-hang", path, "1", "0.70", 3600)
-    short = start("reserve-and-hang", path, "1", "0.20", 0.3)
+    killed, living = _hang(path, "0.70"), _hang(path, "0.20")
+    try:
+        with Ledger(path) as ledger:
+            budget = Budget("1", ledger=ledger)
+            assert budget.reserved() == Decimal("0.9")
+            os.kill(killed.pid, signal.SIGKILL)
+            killed.wait(timeout=30)
+            assert budget.reserved() == Decimal("0.2")  # the living one still holds
+            assert [h.amount for h in ledger.store.holds()] == [Decimal("0.2")]
+            budget.reserve("0.80").commit(cost_of("0.80"))
+            with pytest.raises(BudgetExceeded, match=r"reserved \$0\.20"):
+                budget.reserve("0.01")
+    finally:
+        living.kill()
+        living.wait(timeout=30)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_a_killed_but_unreaped_process_holds_nothing(tmp_path):
+    path = tmp_path / "spend.sqlite"
+    Ledger(path).close()
+    zombie = _hang(path, "0.70")
+    try:
+        os.kill(zombie.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        with Ledger(path) as ledger:
+            while Budget("1", ledger=ledger).reserved() and time.monotonic() < deadline:
+                time.sleep(0.01)  # the kill takes a moment to land; the pid stays unreaped
+            assert Budget("1", ledger=ledger).reserved() == 0
+    finally:
+        zombie.wait(timeout=30)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_a_reservation_made_on_another_host_holds_until_its_ttl(tmp_path):
+    path = tmp_path / "spend.sqlite"
+    Ledger(path).close()
+    lasting, short = _hang(path, "0.70"), _hang(path, "0.20", 0.3)
     for child in (lasting, short):
-        assert child.stdout is not None
-        line = child.stdout.readline()
-        assert line.startswith("reserved "), child.stderr.read() if child.stderr else ""
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
+    with sqlite3.connect(path) as connection:  # as if both ran on another machine
+        connection.execute("UPDATE reservations SET host = 'elsewhere.example'")
+    connection.close()
     with Ledger(path) as ledger:
         budget = Budget("1", ledger=ledger)
         holds = ledger.store.holds()

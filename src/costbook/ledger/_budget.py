@@ -62,7 +62,8 @@ class Budget:
     calendar month). With ``tags``, only entries carrying all of them count, and only
     reservations made by budgets with those tags. Before a call, :meth:`reserve` its
     upper bound; after it, commit the reservation with the actual cost. ``ttl`` is how long
-    an uncommitted reservation holds (one left by a process that died expires after it).
+    an uncommitted reservation holds; one left by a process that died holds nothing from the
+    moment its death is seen on the same host, and expires after ``ttl`` seen from another.
     Several processes sharing the ledger file share the budget.
     """
 

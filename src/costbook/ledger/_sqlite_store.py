@@ -414,7 +414,7 @@ class SQLiteStore:
     ) -> ReserveOutcome:
         def work(connection: sqlite3.Connection) -> ReserveOutcome:
             now = format_time(datetime.now(timezone.utc))
-            connection.execute("DELETE FROM reservations WHERE expires <= ?", (now,))
+            _drop_dead_holds(connection, now)
             spent = self._total_in(connection, where)
             reserved = _reserved(connection, tags, now)
             if EXACT.add(EXACT.add(spent, reserved), amount) > limit:
@@ -444,14 +444,19 @@ class SQLiteStore:
 
     def holds(self) -> list[Hold]:
         now = format_time(datetime.now(timezone.utc))
-        rows = self._read(lambda c: c.execute(
-            "SELECT id, amount, tags, created, expires FROM reservations WHERE expires > ? "
-            "ORDER BY id", (now,),
-        ).fetchall())
+
+        def work(connection: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            live = [hold_id for hold_id, _, _ in _live_holds(connection, now)]
+            rows = connection.execute(
+                "SELECT id, amount, tags, created, expires FROM reservations WHERE expires > ? "
+                "ORDER BY id", (now,),
+            ).fetchall()
+            return [row for row in rows if row[0] in live]
+
         return [
             Hold(row[0], Decimal(row[1]), json.loads(row[2]), parse_time(row[3]),
                  parse_time(row[4]))
-            for row in rows
+            for row in self._read(work)
         ]
 
     def release(self, reservation_id: int) -> None:
@@ -533,12 +538,61 @@ def _where(where: EntryFilter, *, after: int = 0) -> tuple[str, list[Any]]:
 
 def _reserved(connection: sqlite3.Connection, tags: Mapping[str, str], now: str) -> Decimal:
     total = Decimal(0)
-    for amount, hold_tags in connection.execute(
-        "SELECT amount, tags FROM reservations WHERE expires > ?", (now,)
-    ):
+    for _, amount, hold_tags in _live_holds(connection, now):
         if counts_toward(json.loads(hold_tags), tags):
             total = EXACT.add(total, Decimal(amount))
     return total
+
+
+def _live_holds(connection: sqlite3.Connection, now: str) -> list[tuple[int, str, str]]:
+    """(id, amount, tags) of the reservations that still hold: unexpired, and not made by
+    a process of this host that is gone."""
+    here = socket.gethostname()
+    alive: dict[int, bool] = {}
+    live = []
+    for hold_id, amount, hold_tags, pid, host in connection.execute(
+        "SELECT id, amount, tags, pid, host FROM reservations WHERE expires > ? ORDER BY id",
+        (now,),
+    ):
+        if host == here and not alive.setdefault(pid, process_alive(pid)):
+            continue
+        live.append((hold_id, amount, hold_tags))
+    return live
+
+
+def _drop_dead_holds(connection: sqlite3.Connection, now: str) -> None:
+    """Remove expired reservations, and those of this host's processes that are gone."""
+    connection.execute("DELETE FROM reservations WHERE expires <= ?", (now,))
+    here = socket.gethostname()
+    dead = [
+        (hold_id,) for hold_id, pid in connection.execute(
+            "SELECT id, pid FROM reservations WHERE host = ?", (here,)
+        ).fetchall()
+        if not process_alive(pid)
+    ]
+    connection.executemany("DELETE FROM reservations WHERE id = ?", dead)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this host may still run. Only a process known to be gone
+    is reported dead: no such pid, or a zombie (killed, not yet reaped by its parent); a
+    process of another user (``EPERM``) is alive, and so is anything this cannot tell."""
+    if not isinstance(pid, int) or pid <= 0:
+        return True  # not a process id (0 and negatives would name process groups)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, run by someone else
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            state = stat.read().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in (b"Z", b"X")
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:

@@ -125,7 +125,8 @@ class LedgerStore(Protocol):
         tags: Mapping[str, str],
         expires: datetime,
     ) -> ReserveOutcome:
-        """In one write transaction: drop expired reservations; grant ``amount`` when the
+        """In one write transaction: drop expired reservations, and those made on this
+        host by a process that is gone (a killed process holds nothing); grant ``amount`` when the
         spend matching ``where`` plus the open reservations counting toward ``tags`` plus
         ``amount`` is at most ``limit``."""
         ...
@@ -136,7 +137,8 @@ class LedgerStore(Protocol):
         ...
 
     def holds(self) -> list[Hold]:
-        """The open (unexpired) reservations."""
+        """The open reservations: unexpired, and not made on this host by a process that
+        is gone."""
         ...
 
     def release(self, reservation_id: int) -> None:
