@@ -177,7 +177,7 @@ def test_budget_status_as_json_exits_1_when_exhausted(capsys, path):
     data = json.loads(out)
     assert data == {
         "limit": "0.02", "window": "total", "since": None, "tags": {}, "spent": "0.02998",
-        "reserved": "0", "remaining": "-0.00998", "exhausted": True,
+        "reserved": "0", "remaining": "-0.00998", "exhausted": True, "overrun": "0", "late": 0,
     }
     code, out, _ = run(capsys, "budget", "status", "--ledger", path, "--limit", "1",
                        "--window", "day", "--json")
@@ -227,6 +227,19 @@ def test_reconcile_as_json(capsys, path):
     assert model["drifted"][0]["request_id"] == "gen-2"
     assert model["drifted"][0]["difference"] == "0.00005"
 
+
+
+def test_budget_status_shows_commits_above_their_reservations(capsys, tmp_path):
+    file = str(tmp_path / "over.sqlite")
+    with Ledger(file) as ledger:
+        budget = Budget("1", ledger=ledger)
+        cost = price(Usage(input_tokens=100_000), "gpt-4o-mini")
+        budget.reserve("0.005").commit(cost)
+    code, out, _ = run(capsys, "budget", "status", "--ledger", file, "--limit", "1")
+    assert code == 0
+    assert "overrun     $0.01  committed above their reservations (included in spent)" in out
+    code, out, _ = run(capsys, "budget", "status", "--ledger", file, "--limit", "1", "--json")
+    assert (json.loads(out)["overrun"], json.loads(out)["late"]) == ("0.01", 0)
 
 
 def test_budget_status_with_zeros_past_the_cents(capsys, path):

@@ -2,6 +2,8 @@ import asyncio
 import gc
 import json
 import sqlite3
+import threading
+import time
 import warnings
 from decimal import Decimal
 
@@ -387,3 +389,36 @@ def test_an_answer_that_cannot_be_priced_is_still_recorded(llm_server, ledger, t
     assert entry.usage == Usage(input_tokens=25, output_tokens=10, cache_read_tokens=16)
     assert entry.reported_cost == Decimal("0.0000123")
     assert entry.total == 0
+
+
+# --- reservations that meet the real cost ------------------------------------------------
+
+def test_a_fallback_to_a_pricier_model_is_recorded_in_full_and_marked(llm_server, ledger):
+    budget = Budget("1", ledger=ledger)
+    client = track(llm_server.client(), budget=budget, provider="openrouter")
+    body = {"model": "openai/gpt-4o-mini", "messages": MESSAGES, "max_tokens": 10}
+    high = costbook.estimate_request(body, provider="openrouter").high.total
+    client.chat.completions.create(**body, extra_headers=scenario("openrouter", "fallback"))
+    [entry] = ledger.entries()
+    assert entry.model == "openai/gpt-4o" and entry.total > high
+    assert entry.overrun == entry.total - high and entry.late is False
+    status = budget.status()
+    assert (status.spent, status.overrun, status.reserved) == (entry.total, entry.overrun, 0)
+
+
+def test_a_call_outliving_the_budget_ttl_keeps_its_reservation(llm_server, ledger):
+    budget = Budget("1", ledger=ledger, ttl=0.3)
+    client = track(llm_server.client(), budget=budget, provider="openai")
+    body = {"model": "gpt-4o-mini", "messages": MESSAGES, "max_tokens": 100}
+    high = costbook.estimate_request(body, provider="openai").high.total
+    during = []
+    call = threading.Thread(target=lambda: client.chat.completions.create(
+        **body, extra_headers=scenario(delay=1.2)))
+    call.start()
+    time.sleep(0.9)  # three times the ttl into the call
+    during.append(budget.reserved())
+    call.join(timeout=30)
+    assert during == [high]
+    [entry] = ledger.entries()
+    assert (entry.late, entry.overrun) == (False, None)
+    assert budget.reserved() == 0

@@ -345,3 +345,82 @@ def test_a_refusal_after_spend_with_zeros_past_the_cents(ledger):
     assert budget.spent() == Decimal("0.030")
     with pytest.raises(BudgetExceeded, match=r"spent \$0.03, reserved \$0.00"):
         budget.reserve("0.05")
+
+
+# -- commits past their reservation --------------------------------------------------------
+
+
+def test_a_commit_above_its_reservation_is_recorded_in_full_and_marked(ledger):
+    budget = Budget("1", ledger=ledger)
+    entry = budget.reserve("0.10").commit(cost_of("0.30"))
+    assert (entry.total, entry.overrun, entry.late) == (Decimal("0.3"), Decimal("0.2"), False)
+    [stored] = ledger.entries()
+    assert (stored.overrun, stored.late) == (Decimal("0.2"), False)
+    assert stored.as_dict()["overrun"] == "0.2"
+    status = budget.status()
+    assert (status.spent, status.overrun, status.late) == (Decimal("0.3"), Decimal("0.2"), 0)
+    assert status.as_dict()["overrun"] == "0.2"
+
+
+def test_a_commit_within_its_reservation_has_no_overrun(ledger):
+    budget = Budget("1", ledger=ledger)
+    entry = budget.reserve("0.30").commit(cost_of("0.30"))
+    assert (entry.overrun, entry.late) == (None, False)
+    assert (budget.status().overrun, budget.status().late) == (0, 0)
+    assert ledger.record(cost_of("0.10")).overrun is None  # no reservation, nothing to pass
+
+
+def test_committing_a_recorded_entry_above_its_reservation_marks_it(ledger):
+    budget = Budget("1", ledger=ledger)
+    reservation = budget.reserve("0.10")
+    recorded = ledger.record(cost_of("0.25"))
+    entry = reservation.commit(recorded)
+    assert entry.overrun == Decimal("0.15")
+    assert ledger.entries()[0].overrun == Decimal("0.15")
+    assert budget.status().overrun == Decimal("0.15")
+
+
+def test_a_commit_after_its_reservation_expired_is_recorded_and_marked_late(ledger):
+    budget = Budget("1", ledger=ledger, ttl=0.2)
+    lapsed = budget.reserve("0.60")
+    time.sleep(0.3)
+    budget.reserve("0.60")  # the lapsed reservation no longer held its money
+    entry = lapsed.commit(cost_of("0.30"))
+    assert (entry.total, entry.overrun, entry.late) == (Decimal("0.3"), None, True)
+    assert ledger.entries()[0].late is True
+    status = budget.status()
+    assert (status.spent, status.late) == (Decimal("0.3"), 1)
+
+
+def test_renew_keeps_a_reservation_past_its_ttl(ledger):
+    budget = Budget("1", ledger=ledger, ttl=0.3)
+    reservation = budget.reserve("0.60")
+    first = reservation.expires
+    for _ in range(3):
+        time.sleep(0.15)
+        assert reservation.renew()
+    assert reservation.expires > first
+    assert budget.reserved() == Decimal("0.6")
+    assert reservation.commit(cost_of("0.30")).late is False
+    assert not reservation.renew()
+
+
+def test_renew_after_expiry_says_the_money_was_not_held(ledger):
+    budget = Budget("1", ledger=ledger, ttl=0.1)
+    reservation = budget.reserve("0.60")
+    time.sleep(0.2)
+    assert not reservation.renew()
+    assert reservation.commit(cost_of("0.30")).late is True
+
+
+def test_keep_alive_renews_while_the_call_runs(ledger):
+    budget = Budget("1", ledger=ledger, ttl=0.3)
+    reservation = budget.reserve("0.60").keep_alive()
+    time.sleep(1.0)
+    assert budget.reserved() == Decimal("0.6")
+    with pytest.raises(BudgetExceeded):
+        budget.reserve("0.50")
+    entry = reservation.commit(cost_of("0.30"))
+    assert entry.late is False
+    time.sleep(0.4)
+    assert budget.reserved() == 0

@@ -60,6 +60,8 @@ def test_as_dict_is_json_ready_and_exact():
         "estimate_high": "0.0099",
         "duration": 1.5,
         "tags": {"team": "search"},
+        "overrun": None,
+        "late": False,
     }
 
 

@@ -53,7 +53,7 @@ def test_a_new_ledger_is_a_versioned_wal_sqlite_file(tmp_path):
     Ledger(path).close()
     db = raw(path)
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"meta", "entries", "entry_tags", "reservations"} <= tables
@@ -143,12 +143,13 @@ def test_an_older_ledger_is_migrated_forward_keeping_its_entries(tmp_path):
         assert entry.total == Decimal("0.000156")
         assert entry.usage == Usage(input_tokens=1000, output_tokens=10)
         assert entry.request_id == "chatcmpl-1"
+        assert (entry.overrun, entry.late) == (None, False)
         from costbook import Budget
 
         Budget("1", ledger=ledger).reserve("0.5").release()  # the new table works
     db = raw(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
-    assert db.execute("SELECT key FROM meta").fetchall() == [("migrated 1->2",)]
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert db.execute("SELECT key FROM meta").fetchall() == [("migrated 1->3",)]
     db.close()
 
 

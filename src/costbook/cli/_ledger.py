@@ -175,6 +175,10 @@ def run_budget_status(args: argparse.Namespace) -> int:
         ["reserved", usd(status.reserved), "open reservations"],
         ["remaining", usd(status.remaining), "exhausted" if status.exhausted else ""],
     ]
+    if status.overrun or status.late:
+        late = f"; {status.late} committed after their reservation lapsed" if status.late else ""
+        rows.append(["overrun", usd(status.overrun),
+                     f"committed above their reservations (included in spent){late}"])
     print(table(rows, ["budget", "amount", ""], right={1}))
     return 1 if status.exhausted else 0
 

@@ -171,7 +171,8 @@ class _Call:
             for scope in active_scopes():
                 self.holds.append(scope.admit(high))
             if budget is not None:
-                self.reservation = budget.reserve(high)
+                # renewed while the call runs, however long it takes (a stream, retries)
+                self.reservation = budget.reserve(high).keep_alive()
         except BaseException:
             self._release()
             raise

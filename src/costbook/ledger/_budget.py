@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import os
+import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -18,6 +22,8 @@ from ._ledger import Ledger, amount_of, cost_amount, make_entry
 from ._store import EntryFilter
 from ._tags import check_tags
 
+log = logging.getLogger("costbook.ledger")
+
 WINDOWS: tuple[str, ...] = ("total", "day", "month")
 DEFAULT_TTL = timedelta(minutes=15)
 
@@ -26,7 +32,9 @@ DEFAULT_TTL = timedelta(minutes=15)
 class BudgetStatus:
     """A budget at one moment: its limit, the window's start (None for ``total``), the
     spend in it, the open reservations, and what is left to reserve (negative when actual
-    costs went past the limit)."""
+    costs went past the limit). ``overrun`` is what commits in the window cost above their
+    reservations (included in ``spent``); ``late`` counts commits whose reservation had
+    lapsed first."""
 
     limit: Decimal
     window: str
@@ -35,6 +43,8 @@ class BudgetStatus:
     spent: Decimal
     reserved: Decimal
     remaining: Decimal
+    overrun: Decimal = Decimal(0)
+    late: int = 0
 
     @property
     def exhausted(self) -> bool:
@@ -52,6 +62,8 @@ class BudgetStatus:
             "reserved": money_text(self.reserved),
             "remaining": money_text(self.remaining),
             "exhausted": self.exhausted,
+            "overrun": money_text(self.overrun),
+            "late": self.late,
         }
 
 
@@ -124,6 +136,7 @@ class Budget:
         """Limit, spend, reservations and what remains, read at one moment."""
         where = self._where()
         spent, reserved = self._ledger.store.spend(where, self._tags)
+        overrun, late = self._ledger.store.overruns(where)
         return BudgetStatus(
             limit=self._limit,
             window=self._window,
@@ -132,6 +145,8 @@ class Budget:
             spent=spent,
             reserved=reserved,
             remaining=EXACT.subtract(EXACT.subtract(self._limit, spent), reserved),
+            overrun=overrun,
+            late=late,
         )
 
     def spent(self) -> Decimal:
@@ -246,9 +261,9 @@ class Reservation:
                     f"{_tag_text(missing)}, so its cost would not count against the budget; "
                     "record it with those tags"
                 )
-            self.budget.ledger.store.release(self.id)
-            self.state = "committed"
-            return entry_or_cost
+            settled = self.budget.ledger.store.settle(self.id, entry_or_cost, self.amount)
+            self._settled()
+            return settled
         if not isinstance(entry_or_cost, Cost):
             raise TypeError(
                 "commit takes the recorded Entry or the call's Cost, got "
@@ -266,8 +281,8 @@ class Reservation:
             entry_or_cost, tags=merged, request_id=request_id, reported_cost=reported_cost,
             estimate=estimate, status=status, duration=duration, at=at,
         )
-        recorded = self.budget.ledger.store.append(entry, settle=self.id)
-        self.state = "committed"
+        recorded = self.budget.ledger.store.append(entry, settle=self.id, reserved=self.amount)
+        self._settled()
         return recorded
 
     def release(self) -> None:
@@ -276,7 +291,30 @@ class Reservation:
             raise RuntimeError(f"reservation {self.id} was committed; it cannot be released")
         if self.state == "open":
             self.budget.ledger.store.release(self.id)
-            self.state = "released"
+            self._settled("released")
+
+    def renew(self, ttl: float | timedelta | None = None) -> bool:
+        """Hold the money for ``ttl`` more from now (default: the budget's ttl). False when
+        the reservation had lapsed already (its money was free for others): nothing is held
+        then, and its commit will be marked ``late``."""
+        if self.state != "open":
+            return False
+        expires = datetime.now(timezone.utc) + (self.budget.ttl if ttl is None else _ttl(ttl))
+        if not self.budget.ledger.store.renew(self.id, expires):
+            return False
+        self.expires = expires
+        return True
+
+    def keep_alive(self) -> Reservation:
+        """Renew the reservation in the background, before it expires, until it is
+        committed or released (or dropped): it then lives as long as the call it holds
+        money for, however long that takes. Returns the reservation."""
+        _KEEPER.add(self)
+        return self
+
+    def _settled(self, state: str = "committed") -> None:
+        self.state = state
+        _KEEPER.discard(self)
 
     def _require_open(self, action: str) -> None:
         if self.state != "open":
@@ -299,6 +337,62 @@ class Reservation:
             f"Reservation(id={self.id}, amount={money_text(self.amount)!r}, "
             f"state={self.state!r})"
         )
+
+
+class _Keeper:
+    """One background thread that renews kept-alive reservations when half their ttl has
+    passed; it runs only while there are some."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: weakref.WeakSet[Reservation] = weakref.WeakSet()
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+
+    def add(self, reservation: Reservation) -> None:
+        with self._lock:
+            self._kept.add(reservation)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="costbook-reservations", daemon=True
+                )
+                self._thread.start()
+            self._wake.set()
+
+    def discard(self, reservation: Reservation) -> None:
+        with self._lock:
+            self._kept.discard(reservation)
+
+    def forget_all(self) -> None:
+        """In a forked child: the parent's reservations are the parent's to keep."""
+        self._kept = weakref.WeakSet()
+        self._thread = None
+        self._lock = threading.Lock()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                kept = [r for r in self._kept if r.open]
+                if not kept:
+                    self._thread = None
+                    return
+                self._wake.clear()
+            now = datetime.now(timezone.utc)
+            for reservation in kept:
+                ttl = reservation.budget.ttl
+                if reservation.expires - now <= ttl / 2:
+                    try:
+                        if not reservation.renew():
+                            self.discard(reservation)
+                    except Exception as exc:  # a locked ledger: try again next round
+                        log.warning("could not renew reservation %d: %s", reservation.id, exc)
+            pause = min(r.budget.ttl for r in kept).total_seconds() / 4
+            self._wake.wait(min(max(pause, 0.02), 30.0))
+
+
+_KEEPER = _Keeper()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_KEEPER.forget_all)
 
 
 def _asked(amount: object) -> Decimal:

@@ -29,7 +29,10 @@ class Entry:
     the pricing tables; ``reported_cost`` is what the provider said it charged, where it
     says; ``estimate_low`` and ``estimate_high`` are the pre-flight bounds, where there was
     an estimate (both equal when a single amount was given). ``duration`` is in seconds.
-    An entry holds no API key, header, prompt or response text.
+    ``overrun`` is the cost above the budget reservation it settled (None when within it,
+    or when no reservation was settled); ``late`` says that reservation had lapsed before
+    the commit (its money was no longer held). An entry holds no API key, header, prompt or
+    response text.
     """
 
     id: int
@@ -48,6 +51,8 @@ class Entry:
     tags: Mapping[str, str] = field(default_factory=dict)
     effective: date | None = None
     currency: str = "USD"
+    overrun: Decimal | None = None
+    late: bool = False
 
     @property
     def cost(self) -> Cost:
@@ -92,6 +97,8 @@ class Entry:
             "estimate_high": text(self.estimate_high),
             "duration": self.duration,
             "tags": dict(self.tags),
+            "overrun": text(self.overrun),
+            "late": self.late,
         }
 
 

@@ -28,7 +28,7 @@ _MAX_PERCENT = Decimal(1_000_000)
 CSV_COLUMNS: tuple[str, ...] = (
     "id", "time", "provider", "model", "request_id", "status", *USAGE_FIELDS, "cost",
     "cost_items", "currency", "effective", "reported_cost", "estimate_low", "estimate_high",
-    "duration", "tags",
+    "duration", "tags", "overrun", "late",
 )
 
 

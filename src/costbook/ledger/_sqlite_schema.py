@@ -83,11 +83,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX reservations_by_expiry ON reservations (expires)",
     ),
+    (
+        # what a budget's commit passed: the cost above its reservation, and whether the
+        # reservation had lapsed before the commit
+        "ALTER TABLE entries ADD COLUMN overrun TEXT",
+        "ALTER TABLE entries ADD COLUMN late INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES_AT: dict[int, frozenset[str]] = {
     1: frozenset({"meta", "entries", "entry_tags"}),
     2: frozenset({"meta", "entries", "entry_tags", "reservations"}),
+    3: frozenset({"meta", "entries", "entry_tags", "reservations"}),
 }
 
 

@@ -68,7 +68,7 @@ _ENTRY_COLUMNS = (
     "id, time, provider, model, request_id, status, "
     + ", ".join(USAGE_COLUMNS)
     + ", cost, cost_items, currency, effective, reported_cost, estimate_low, estimate_high,"
-    " duration, tags"
+    " duration, tags, overrun, late"
 )
 _INSERT_ENTRY = (
     "INSERT INTO entries ("
@@ -282,9 +282,11 @@ class SQLiteStore:
 
     # -- entries -----------------------------------------------------------------------
 
-    def append(self, entry: Entry, *, settle: int | None = None) -> Entry:
+    def append(
+        self, entry: Entry, *, settle: int | None = None, reserved: Decimal | None = None
+    ) -> Entry:
         usage = entry.usage
-        values = (
+        values = [
             format_time(entry.time),
             entry.provider,
             entry.model,
@@ -300,22 +302,45 @@ class SQLiteStore:
             _text(entry.estimate_high),
             entry.duration,
             json.dumps(dict(entry.tags), ensure_ascii=False, sort_keys=True),
-        )
+        ]
         tags = list(entry.tags.items())
 
-        def work(connection: sqlite3.Connection) -> int:
-            entry_id = connection.execute(_INSERT_ENTRY, values).lastrowid
+        def work(connection: sqlite3.Connection) -> Entry:
+            overrun, late = (
+                (None, False) if settle is None
+                else _settle(connection, settle, entry.total, reserved)
+            )
+            row = [*values, _text(overrun), int(late)]
+            entry_id = connection.execute(_INSERT_ENTRY, row).lastrowid
             if tags:
                 connection.executemany(
                     "INSERT INTO entry_tags (entry_id, key, value) VALUES (?, ?, ?)",
                     [(entry_id, key, value) for key, value in tags],
                 )
-            if settle is not None:
-                connection.execute("DELETE FROM reservations WHERE id = ?", (settle,))
             assert entry_id is not None
-            return entry_id
+            return replace(entry, id=entry_id, overrun=overrun, late=late)
 
-        return replace(entry, id=self._write(work))
+        return self._write(work)
+
+    def settle(self, reservation_id: int, entry: Entry, reserved: Decimal) -> Entry:
+        def work(connection: sqlite3.Connection) -> Entry:
+            overrun, late = _settle(connection, reservation_id, entry.total, reserved)
+            if overrun is None and not late:
+                return entry
+            connection.execute(
+                "UPDATE entries SET overrun = ?, late = ? WHERE id = ?",
+                (_text(overrun), int(late), entry.id),
+            )
+            return replace(entry, overrun=overrun, late=late)
+
+        return self._write(work)
+
+    def overruns(self, where: EntryFilter) -> tuple[Decimal, int]:
+        clause, params = _where(where)
+        text, late = self._read(lambda c: c.execute(
+            f"SELECT dsum(e.overrun), total(e.late) FROM entries e WHERE {clause}", params
+        ).fetchone())
+        return Decimal(text or 0), int(late or 0)
 
     def entries(self, where: EntryFilter) -> Iterator[Entry]:
         after = 0
@@ -459,6 +484,17 @@ class SQLiteStore:
             for row in self._read(work)
         ]
 
+    def renew(self, reservation_id: int, expires: datetime) -> bool:
+        def work(connection: sqlite3.Connection) -> bool:
+            now = format_time(datetime.now(timezone.utc))
+            cursor = connection.execute(
+                "UPDATE reservations SET expires = ? WHERE id = ? AND expires > ?",
+                (format_time(expires), reservation_id, now),
+            )
+            return cursor.rowcount == 1
+
+        return self._write(work)
+
     def release(self, reservation_id: int) -> None:
         self._write(lambda c: c.execute(
             "DELETE FROM reservations WHERE id = ?", (reservation_id,)
@@ -536,6 +572,32 @@ def _where(where: EntryFilter, *, after: int = 0) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
+def _settle(
+    connection: sqlite3.Connection, reservation_id: int, total: Decimal,
+    reserved: Decimal | None,
+) -> tuple[Decimal | None, bool]:
+    """Drop a reservation that a cost settles: the cost above it (None when within it),
+    and whether it had lapsed (expired, or gone) before this moment."""
+    now = format_time(datetime.now(timezone.utc))
+    row = connection.execute(
+        "SELECT amount, expires FROM reservations WHERE id = ?", (reservation_id,)
+    ).fetchone()
+    connection.execute("DELETE FROM reservations WHERE id = ?", (reservation_id,))
+    late = row is None or row[1] <= now
+    held = Decimal(row[0]) if row is not None else reserved
+    overrun = None
+    notes = ["after it had lapsed"] if late else []
+    if held is not None and total > held:
+        overrun = EXACT.subtract(total, held)
+        notes.insert(0, f"{money_text(overrun)} above its {money_text(held)}")
+    if notes:
+        log.warning(
+            "reservation %d settled %s: the cost %s is recorded in full and counted",
+            reservation_id, " and ".join(notes), money_text(total),
+        )
+    return overrun, late
+
+
 def _reserved(connection: sqlite3.Connection, tags: Mapping[str, str], now: str) -> Decimal:
     total = Decimal(0)
     for _, amount, hold_tags in _live_holds(connection, now):
@@ -597,7 +659,8 @@ def process_alive(pid: int) -> bool:
 
 def _entry(row: tuple[Any, ...]) -> Entry:
     usage_end = 6 + len(USAGE_COLUMNS)
-    (cost, items, currency, effective, reported, low, high, duration, tags) = row[usage_end:]
+    (cost, items, currency, effective, reported, low, high, duration, tags, overrun,
+     late) = row[usage_end:]
     return Entry(
         id=row[0],
         time=parse_time(row[1]),
@@ -615,4 +678,6 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         estimate_high=None if high is None else Decimal(high),
         duration=duration,
         tags=json.loads(tags),
+        overrun=None if overrun is None else Decimal(overrun),
+        late=bool(late),
     )

@@ -97,9 +97,27 @@ class LedgerStore(Protocol):
         """Where the entries are kept (a file path, ``:memory:``, a URL without password)."""
         ...
 
-    def append(self, entry: Entry, *, settle: int | None = None) -> Entry:
+    def append(
+        self, entry: Entry, *, settle: int | None = None, reserved: Decimal | None = None
+    ) -> Entry:
         """Store ``entry`` (its ``id`` is ignored) and return it with the id it was given.
-        With ``settle``, the reservation of that id is removed in the same transaction."""
+        With ``settle``, the reservation of that id (of amount ``reserved``) is removed in
+        the same transaction, and the entry is marked with any cost above it (``overrun``)
+        and whether the reservation had lapsed first (``late``)."""
+        ...
+
+    def settle(self, reservation_id: int, entry: Entry, reserved: Decimal) -> Entry:
+        """Remove a reservation that an entry stored already settles, marking the entry as
+        :meth:`append` with ``settle`` does; the entry is returned with its marks."""
+        ...
+
+    def overruns(self, where: EntryFilter) -> tuple[Decimal, int]:
+        """The summed overrun of the entries matching ``where``, and how many were late."""
+        ...
+
+    def renew(self, reservation_id: int, expires: datetime) -> bool:
+        """Move an open reservation's expiry to ``expires``; False when it had lapsed
+        already (expired or gone), and nothing changes."""
         ...
 
     def entries(self, where: EntryFilter) -> Iterator[Entry]:
