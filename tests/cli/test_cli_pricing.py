@@ -79,6 +79,24 @@ def test_bad_counts_exit_2_with_one_line(capsys, count):
     assert "is not a" in err
 
 
+@pytest.mark.parametrize("command", ["estimate", "compare"])
+@pytest.mark.parametrize("count", ["9" * 30 + "b", "9223372036854775808", "9" * 5000,
+                                   "1" + "0" * 19 + "k"])
+def test_huge_counts_exit_2_with_one_line(capsys, command, count):
+    with pytest.raises(SystemExit) as info:
+        main([command, "gpt-4o-mini", "--input", count])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "more than the largest count, 9223372036854775807" in err
+
+
+def test_the_largest_count_is_priced(capsys):
+    code, out, _ = run(capsys, "estimate", "gpt-4o-mini", "--input", "9223372036854775807",
+                       "--json")
+    assert code == 0 and json.loads(out)["usage"]["input_tokens"] == 2**63 - 1
+
+
 def test_unknown_model_exits_2_with_suggestions(capsys):
     code, out, err = run(capsys, "estimate", "gpt-4o-mnii", "--input", "10")
     assert code == 2

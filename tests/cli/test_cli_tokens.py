@@ -142,6 +142,9 @@ def test_estimate_shows_what_was_approximated(tmp_path, capsys):
                          "messages": [{"role": "user", "content": "hi"}]}),
          "asks for up to 128000 output tokens"),
         ([], json.dumps({"messages": []}), "the request body has no 'model'"),
+        ([], "[" * 100_000 + "]" * 100_000, "is nested too deeply"),
+        ([], '{"model": "gpt-4o-mini", "messages": ' + "[" * 5000 + "]" * 5000 + "}",
+         "is nested too deeply"),
     ],
 )
 def test_estimate_request_errors(request_file, capsys, argv, body, message):
@@ -149,7 +152,7 @@ def test_estimate_request_errors(request_file, capsys, argv, body, message):
         request_file.write_text(body)
     code, _, err = run(capsys, "estimate", "--request", str(request_file), *argv)
     assert code == 2
-    assert message in err
+    assert message in err and err.count("\n") == 1
 
 
 def test_context_window_exceeded_names_the_three_numbers(tmp_path, capsys):

@@ -424,3 +424,9 @@ def test_keep_alive_renews_while_the_call_runs(ledger):
     assert entry.late is False
     time.sleep(0.4)
     assert budget.reserved() == 0
+
+
+@pytest.mark.parametrize("limit", [Decimal("1E-999999999"), Decimal("1E+999999999")])
+def test_a_limit_past_any_amount_is_refused(ledger, limit):
+    with pytest.raises(ValueError, match="limit must be an amount under 1E\\+100"):
+        Budget(limit, ledger=ledger)

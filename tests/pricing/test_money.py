@@ -97,3 +97,11 @@ def test_formatting_money_never_raises(amount):
     assert Decimal(money_text(amount)) == amount
     assert usd(amount).replace("$", "")
     assert display_money(amount).replace("$", "")
+
+
+def test_parse_amount_refuses_digits_past_any_price():
+    with pytest.raises(ValueError, match="more than 100 decimal places"):
+        parse_amount("1e-999999999")
+    assert parse_amount("1E-100") == Decimal("1E-100")
+    assert parse_amount("0.1" + "0" * 150) == Decimal("0.1")
+    assert str(parse_amount("0E-2000")) == "0"

@@ -14,16 +14,27 @@ from ..pricing._money import money_text, parse_amount
 
 _COUNT = re.compile(r"^\s*(\d[\d_]*(?:\.\d+)?)\s*([kKmMbB]?)\s*$")
 _SCALE = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
+MAX_COUNT = 2**63 - 1  # the largest count a ledger stores
 
 
 def count(text: str) -> int:
     """A token count typed by a person: ``100000``, ``100_000``, ``100k``, ``1.5M``."""
     match = _COUNT.match(text)
     if match is None:
+        shown = repr(text) if len(text) <= 60 else repr(text[:40]) + "..."
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a count; write it like 100000, 100_000, 100k or 1.5M"
+            f"{shown} is not a count; write it like 100000, 100_000, 100k or 1.5M"
         )
-    number = Decimal(match.group(1).replace("_", "")) * _SCALE[match.group(2).lower()]
+    digits = match.group(1).replace("_", "")
+    too_large = argparse.ArgumentTypeError(
+        f"{text if len(text) <= 40 else text[:30] + '...'} is more than the largest count, "
+        f"{MAX_COUNT}"
+    )
+    if len(digits.partition(".")[0].lstrip("0")) > len(str(MAX_COUNT)):
+        raise too_large
+    number = Decimal(digits) * _SCALE[match.group(2).lower()]
+    if number > MAX_COUNT:
+        raise too_large
     if number != number.to_integral_value():
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of units")
     return int(number)

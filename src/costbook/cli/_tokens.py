@@ -73,11 +73,17 @@ def run_request_estimate(args: argparse.Namespace) -> int:
         raise ValueError(
             f"--request counts the usage from the request body; leave out {', '.join(given)}"
         )
+    too_deep = ValueError(f"{args.request} is nested too deeply to be a request body")
     try:
         body = json.loads(_read_text(args.request))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{args.request} is not JSON: {exc}") from None
-    estimate = estimate_request(body, provider=args.provider, at=args.at)
+    except RecursionError:
+        raise too_deep from None
+    try:
+        estimate = estimate_request(body, provider=args.provider, at=args.at)
+    except RecursionError:
+        raise too_deep from None
     if args.json:
         print_json(estimate)
     else:

@@ -15,7 +15,7 @@ from types import TracebackType
 from typing import IO, Any, Literal, overload
 
 from ..pricing._cost import Cost
-from ..pricing._money import money_text
+from ..pricing._money import MIN_EXPONENT, money_text
 from ..pricing._usage import USAGE_FIELDS
 from ._entry import EXACT, STATUSES, Entry, exact_sum, utc
 from ._store import GROUP_COLUMNS, TAG_PREFIX, EntryFilter, LedgerStore, ReportRow
@@ -25,6 +25,7 @@ from ._tags import SECRET, check_tags
 
 EXPORT_FORMATS = ("csv", "jsonl")
 _MAX_PERCENT = Decimal(1_000_000)
+_MAX_DIGITS = 100
 CSV_COLUMNS: tuple[str, ...] = (
     "id", "time", "provider", "model", "request_id", "status", *USAGE_FIELDS, "cost",
     "cost_items", "currency", "effective", "reported_cost", "estimate_low", "estimate_high",
@@ -405,6 +406,14 @@ def amount_of(value: object, name: str) -> Decimal:
         )
     if not amount.is_finite():
         raise ValueError(f"{name} must be a finite amount, got {amount}")
+    if not amount:
+        return Decimal(0)  # 0E-2000 is 0: its exponent would make exact sums needlessly long
+    if not (amount.adjusted() <= _MAX_DIGITS and amount.as_tuple().exponent
+            >= MIN_EXPONENT):  # type: ignore[operator]
+        raise ValueError(
+            f"{name} must be an amount under 1E+{_MAX_DIGITS} with at most {-MIN_EXPONENT} "
+            f"decimal places, got {amount}"
+        )
     return amount
 
 

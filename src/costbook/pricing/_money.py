@@ -13,6 +13,9 @@ MILLION = Decimal(1_000_000)
 MAX_AMOUNT = Decimal("1E+15")
 """The largest amount a person may type (a quadrillion dollars); beyond it is a typo."""
 
+MIN_EXPONENT = -100
+"""No amount has digits past the 100th decimal place (exact sums stay short)."""
+
 _PLAIN_DIGITS = 100  # past this many digits, plain notation gives way to scientific
 _MAX_TEXT = 200  # characters of typed amount
 
@@ -85,6 +88,12 @@ def parse_amount(text: str) -> Decimal:
         raise ValueError(f"{text!r} is not an amount of money; write it like 0.25 or $1") from None
     if not value.is_finite():
         raise ValueError(f"{text!r} is not a finite amount of money")
+    if not value:
+        return Decimal(0)  # 0E-2000 is 0: its exponent would make exact sums needlessly long
+    if _tidy(value).as_tuple().exponent < MIN_EXPONENT:  # type: ignore[operator]
+        raise ValueError(
+            f"{text!r} has more than {-MIN_EXPONENT} decimal places; no price is that fine"
+        )
     if value.copy_abs() > MAX_AMOUNT:
         raise ValueError(
             f"{text!r} is more than {money_text(MAX_AMOUNT)} dollars; write an amount like "
