@@ -237,3 +237,15 @@ def test_the_commands_run_as_a_program(path):
     assert done.stdout.splitlines()[2].split() == [
         "anthropic", "1", "20,000", "2,000", "0", "8,000", "0", "$0.0256"
     ]
+
+
+def test_report_of_counts_past_a_64_bit_integer(tmp_path, capsys):
+    file = tmp_path / "big.sqlite"
+    with Ledger(file) as ledger:
+        for _ in range(2):
+            ledger.record(price(Usage(input_tokens=5 * 10**18), "gpt-4o-mini"))
+    code, out, err = run(capsys, "report", "--ledger", str(file))
+    assert code == 0 and err == ""
+    assert "10,000,000,000,000,000,000" in out
+    code, out, _ = run(capsys, "report", "--ledger", str(file), "--json")
+    assert json.loads(out)[0]["usage"]["input_tokens"] == 10**19

@@ -16,7 +16,7 @@ from typing import IO, Any, Literal, overload
 
 from ..pricing._cost import Cost
 from ..pricing._money import money_text
-from ..pricing._usage import USAGE_FIELDS
+from ..pricing._usage import MAX_COUNT, USAGE_FIELDS, count_text
 from ._entry import EXACT, STATUSES, Entry, exact_sum, utc
 from ._store import GROUP_COLUMNS, TAG_PREFIX, EntryFilter, LedgerStore, ReportRow
 from ._tags import SECRET, check_tags
@@ -347,6 +347,13 @@ def make_entry(
         )
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+    # a sum of usages may pass the bound of one call's counts, which a ledger cannot store
+    for name, value in cost.usage.as_dict().items():
+        if value > MAX_COUNT:
+            raise ValueError(
+                f"usage {name} must be at most 2**63 - 1 ({MAX_COUNT}) to be recorded, got "
+                f"{count_text(value)}; record each call on its own"
+            )
     if request_id is not None:
         if not isinstance(request_id, str):
             raise TypeError(f"request_id must be a string, got {type(request_id).__name__}")

@@ -109,6 +109,21 @@ class DecimalSum:
         return money_text(self.total)
 
 
+class IntegerSum:
+    """SQL aggregate ``isum(integer)``: the exact sum of counts as decimal text, for sums
+    past the 64-bit integers SQLite's ``sum`` adds."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def step(self, value: int | None) -> None:
+        if value is not None:
+            self.total += value
+
+    def finalize(self) -> str:
+        return str(self.total)
+
+
 class SQLiteStore:
     """A ledger kept in one SQLite file (or in memory with ``":memory:"``).
 
@@ -166,6 +181,7 @@ class SQLiteStore:
             raise LedgerError(f"cannot open ledger {self._path}: {exc}") from exc
         try:
             connection.create_aggregate("dsum", 1, cast(Any, DecimalSum))
+            connection.create_aggregate("isum", 1, cast(Any, IntegerSum))
             self._retry(lambda: connection.execute(f"PRAGMA synchronous={self._synchronous}"))
         except BaseException:
             connection.close()
@@ -381,18 +397,34 @@ class SQLiteStore:
                     "or tag:KEY"
                 )
         clause, params = _where(where)
-        sums = ", ".join(f"sum(e.{column})" for column in USAGE_COLUMNS)
-        selected = ", ".join([*keys, "count(*)", sums, "dsum(e.cost)"])
-        sql = f"SELECT {selected} FROM entries e {' '.join(joins)} WHERE {clause}"
-        if keys:
-            sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys)))
-        rows = self._read(lambda c: c.execute(sql, [*join_params, *params]).fetchall())
+
+        def query(total: str) -> str:
+            sums = ", ".join(f"{total}(e.{column})" for column in USAGE_COLUMNS)
+            selected = ", ".join([*keys, "count(*)", sums, "dsum(e.cost)"])
+            sql = f"SELECT {selected} FROM entries e {' '.join(joins)} WHERE {clause}"
+            if keys:
+                sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys)))
+            return sql
+
+        def work(connection: sqlite3.Connection) -> list[Any]:
+            try:
+                return connection.execute(query("sum"), [*join_params, *params]).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "integer overflow" not in str(exc):
+                    raise
+            # counts summed past 2**63 - 1: exact sums in Python (slower, and rare)
+            return connection.execute(query("isum"), [*join_params, *params]).fetchall()
+
+        rows = self._read(work)
         width = len(keys)
         result = [
             ReportRow(
                 group=dict(zip(by, row[:width], strict=True)),
                 calls=row[width],
-                usage=Usage(**dict(zip(USAGE_COLUMNS, row[width + 1:-1], strict=True))),
+                usage=Usage.summed({
+                    name: int(value)
+                    for name, value in zip(USAGE_COLUMNS, row[width + 1:-1], strict=True)
+                }),
                 cost=Decimal(row[-1]),
             )
             for row in rows
