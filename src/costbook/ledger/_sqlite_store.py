@@ -298,7 +298,9 @@ class SQLiteStore:
 
     # -- entries -----------------------------------------------------------------------
 
-    def append(self, entry: Entry, *, settle: int | None = None) -> Entry:
+    def append(
+        self, entry: Entry, *, settle: int | None = None, spool_key: str | None = None
+    ) -> Entry:
         usage = entry.usage
         values = (
             format_time(entry.time),
@@ -320,7 +322,19 @@ class SQLiteStore:
         tags = list(entry.tags.items())
 
         def work(connection: sqlite3.Connection) -> int:
+            if spool_key is not None:
+                stored = connection.execute(
+                    "SELECT entry_id FROM spooled WHERE key = ?", (spool_key,)
+                ).fetchone()
+                if stored is not None:
+                    if settle is not None:
+                        connection.execute("DELETE FROM reservations WHERE id = ?", (settle,))
+                    return int(stored[0])
             entry_id = connection.execute(_INSERT_ENTRY, values).lastrowid
+            if spool_key is not None:
+                connection.execute(
+                    "INSERT INTO spooled (key, entry_id) VALUES (?, ?)", (spool_key, entry_id)
+                )
             if tags:
                 connection.executemany(
                     "INSERT INTO entry_tags (entry_id, key, value) VALUES (?, ?, ?)",

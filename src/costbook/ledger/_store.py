@@ -97,9 +97,13 @@ class LedgerStore(Protocol):
         """Where the entries are kept (a file path, ``:memory:``, a URL without password)."""
         ...
 
-    def append(self, entry: Entry, *, settle: int | None = None) -> Entry:
+    def append(
+        self, entry: Entry, *, settle: int | None = None, spool_key: str | None = None
+    ) -> Entry:
         """Store ``entry`` (its ``id`` is ignored) and return it with the id it was given.
-        With ``settle``, the reservation of that id is removed in the same transaction."""
+        With ``settle``, the reservation of that id is removed in the same transaction.
+        With ``spool_key``, an entry stored before under that key is returned instead of
+        storing it again (a spool replayed twice writes each entry once)."""
         ...
 
     def entries(self, where: EntryFilter) -> Iterator[Entry]:
