@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costbook import ResponseUsage, Usage, usage_from_response
+from costbook.client._response_usage import salvage_response
 
 COUNT_NAMES = ["prompt_tokens", "completion_tokens", "input_tokens", "output_tokens",
                "cache_read_input_tokens", "cache_creation_input_tokens"]
@@ -132,3 +133,13 @@ def test_usage_takes_counts_or_says_what_is_wrong(counts: dict[str, Any]) -> Non
     else:
         assert usage.as_dict() == {**Usage().as_dict(), **counts}
         assert all(0 <= v <= 2**63 - 1 for v in usage.as_dict().values())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payloads, st.sampled_from([None, "openai", "anthropic", "openrouter"]))
+def test_what_can_be_read_of_an_invalid_answer_never_raises(payload: Any,
+                                                              provider: str | None) -> None:
+    found = salvage_response(payload, "invalid", provider=provider)
+    assert found.unread <= {"input", "output"}
+    if found.answer.usage is not None:
+        assert all(0 <= v <= 2**63 - 1 for v in found.answer.usage.as_dict().values())

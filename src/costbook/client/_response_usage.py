@@ -131,6 +131,80 @@ def usage_from_response(payload: object, *, provider: str | None = None) -> Resp
     )
 
 
+# Which total each count of a usage object is, for telling what could not be read.
+_TOTAL_OF = {
+    "prompt_tokens": "input", "input_tokens": "input", "cache_read_input_tokens": "input",
+    "cache_creation_input_tokens": "input", "completion_tokens": "output",
+    "output_tokens": "output",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Salvage:
+    """What could be read from an answer whose usage is invalid: the answer with the usage
+    built from the counts that were valid (parts that did not fit their totals left out),
+    ``unread``, the totals (``input``, ``output``) that were given but unreadable or
+    missing, and ``problem``, what was wrong."""
+
+    answer: ResponseUsage
+    unread: frozenset[str]
+    problem: str
+
+
+def salvage_response(payload: object, problem: str, *,
+                     provider: str | None = None) -> Salvage:
+    """The part of an answer that can be read when :func:`usage_from_response` refused it
+    with ``problem``: never raises."""
+    both = frozenset({"input", "output"})
+    try:
+        data = _as_mapping(payload)
+    except (ValueError, TypeError):
+        return Salvage(ResponseUsage(usage=None, provider=provider), both, problem)
+    inner = data.get("response")
+    if "usage" not in data and isinstance(inner, Mapping):
+        data = inner
+    model, request_id = data.get("model"), data.get("id")
+    raw = data.get("usage")
+    reported: Decimal | None = None
+    usage: Usage | None = None
+    unread: frozenset[str] = both
+    if isinstance(raw, Mapping):
+        try:
+            reported = _amount(raw.get("cost"), "usage.cost")
+        except ValueError:
+            reported = None
+        kept: dict[str, Any] = {}
+        for name, value in raw.items():
+            if name in _TOTAL_OF and _valid_count(value):
+                kept[name] = value
+            elif isinstance(value, Mapping) and name != "cost_details":
+                kept[name] = {k: v for k, v in value.items() if _valid_count(v)}
+        unread = both - {_TOTAL_OF[name] for name in kept if name in _TOTAL_OF}
+        shaped = {**data, "usage": kept}
+        for attempt in (kept, {k: v for k, v in kept.items() if k in _TOTAL_OF}):
+            try:
+                usage = usage_from_response({**shaped, "usage": attempt},
+                                            provider=provider).usage
+                break
+            except (ValueError, TypeError):
+                continue
+    answer = ResponseUsage(
+        usage=usage,
+        model=model if isinstance(model, str) else None,
+        request_id=request_id if isinstance(request_id, str) else None,
+        reported_cost=reported,
+        provider=provider,
+    )
+    return Salvage(answer, unread, problem)
+
+
+def _valid_count(value: object) -> bool:
+    try:
+        return _count({"n": value}, "n", "usage") is not None
+    except ValueError:
+        return False
+
+
 def _as_mapping(payload: object) -> Mapping[str, Any]:
     if isinstance(payload, Mapping):
         return payload
@@ -141,7 +215,10 @@ def _as_mapping(payload: object) -> Mapping[str, Any]:
         return data
     dump = getattr(payload, "model_dump", None)
     if callable(dump):
-        data = dump()
+        try:  # an SDK object holding what its types do not expect is dumped without warnings
+            data = dump(warnings=False)
+        except TypeError:
+            data = dump()
         if isinstance(data, Mapping):
             return data
     raise TypeError(

@@ -112,9 +112,9 @@ class Ledger:
         ``status="error"``). ``reported_cost`` is what the provider said it charged.
         ``estimate`` is the pre-flight estimate: an amount, a :class:`Cost`, or an object
         with ``low`` and ``high`` costs (an ``Estimate``). ``status`` is ``"ok"``,
-        ``"error"`` or ``"incomplete"``; ``duration`` is in seconds; ``at`` is when the
-        call happened (default: now; a naive datetime is taken as UTC). ``tags`` map
-        strings to strings (user, feature, tenant, ...).
+        ``"error"``, ``"incomplete"`` or ``"invalid_usage"``; ``duration`` is in seconds;
+        ``at`` is when the call happened (default: now; a naive datetime is taken as UTC).
+        ``tags`` map strings to strings (user, feature, tenant, ...).
         """
         entry = make_entry(
             cost, tags=tags, request_id=request_id, reported_cost=reported_cost,
@@ -177,7 +177,7 @@ class Ledger:
         ``since`` is inclusive and ``until`` exclusive, in UTC; a date stands for its whole
         UTC day, so ``until=date(2025, 6, 30)`` includes June 30. ``model`` and
         ``provider`` match the stored ids exactly (``gpt-4o-mini``, ``openrouter``);
-        ``tags`` must all be carried; ``status`` is one of ok, error, incomplete.
+        ``tags`` must all be carried; ``status`` is one of ok, error, incomplete, invalid_usage.
         """
         where = entry_filter(since, until, model, provider, tags, status)
         return list(self._store.entries(where))
