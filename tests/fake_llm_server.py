@@ -39,6 +39,12 @@ Each request chooses its behaviour with headers (an SDK call sets them with
     tokens are capped at ``max_tokens``/``max_completion_tokens``/``max_output_tokens``,
     which then finishes with ``length``). Header counts are sent as given, even when they
     do not add up, so tests can send inconsistent usage.
+``X-Fake-Usage``
+    JSON text sent as the answer's usage in place of the counts above, exactly as given
+    (``{"prompt_tokens": -5}``, ``"lots"``, ``{"prompt_tokens": 1e400}``), so tests can
+    send usage that is no valid usage at all.
+``X-Fake-Id``: the answer's id (``id`` of a chat completion or response).
+``X-Fake-Request-Id``: the ``x-request-id`` header of the answer (of an error too).
 ``X-Fake-Cost``, ``X-Fake-Upstream-Cost``
     the reported cost (default REPORTED_COST) and OpenRouter's upstream cost (default
     null), written into the JSON exactly as given.
@@ -105,6 +111,7 @@ ERRORS = {
     500: ("server_error", None, "The server had an error processing the request (fake server)"),
 }
 _RAW = re.compile(r'"@raw:([^"@]+)@"')
+_RAW_JSON = re.compile(r'"@json:([0-9a-f]*)@"')
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,9 @@ class Plan:
     status: int | None
     delay: float
     number: int
+    usage_text: str | None = None
+    answer_id: str | None = None
+    request_id: str | None = None
 
     @property
     def reply(self) -> tuple[str, ...]:
@@ -283,7 +293,7 @@ class _Handler(BaseHTTPRequestHandler):
         if plan.delay:
             time.sleep(plan.delay)
         if plan.status is not None:
-            self._error(plan.status, number)
+            self._error(plan.status, number, request_id=plan.request_id)
         elif plan.stream:
             self._stream(plan)
         else:
@@ -291,10 +301,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     # answers
 
-    def _error(self, status: int, number: int, message: str | None = None) -> None:
+    def _error(self, status: int, number: int, message: str | None = None,
+               request_id: str | None = None) -> None:
         kind, code, text = ERRORS.get(status, ("api_error", None, f"Error {status} (fake server)"))
         payload = {"error": {"message": message or text, "type": kind, "param": None, "code": code}}
-        self._send(status, _dumps(payload), number, {"retry-after-ms": "1"})
+        self._send(status, _dumps(payload), number, {"retry-after-ms": "1"}, request_id)
 
     def _json(self, plan: Plan) -> None:
         build = _chat_completion if plan.endpoint == "chat" else _response
@@ -309,14 +320,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data[: len(data) // 2])
             self._drop_connection()
             return
-        self._send(200, data, plan.number)
+        self._send(200, data, plan.number, request_id=plan.request_id)
 
     def _stream(self, plan: Plan) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream; charset=utf-8")
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
-        self.send_header("x-request-id", f"req_fake_{plan.number}")
+        self.send_header("x-request-id", plan.request_id or f"req_fake_{plan.number}")
         self.end_headers()
         events = _chat_events(plan) if plan.endpoint == "chat" else _response_events(plan)
         try:
@@ -330,12 +341,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _send(
-        self, status: int, data: bytes, number: int, extra: Mapping[str, str] | None = None
+        self, status: int, data: bytes, number: int, extra: Mapping[str, str] | None = None,
+        request_id: str | None = None,
     ) -> None:
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(data)))
-        self.send_header("x-request-id", f"req_fake_{number}")
+        self.send_header("x-request-id", request_id or f"req_fake_{number}")
         for name, value in (extra or {}).items():
             self.send_header(name, value)
         self.end_headers()
@@ -404,6 +416,9 @@ def _plan(endpoint: str, headers: Mapping[str, str], body: Mapping[str, Any], nu
         status=status,
         delay=float(headers.get("x-fake-delay", "0")),
         number=number,
+        usage_text=headers.get("x-fake-usage"),
+        answer_id=headers.get("x-fake-id"),
+        request_id=headers.get("x-fake-request-id"),
     )
 
 
@@ -425,14 +440,22 @@ def _raw(number: str) -> str:
     return f"@raw:{number}@"
 
 
+def _raw_json(text: str) -> str:
+    """JSON text written exactly as ``text`` by :func:`_dumps`."""
+    return f"@json:{text.encode().hex()}@"
+
+
 def _dumps(data: Any) -> bytes:
-    return _RAW.sub(r"\1", json.dumps(data, separators=(",", ":"))).encode()
+    text = _RAW.sub(r"\1", json.dumps(data, separators=(",", ":")))
+    return _RAW_JSON.sub(lambda m: bytes.fromhex(m.group(1)).decode(), text).encode()
 
 
 # usage shapes
 
 
-def _chat_usage(plan: Plan) -> dict[str, Any]:
+def _chat_usage(plan: Plan) -> Any:
+    if plan.usage_text is not None:
+        return _raw_json(plan.usage_text)
     prompt_details: dict[str, Any] = {"cached_tokens": plan.cached_tokens, "audio_tokens": 0}
     usage: dict[str, Any] = {
         "prompt_tokens": plan.prompt_tokens,
@@ -463,7 +486,9 @@ def _chat_usage(plan: Plan) -> dict[str, Any]:
     return usage
 
 
-def _responses_usage(plan: Plan) -> dict[str, Any]:
+def _responses_usage(plan: Plan) -> Any:
+    if plan.usage_text is not None:
+        return _raw_json(plan.usage_text)
     usage: dict[str, Any] = {
         "input_tokens": plan.prompt_tokens,
         "input_tokens_details": {
@@ -483,7 +508,7 @@ def _responses_usage(plan: Plan) -> dict[str, Any]:
 
 
 def _chat_id(plan: Plan) -> str:
-    return f"{ID_PREFIX[plan.shape]}{plan.number}"
+    return plan.answer_id or f"{ID_PREFIX[plan.shape]}{plan.number}"
 
 
 def _chat_completion(plan: Plan, _status: str) -> dict[str, Any]:
@@ -557,7 +582,7 @@ def _response(plan: Plan, status: str) -> dict[str, Any]:
     if done and plan.finish == "length":
         status = "incomplete"
     return {
-        "id": f"resp_fake_{plan.number}",
+        "id": plan.answer_id or f"resp_fake_{plan.number}",
         "object": "response",
         "created_at": CREATED,
         "status": status,

@@ -557,3 +557,20 @@ def test_concurrent_requests_each_get_their_own_answer(llm_server: FakeLLMServer
     assert sorted(int(r.headers["x-fake-prompt-tokens"]) for r in llm_server.requests) == list(
         range(100, 106)
     )
+
+
+def test_usage_ids_and_request_ids_as_given(llm_server):
+    client = llm_server.client()
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
+        extra_headers={"X-Fake-Usage": '{"prompt_tokens": 1e400, "x": "lots"}',
+                       "X-Fake-Id": "chatcmpl-given", "X-Fake-Request-Id": "req-given"})
+    assert raw.headers["x-request-id"] == "req-given"
+    body = raw.http_response.text
+    assert '"usage":{"prompt_tokens": 1e400, "x": "lots"}' in body
+    assert '"id":"chatcmpl-given"' in body
+    with pytest.raises(openai.RateLimitError) as refused:
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}],
+            extra_headers={"X-Fake-Scenario": "rate-limit", "X-Fake-Request-Id": "req-429"})
+    assert refused.value.request_id == "req-429"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -287,3 +288,33 @@ def test_the_commands_run_as_a_program(path):
     assert done.stdout.splitlines()[2].split() == [
         "anthropic", "1", "20,000", "2,000", "0", "8,000", "0", "$0.0256"
     ]
+
+
+def test_report_of_counts_past_a_64_bit_integer(tmp_path, capsys):
+    file = tmp_path / "big.sqlite"
+    with Ledger(file) as ledger:
+        for _ in range(2):
+            ledger.record(price(Usage(input_tokens=5 * 10**18), "gpt-4o-mini"))
+    code, out, err = run(capsys, "report", "--ledger", str(file))
+    assert code == 0 and err == ""
+    assert "10,000,000,000,000,000,000" in out
+    code, out, _ = run(capsys, "report", "--ledger", str(file), "--json")
+    assert json.loads(out)[0]["usage"]["input_tokens"] == 10**19
+
+
+def test_report_says_when_a_spool_is_waiting(tmp_path, capsys):
+    file = tmp_path / "spooled.sqlite"
+    with Ledger(file, timeout=0.1) as ledger:
+        ledger.record(price(Usage(input_tokens=10), "gpt-4o-mini"))
+        lock = sqlite3.connect(file, isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        from costbook.ledger._ledger import make_entry
+
+        with pytest.warns(RuntimeWarning):
+            ledger.keep(make_entry(price(Usage(input_tokens=20), "gpt-4o-mini")))
+        lock.execute("COMMIT")
+        lock.close()
+    code, out, err = run(capsys, "report", "--ledger", str(file))
+    assert code == 0
+    assert f"1 entry waits in {file}.spool" in err
+    assert " 10 " in out

@@ -603,3 +603,42 @@ def test_sdk_async_client(llm_server: FakeLLMServer) -> None:
     assert found.usage == Usage(input_tokens=25, output_tokens=10)
     assert (found.reported_cost, found.upstream_cost) == (Decimal("0.0000123"), Decimal("0.5"))
     assert usage_from_response(response).usage == Usage(input_tokens=25, output_tokens=10)
+
+
+# Bounded parsing of JSON text
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"usage": {"prompt_tokens": 1e1000000}}', "too large"),
+        ('{"usage": {"prompt_tokens": 1E+999999999999999999}}', "too large"),
+        ('{"usage": {"cost": 1e-999999999}}', "too large"),
+        ('{"usage": {"prompt_tokens": ' + "9" * 5000 + "}}", "digits"),
+        ('{"x": ' + "[" * 5000 + "]" * 5000 + "}", "nested"),
+        ('{"x": ' + '{"a":' * 5000 + "1" + "}" * 5000 + "}", "nested"),
+        ('{"usage": {"prompt_tokens": NaN}}', "NaN"),
+    ],
+)
+def test_json_text_is_parsed_with_bounds(text: str, message: str) -> None:
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(ValueError, match=message):
+        usage_from_response(text)
+    with pytest.raises(ValueError, match=message):
+        usage_from_response(text.encode())
+    assert time.perf_counter() - started < 1
+
+
+def test_brackets_and_digits_inside_strings_are_text() -> None:
+    text = json.dumps(chat({"prompt_tokens": 3, "completion_tokens": 1},
+                           note="[" * 5000 + "9" * 5000))
+    assert usage_from_response(text).usage == Usage(input_tokens=3, output_tokens=1)
+
+
+@pytest.mark.parametrize("count", [2**63, 10**30, "1e400"])
+def test_a_count_past_the_bound_is_a_clean_error(count: Any) -> None:
+    text = f'{{"usage": {{"prompt_tokens": {count}, "completion_tokens": 1}}}}'
+    with pytest.raises(ValueError, match=r"usage.prompt_tokens must be at most 2\*\*63 - 1"):
+        usage_from_response(text)

@@ -422,3 +422,192 @@ def test_a_call_outliving_the_budget_ttl_keeps_its_reservation(llm_server, ledge
     [entry] = ledger.entries()
     assert (entry.late, entry.overrun) == (False, None)
     assert budget.reserved() == 0
+
+
+# --- an answer whose usage is invalid is returned, and recorded ----------------------------
+
+INVALID_USAGES = {
+    "negative": '{"prompt_tokens": -5, "completion_tokens": 10, "cost": 0.0000123}',
+    "cached-over-prompt": '{"prompt_tokens": 25, "completion_tokens": 10, "cost": 0.0000123,'
+                          ' "prompt_tokens_details": {"cached_tokens": 40}}',
+    "string": '{"prompt_tokens": "25", "completion_tokens": 10, "cost": 0.0000123}',
+    "huge": '{"prompt_tokens": 1e400, "completion_tokens": 10, "cost": 0.0000123}',
+    "past-2**63": '{"prompt_tokens": 9223372036854775808, "completion_tokens": 10,'
+                  ' "cost": 0.0000123}',
+    "not-an-object": '"lots"',
+    "a-list": "[25, 10]",
+}
+
+
+def counted_input():
+    return costbook.count_message_tokens(MESSAGES, "openai/gpt-4o-mini")
+
+
+def check_invalid_entry(ledger, kind):
+    [entry] = ledger.entries()
+    assert entry.status == "invalid_usage"
+    if kind in ("not-an-object", "a-list"):
+        assert entry.reported_cost is None
+        assert entry.usage.input_tokens == counted_input()
+        assert entry.usage.output_tokens == costbook.count_tokens(
+            "Hello from the local server.", "openai/gpt-4o-mini")
+    else:
+        assert entry.reported_cost == Decimal("0.0000123")
+        assert entry.usage.output_tokens == 10  # what could be read is kept
+        expected_input = 25 if kind == "cached-over-prompt" else counted_input()
+        assert entry.usage.input_tokens == expected_input
+        assert entry.usage.cache_read_tokens == 0
+    assert entry.total == table_cost(entry.usage) > 0
+    return entry
+
+
+@pytest.mark.parametrize("kind", INVALID_USAGES)
+def test_an_answer_with_invalid_usage_reaches_the_caller_and_is_recorded(llm_server, ledger,
+                                                                          kind):
+    budget = Budget("1", ledger=ledger)
+    client = track(llm_server.client(), budget=budget, provider="openrouter")
+    with pytest.warns(RuntimeWarning, match="usage"), costbook.max_cost("1") as scope:
+        answer = client.chat.completions.create(
+            model="openai/gpt-4o-mini", messages=MESSAGES,
+            extra_headers={"X-Fake-Usage": INVALID_USAGES[kind]})
+    assert answer.choices[0].message.content == "Hello from the local server."
+    entry = check_invalid_entry(ledger, kind)
+    assert budget.status().reserved == 0 and budget.spent() == entry.total
+    assert scope.calls == 1 and scope.spent == entry.total
+
+
+@pytest.mark.parametrize("kind", ["negative", "not-an-object", "past-2**63"])
+def test_a_stream_with_invalid_usage_reaches_the_caller_and_is_recorded(llm_server, ledger,
+                                                                         kind):
+    budget = Budget("1", ledger=ledger)
+    client = track(llm_server.client(), budget=budget, provider="openrouter")
+    with pytest.warns(RuntimeWarning, match="usage"):
+        stream = client.chat.completions.create(
+            model="openai/gpt-4o-mini", messages=MESSAGES, stream=True,
+            extra_headers={"X-Fake-Usage": INVALID_USAGES[kind]})
+        text = "".join(chunk.choices[0].delta.content or "" for chunk in stream)
+    assert text == "Hello from the local server."
+    check_invalid_entry(ledger, kind)
+    assert budget.status().reserved == 0
+
+
+@pytest.mark.parametrize("kind", ["cached-over-prompt", "string", "huge"])
+def test_the_async_client_with_invalid_usage(llm_server, ledger, kind):
+    budget = Budget("1", ledger=ledger)
+    client = track(llm_server.async_client(), budget=budget, provider="openrouter")
+    headers = {"X-Fake-Usage": INVALID_USAGES[kind]}
+
+    async def calls():
+        with costbook.max_cost("1") as scope:
+            answer = await client.chat.completions.create(
+                model="openai/gpt-4o-mini", messages=MESSAGES, extra_headers=headers)
+            stream = await client.chat.completions.create(
+                model="openai/gpt-4o-mini", messages=MESSAGES, stream=True,
+                extra_headers=headers)
+            chunks = [chunk async for chunk in stream]
+        return answer, chunks, scope
+
+    with pytest.warns(RuntimeWarning, match="usage"):
+        answer, chunks, scope = asyncio.run(calls())
+    assert answer.choices[0].message.content == "Hello from the local server."
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == answer.choices[0] \
+        .message.content
+    assert [e.status for e in ledger.entries()] == ["invalid_usage", "invalid_usage"]
+    assert budget.status().reserved == 0 and scope.calls == 2
+
+
+def test_responses_with_invalid_usage(llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openai")
+    headers = {"X-Fake-Usage": '{"input_tokens": 25, "output_tokens": -1}'}
+    with pytest.warns(RuntimeWarning, match="output_tokens"):
+        answer = client.responses.create(model="gpt-4o-mini", input="Say hello.",
+                                         extra_headers=headers)
+        events = list(client.responses.create(model="gpt-4o-mini", input="Say hello.",
+                                              stream=True, extra_headers=headers))
+    assert answer.output_text == "Hello from the local server."
+    assert events[-1].type == "response.completed"
+    entries = ledger.entries()
+    assert [e.status for e in entries] == ["invalid_usage", "invalid_usage"]
+    assert [e.usage.input_tokens for e in entries] == [25, 25]
+    assert all(e.usage.output_tokens > 0 for e in entries)
+
+
+def test_record_response_refuses_a_count_past_the_bound(ledger):
+    payload = {"model": "gpt-4o-mini", "usage": {"prompt_tokens": 2**63, "completion_tokens": 1}}
+    with pytest.raises(ValueError, match=r"prompt_tokens must be at most 2\*\*63 - 1"):
+        costbook.record_response(payload, ledger=ledger, provider="openai")
+    assert ledger.entries() == []
+
+
+# --- a ledger that fails after the call ------------------------------------------------------
+
+def test_a_locked_ledger_spools_the_call_and_the_caller_gets_the_answer(llm_server, tmp_path):
+    path = tmp_path / "locked.sqlite"
+    ledger = Ledger(path, timeout=0.2)
+    client = track(llm_server.client(), ledger=ledger, provider="openai")
+    lock = sqlite3.connect(path, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    with pytest.warns(RuntimeWarning, match=r"locked.*locked\.sqlite\.spool"):
+        answer = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        with pytest.raises(openai.RateLimitError):  # the SDK's own error, not the ledger's
+            client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
+                                           extra_headers=scenario("rate-limit"))
+        with costbook.max_cost("1", ledger=ledger) as scope:
+            client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert answer.choices[0].message.content
+    assert scope.calls == 1 and scope.spent > 0
+    assert ledger.spooled() == 3
+    lock.execute("COMMIT")
+    lock.close()
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    entries = ledger.entries()
+    assert [e.status for e in entries] == ["ok", "error", "ok", "ok"]
+    assert entries[0].request_id == answer.id
+    assert ledger.spooled() == 0
+    ledger.close()
+
+
+# --- secrets: key-shaped ids, and the client's own key ----------------------------------------
+
+def test_a_key_shaped_answer_id_is_left_out_and_the_answer_returned(llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openai")
+    shaped = "AKIA" + "IOSFODNN7EXAMPLE"
+    with pytest.warns(RuntimeWarning, match="request id"):
+        answer = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
+                                                extra_headers={"X-Fake-Id": shaped})
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(
+                model="gpt-4o-mini", messages=MESSAGES,
+                extra_headers={**scenario("rate-limit"), "X-Fake-Request-Id": "hf_" + "a1" * 17})
+    assert answer.id == shaped
+    assert [(e.status, e.request_id) for e in ledger.entries()] == [("ok", None), ("error", None)]
+
+
+def test_nothing_containing_the_clients_own_key_is_stored(llm_server, tmp_path, recwarn):
+    key = "Zq7vWm2pLx9tRb4nKc8dHy3s"  # no known key shape: only the client knows it is a key
+    path = tmp_path / "own-key.sqlite"
+    ledger = Ledger(path)
+    client = track(openai.OpenAI(base_url=llm_server.base_url, api_key=key, max_retries=0),
+                   ledger=ledger, provider="openai")
+    answer = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
+                                            extra_headers={"X-Fake-Id": key})
+    assert answer.id == key
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
+                                   extra_headers={"X-Fake-Id": f"chatcmpl-{key}-1"})
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=MESSAGES,
+            extra_headers={**scenario("server-error"), "X-Fake-Request-Id": key})
+    llm_server.reset()
+    with costbook.tagged(user=key), pytest.raises(ValueError, match="API key"):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+    assert llm_server.requests == []  # refused before sending
+    with pytest.raises(ValueError, match="API key"):
+        track(openai.OpenAI(base_url=llm_server.base_url, api_key=key), ledger=ledger,
+              provider="openai", tags={"note": f"key {key}"})
+    assert [e.request_id for e in ledger.entries()] == [None, None, None]
+    ledger.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+    assert key.encode() not in raw
+    for w in recwarn:
+        assert key not in str(w.message)

@@ -438,3 +438,27 @@ def test_the_names_are_public():
     assert costbook.Entry is Entry
     for name in ("Ledger", "Entry", "Budget", "Reservation", "default_ledger_path"):
         assert name in costbook.__all__
+
+
+def test_reports_sum_counts_past_a_64_bit_integer_exactly(ledger):
+    big = 5 * 10**18
+    for _ in range(2):
+        ledger.record(price(Usage(input_tokens=big, output_tokens=big), "gpt-4o-mini"))
+    [row] = ledger.report()
+    assert row.calls == 2
+    assert row.usage.input_tokens == row.usage.output_tokens == 2 * big
+    assert row.cost == ledger.total() == 2 * price(Usage(input_tokens=big, output_tokens=big),
+                                                   "gpt-4o-mini").total
+    [everything] = ledger.report(())
+    assert everything.usage.input_tokens == 2 * big
+    assert everything.as_dict()["usage"]["input_tokens"] == 10**19
+    lines = ledger.export("jsonl").splitlines()
+    assert [json.loads(line)["usage"]["input_tokens"] for line in lines] == [big, big]
+    assert len(list(csv.DictReader(io.StringIO(ledger.export("csv"))))) == 2
+
+
+def test_a_summed_usage_past_the_bound_is_not_recorded(ledger):
+    big = Usage(input_tokens=5 * 10**18)
+    with pytest.raises(ValueError, match=r"input_tokens must be at most 2\*\*63 - 1"):
+        ledger.record(price(big + big, "gpt-4o-mini"))
+    assert ledger.entries() == []

@@ -56,7 +56,7 @@ def test_a_new_ledger_is_a_versioned_wal_sqlite_file(tmp_path):
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"meta", "entries", "entry_tags", "reservations"} <= tables
+    assert {"meta", "entries", "entry_tags", "reservations", "spooled"} <= tables
     assert db.execute("SELECT key FROM meta").fetchall() == [("created",)]
     db.close()
     header = path.read_bytes()[:100]
@@ -386,4 +386,36 @@ def test_a_ledger_is_usable_on_both_sides_of_a_fork(tmp_path):
     assert tokens == [1, *range(1000, 1200), *range(2000, 2100)]
     db = raw(path)
     assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    db.close()
+
+
+def test_a_version_2_ledger_gains_the_invalid_usage_status_keeping_ids(tmp_path):
+    path = tmp_path / "v2.sqlite"
+    db = raw(path)
+    db.execute("BEGIN")
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    for step in MIGRATIONS[:2]:
+        for statement in step:
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 2")
+    columns = ["time", "provider", "model", "status", *USAGE_COLUMNS, "cost", "cost_items",
+               "currency", "tags"]
+    for tokens in (1, 2):
+        db.execute(
+            f"INSERT INTO entries ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})",
+            ("2025-06-10T12:00:00.000000Z", "openai", "gpt-4o-mini", "ok",
+             tokens, 0, 0, 0, 0, 0, 0, 1, "0", "{}", "USD", "{}"),
+        )
+    db.execute("COMMIT")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        db.execute("UPDATE entries SET status = 'invalid_usage'")
+    db.close()
+    with Ledger(path) as ledger:
+        third = ledger.record(price(Usage(input_tokens=3), "gpt-4o-mini"),
+                              status="invalid_usage")
+        assert [e.id for e in ledger.entries()] == [1, 2, 3] and third.id == 3
+        assert [e.usage.input_tokens for e in ledger.entries(status="invalid_usage")] == [3]
+    db = raw(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
     db.close()

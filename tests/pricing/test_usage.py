@@ -1,6 +1,7 @@
 import pytest
 
 from costbook import Usage
+from costbook.pricing._usage import MAX_COUNT
 
 
 def test_defaults_are_zero_with_one_request():
@@ -57,3 +58,16 @@ def test_from_dict_rejects_unknown_fields():
     with pytest.raises(ValueError, match=r"unknown usage field.*prompt_tokens"):
         Usage.from_dict({"prompt_tokens": 3})
     assert Usage.from_dict({"input_tokens": 3}) == Usage(input_tokens=3)
+
+
+def test_counts_have_an_upper_bound_of_a_signed_64_bit_integer():
+    assert Usage(input_tokens=MAX_COUNT).input_tokens == 2**63 - 1 == MAX_COUNT
+    with pytest.raises(ValueError, match=r"input_tokens must be at most 2\*\*63 - 1"):
+        Usage(input_tokens=2**63)
+    with pytest.raises(ValueError, match="images must be at most"):
+        Usage(images=10**400)
+
+
+def test_a_sum_may_pass_the_bound_of_one_count():
+    big = Usage(input_tokens=5 * 10**18)
+    assert (big + big).input_tokens == 10**19

@@ -34,7 +34,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--by", action="extend", nargs="+", metavar="KEY",
                    help="group by these keys, in order (default: model)")
     _add_filter_options(p)
-    p.add_argument("--status", choices=["ok", "error", "incomplete"],
+    p.add_argument("--status", choices=["ok", "error", "incomplete", "invalid_usage"],
                    help="only entries with this status")
     output = p.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print JSON; amounts exact strings")
@@ -120,6 +120,14 @@ def run_report(args: argparse.Namespace) -> int:
     with _open(args) as ledger:
         rows = ledger.report(by, status=args.status, **_filters(args))
         totals = ledger.report((), status=args.status, **_filters(args))
+        waiting = ledger.spooled()
+    if waiting:
+        print(
+            f"costbook: {waiting} entr{'y waits' if waiting == 1 else 'ies wait'} in "
+            f"{ledger.spool_path}, not counted here; written into the ledger at its next "
+            "write",
+            file=sys.stderr,
+        )
     names = list(rows[0].group) if rows else list(dict.fromkeys(by))
     if args.json:
         print_json(rows)

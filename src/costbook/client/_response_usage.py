@@ -20,14 +20,25 @@ charged for a bring-your-own-key call.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..pricing._money import money_text
-from ..pricing._usage import Usage
+from ..pricing._usage import MAX_COUNT, Usage, count_text
 
+MAX_DEPTH = 100
+"""The deepest nesting of arrays and objects read from JSON text (answers nest a few levels)."""
+MAX_NUMBER_TEXT = 100
+"""The longest number read from JSON text, in characters."""
+MAX_EXPONENT = 1000
+"""The largest power of ten of a number read from JSON text, either way (``1e1000``)."""
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NUMBER = re.compile(rf"[-+0-9.eE]{{{MAX_NUMBER_TEXT + 1},}}")
+_BRACKET = re.compile(r"[\[\]{}]")
 _EMPTY: Mapping[str, Any] = {}
 _ANTHROPIC_MARKERS = ("cache_creation_input_tokens", "cache_read_input_tokens", "cache_creation")
 
@@ -120,26 +131,153 @@ def usage_from_response(payload: object, *, provider: str | None = None) -> Resp
     )
 
 
+# Which total each count of a usage object is, for telling what could not be read.
+_TOTAL_OF = {
+    "prompt_tokens": "input", "input_tokens": "input", "cache_read_input_tokens": "input",
+    "cache_creation_input_tokens": "input", "completion_tokens": "output",
+    "output_tokens": "output",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Salvage:
+    """What could be read from an answer whose usage is invalid: the answer with the usage
+    built from the counts that were valid (parts that did not fit their totals left out),
+    ``unread``, the totals (``input``, ``output``) that were given but unreadable or
+    missing, and ``problem``, what was wrong."""
+
+    answer: ResponseUsage
+    unread: frozenset[str]
+    problem: str
+
+
+def salvage_response(payload: object, problem: str, *,
+                     provider: str | None = None) -> Salvage:
+    """The part of an answer that can be read when :func:`usage_from_response` refused it
+    with ``problem``: never raises."""
+    both = frozenset({"input", "output"})
+    try:
+        data = _as_mapping(payload)
+    except (ValueError, TypeError):
+        return Salvage(ResponseUsage(usage=None, provider=provider), both, problem)
+    inner = data.get("response")
+    if "usage" not in data and isinstance(inner, Mapping):
+        data = inner
+    model, request_id = data.get("model"), data.get("id")
+    raw = data.get("usage")
+    reported: Decimal | None = None
+    usage: Usage | None = None
+    unread: frozenset[str] = both
+    if isinstance(raw, Mapping):
+        try:
+            reported = _amount(raw.get("cost"), "usage.cost")
+        except ValueError:
+            reported = None
+        kept: dict[str, Any] = {}
+        for name, value in raw.items():
+            if name in _TOTAL_OF and _valid_count(value):
+                kept[name] = value
+            elif isinstance(value, Mapping) and name != "cost_details":
+                kept[name] = {k: v for k, v in value.items() if _valid_count(v)}
+        unread = both - {_TOTAL_OF[name] for name in kept if name in _TOTAL_OF}
+        shaped = {**data, "usage": kept}
+        for attempt in (kept, {k: v for k, v in kept.items() if k in _TOTAL_OF}):
+            try:
+                usage = usage_from_response({**shaped, "usage": attempt},
+                                            provider=provider).usage
+                break
+            except (ValueError, TypeError):
+                continue
+    answer = ResponseUsage(
+        usage=usage,
+        model=model if isinstance(model, str) else None,
+        request_id=request_id if isinstance(request_id, str) else None,
+        reported_cost=reported,
+        provider=provider,
+    )
+    return Salvage(answer, unread, problem)
+
+
+def _valid_count(value: object) -> bool:
+    try:
+        return _count({"n": value}, "n", "usage") is not None
+    except ValueError:
+        return False
+
+
 def _as_mapping(payload: object) -> Mapping[str, Any]:
     if isinstance(payload, Mapping):
         return payload
     if isinstance(payload, (str, bytes, bytearray)):
-        try:
-            data = json.loads(payload, parse_float=Decimal)
-        except ValueError as exc:
-            raise ValueError(f"the response is not valid JSON: {exc}") from None
+        data = parse_json(payload)
         if not isinstance(data, Mapping):
             raise ValueError(f"the response must be a JSON object, got {type(data).__name__}")
         return data
     dump = getattr(payload, "model_dump", None)
     if callable(dump):
-        data = dump()
+        try:  # an SDK object holding what its types do not expect is dumped without warnings
+            data = dump(warnings=False)
+        except TypeError:
+            data = dump()
         if isinstance(data, Mapping):
             return data
     raise TypeError(
         "usage_from_response takes a response as a dict, JSON text or an openai SDK "
         f"object, got {type(payload).__name__}"
     )
+
+
+def parse_json(text: str | bytes | bytearray) -> Any:
+    """JSON text parsed with bounds, so that hostile text is refused at once: numbers of at
+    most :data:`MAX_NUMBER_TEXT` characters and powers of ten up to :data:`MAX_EXPONENT`,
+    nesting at most :data:`MAX_DEPTH` deep, no NaN or Infinity. Fractions and exponents
+    become exact Decimals."""
+    if not isinstance(text, str):
+        try:
+            text = bytes(text).decode(json.detect_encoding(text))
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise ValueError(f"the response is not valid JSON text: {exc}") from None
+    skeleton = _STRING.sub('""', text)
+    if _NUMBER.search(skeleton):
+        raise ValueError(
+            f"the response has a number of more than {MAX_NUMBER_TEXT} digits or signs; "
+            "an API answer's numbers are far shorter"
+        )
+    depth = deepest = 0
+    for match in _BRACKET.finditer(skeleton):
+        depth += 1 if match.group() in "[{" else -1
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_DEPTH:
+                raise ValueError(
+                    f"the response is nested more than {MAX_DEPTH} levels deep; an API "
+                    "answer nests a few levels"
+                )
+    try:
+        return json.loads(text, parse_float=_bounded_decimal, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError(f"the response is nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError as exc:
+        if isinstance(exc, json.JSONDecodeError):
+            raise ValueError(f"the response is not valid JSON: {exc}") from None
+        raise
+
+
+def _bounded_decimal(text: str) -> Decimal:
+    try:
+        number = Decimal(text)
+    except ArithmeticError:  # an exponent past what decimal represents
+        number = Decimal("Infinity")
+    if not number.is_finite() or abs(number.adjusted()) > MAX_EXPONENT:
+        raise ValueError(
+            f"the response has a number too large or too small to be a count or an amount "
+            f"({text[:40]}); powers of ten up to {MAX_EXPONENT} are read"
+        )
+    return number
+
+
+def _no_constant(text: str) -> Any:
+    raise ValueError(f"the response has {text}, which is no count or amount (not valid JSON)")
 
 
 def _shape(data: Mapping[str, Any], raw: Mapping[str, Any], provider: str | None) -> str:
@@ -308,11 +446,20 @@ def _count(raw: Mapping[str, Any], name: str, where: str) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
     elif _whole(value):
+        if abs(value) > MAX_COUNT:  # before int(), which is slow on a huge exponent
+            raise ValueError(
+                f"{where}.{name} must be at most 2**63 - 1 ({MAX_COUNT}), got {value!r}"
+            )
         number = int(value)
     else:
         raise ValueError(f"{where}.{name} must be a whole number of tokens, got {value!r}")
     if number < 0:
-        raise ValueError(f"{where}.{name} must be 0 or more, got {number}")
+        shown = str(number) if number > -(10**30) else "a large negative number"
+        raise ValueError(f"{where}.{name} must be 0 or more, got {shown}")
+    if number > MAX_COUNT:
+        raise ValueError(
+            f"{where}.{name} must be at most 2**63 - 1 ({MAX_COUNT}), got {count_text(number)}"
+        )
     return number
 
 

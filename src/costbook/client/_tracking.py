@@ -14,14 +14,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._errors import CostbookError
-from ..ledger._tags import check_tags, current_tags
+from ..ledger._tags import SECRET, check_tags, current_tags
 from ..pricing._calculator import price
 from ..pricing._catalog import catalog
 from ..pricing._cost import Cost
 from ..pricing._providers import provider_for_client
 from ..pricing._usage import Usage
 from ._record import answered_model, response_cost
-from ._response_usage import usage_from_response
+from ._response_usage import ResponseUsage, salvage_response, usage_from_response
 from ._scopes import active_scopes, ledger_for_call
 
 if TYPE_CHECKING:
@@ -47,6 +47,22 @@ class _Settings:
     ledger: Ledger | None
     budget: Budget | None
     tags: dict[str, str]
+    api_key: str | None = None
+
+    def check_tags(self, tags: Mapping[str, str]) -> None:
+        """Refuse tags that hold the client's own API key (the key is never shown)."""
+        for key, value in tags.items():
+            if _holds_key(key, self.api_key):
+                raise ValueError("a tag key holds the client's API key; a ledger never "
+                                 "stores secrets")
+            if _holds_key(value, self.api_key):
+                raise ValueError(f"tag {key!r} holds the client's API key; a ledger never "
+                                 "stores secrets")
+
+
+def _holds_key(text: object, api_key: str | None) -> bool:
+    """Whether ``text`` contains the client's API key."""
+    return api_key is not None and isinstance(text, str) and api_key in text
 
 
 def track(
@@ -83,7 +99,10 @@ def track(
                 "or no ledger, so that the calls count against the budget"
             )
         ledger = budget.ledger
-    settings = _Settings(chosen, ledger, budget, check_tags(tags))
+    key = getattr(client, "api_key", None)
+    settings = _Settings(chosen, ledger, budget, check_tags(tags),
+                         key if isinstance(key, str) and len(key) >= 8 else None)
+    settings.check_tags(settings.tags)
     return _install(client.with_options(), settings)  # type: ignore[attr-defined, no-any-return]
 
 
@@ -162,6 +181,7 @@ class _Call:
         budget = settings.budget
         # a budget's tags always go on the entry, or its cost would not count against it
         self.tags = {**settings.tags, **current_tags(), **(budget.tags if budget else {})}
+        settings.check_tags(self.tags)
         self.ledger = settings.ledger or ledger_for_call()
         self.holds: list[_Hold] = []
         self.reservation: Reservation | None = None
@@ -198,15 +218,43 @@ class _Call:
 
     def finish(self, payload: Any, text: str, *, complete: bool) -> None:
         """Record the call from its final payload; without usage in it, the usage known so
-        far (counted input and output) is recorded as ``incomplete``."""
+        far (counted input and output) is recorded as ``incomplete``; with a usage that
+        cannot be read as given, what could be read (and counted) as ``invalid_usage``."""
         if self.done:
             return
-        answer = usage_from_response(payload if payload is not None else {},
-                                     provider=self.settings.provider)
+        payload = payload if payload is not None else {}
+        try:
+            answer = usage_from_response(payload, provider=self.settings.provider)
+        except (ValueError, TypeError) as exc:
+            self._finish_invalid(payload, text, str(exc))
+            return
         usage = answer.usage
         status = "ok" if complete and usage is not None else "incomplete"
         if usage is None:
             usage = self._counted_usage(text, answer.model)
+        self._price_and_record(answer, usage, status)
+
+    def _finish_invalid(self, payload: Any, text: str, problem: str) -> None:
+        salvage = salvage_response(payload, problem, provider=self.settings.provider)
+        answer = salvage.answer
+        counted = self._counted_usage(text, answer.model)
+        counts = (answer.usage or Usage(requests=1)).as_dict()
+        if "input" in salvage.unread:
+            parts = counts["cache_read_tokens"] + counts["cache_write_tokens"]
+            counts["input_tokens"] = max(counted.input_tokens, parts)
+            counts["images"] = max(counts["images"], counted.images)
+        if "output" in salvage.unread:
+            counts["output_tokens"] = max(counted.output_tokens, counts["reasoning_tokens"])
+        warnings.warn(
+            f"the answer's usage is invalid ({problem}); the answer is returned, and the call "
+            "is recorded with status 'invalid_usage', the counts that could be read, counted "
+            "tokens in place of the others, and the provider's reported cost",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        self._price_and_record(answer, Usage(**counts), "invalid_usage")
+
+    def _price_and_record(self, answer: ResponseUsage, usage: Usage, status: str) -> None:
         try:
             cost = response_cost(answer, usage, self.settings.provider, self.asked)
         except CostbookError as exc:
@@ -214,7 +262,7 @@ class _Call:
             warnings.warn(
                 f"the answer could not be priced ({exc}); it is recorded with status "
                 "'error', its usage and the provider's reported cost, at a table cost of 0",
-                stacklevel=4,
+                stacklevel=5,
             )
             cost = Cost(total=Decimal(0), items={}, model=self.asked.id,
                         provider=self.asked.provider, usage=usage)
@@ -227,7 +275,8 @@ class _Call:
             return
         cost = price(Usage(requests=0), self.asked)
         # a zero-cost entry: committing the holds with it releases what they held
-        self._record(cost, "error", getattr(exc, "request_id", None), None)
+        request_id = getattr(exc, "request_id", None)
+        self._record(cost, "error", request_id if isinstance(request_id, str) else None, None)
 
     def _counted_usage(self, text: str, named: str | None) -> Usage:
         from ..tokens._tokens import count_tokens
@@ -239,22 +288,41 @@ class _Call:
 
     def _record(self, cost: Cost, status: str, request_id: str | None,
                 reported_cost: Decimal | None) -> None:
-        """One entry; with a budget, recorded and settled in one transaction."""
+        """One entry; with a budget, recorded and settled in one transaction. A ledger that
+        cannot be written keeps the entry in its spool: the caller still gets the answer
+        (or the SDK's own error)."""
+        from ..ledger._ledger import make_entry
+
         self.done = True
         details: dict[str, Any] = dict(
-            tags=self.tags, request_id=request_id, reported_cost=reported_cost,
+            tags=self.tags, request_id=self._safe_id(request_id), reported_cost=reported_cost,
             estimate=self.estimate, status=status, duration=time.perf_counter() - self.started,
         )
         try:
             if self.reservation is not None:
-                entry = self.reservation.commit(cost, **details)
+                entry = self.reservation.commit(cost, spool=True, **details)
             else:
-                entry = self.ledger.record(cost, **details)
+                entry = self.ledger.keep(make_entry(cost, **details))
         except BaseException:
             self._release()
             raise
         for hold in self.holds:
             hold.commit(entry)
+
+    def _safe_id(self, request_id: str | None) -> str | None:
+        """The request id, or None (with a warning) when it holds the client's API key or
+        is shaped like a key: the call is recorded without it rather than lost."""
+        if request_id is None:
+            return None
+        if _holds_key(request_id, self.settings.api_key) or SECRET.search(request_id):
+            warnings.warn(
+                "the answer's request id looks like an API key (or holds the client's); the "
+                "call is recorded without it",
+                RuntimeWarning,
+                stacklevel=5,
+            )
+            return None
+        return request_id
 
     def _release(self) -> None:
         for hold in self.holds:

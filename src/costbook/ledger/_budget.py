@@ -234,6 +234,7 @@ class Reservation:
         status: str = "ok",
         duration: float | timedelta | None = None,
         at: datetime | None = None,
+        spool: bool = False,
     ) -> Entry:
         """Replace the reservation with the actual cost; the recorded entry is returned.
 
@@ -241,7 +242,8 @@ class Reservation:
         the other arguments of :meth:`Ledger.record`) and drops the reservation in the
         same transaction. Given an :class:`Entry` already recorded in the budget's ledger,
         drops the reservation; the entry must carry the budget's tags, or its cost would
-        not count against the budget.
+        not count against the budget. With ``spool=True``, a ledger that cannot be written
+        keeps the entry in its spool (see :meth:`Ledger.keep`) instead of raising.
         """
         self._require_open("commit")
         budget_tags = self.budget.tags
@@ -281,7 +283,12 @@ class Reservation:
             entry_or_cost, tags=merged, request_id=request_id, reported_cost=reported_cost,
             estimate=estimate, status=status, duration=duration, at=at,
         )
-        recorded = self.budget.ledger.store.append(entry, settle=self.id, reserved=self.amount)
+        if spool:
+            recorded = self.budget.ledger.keep(entry, settle=self.id, reserved=self.amount)
+        else:
+            recorded = self.budget.ledger.store.append(
+                entry, settle=self.id, reserved=self.amount
+            )
         self._settled()
         return recorded
 

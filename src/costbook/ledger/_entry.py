@@ -16,9 +16,11 @@ EXACT = Context(prec=1000, traps=[Inexact, Rounded, InvalidOperation, Overflow])
 """The arithmetic of ledger amounts: sums and differences that never round (a result
 that would need rounding raises instead of being silently changed)."""
 
-STATUSES: tuple[str, ...] = ("ok", "error", "incomplete")
-"""What became of a call: answered (``ok``), failed (``error``), or cut short
-(``incomplete``: a stream closed early or broken, with the usage known so far)."""
+STATUSES: tuple[str, ...] = ("ok", "error", "incomplete", "invalid_usage")
+"""What became of a call: answered (``ok``), failed (``error``), cut short
+(``incomplete``: a stream closed early or broken, with the usage known so far), or answered
+with a usage that could not be read as given (``invalid_usage``: a negative count, a part
+larger than its total, ...; recorded with what could be read and counted)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -14,10 +15,12 @@ from decimal import Decimal
 from types import TracebackType
 from typing import IO, Any, Literal, overload
 
+from .._errors import LedgerError
 from ..pricing._cost import Cost
 from ..pricing._money import MIN_EXPONENT, money_text
-from ..pricing._usage import USAGE_FIELDS
+from ..pricing._usage import MAX_COUNT, USAGE_FIELDS, count_text
 from ._entry import EXACT, STATUSES, Entry, exact_sum, utc
+from ._spool import Spool
 from ._store import GROUP_COLUMNS, TAG_PREFIX, EntryFilter, LedgerStore, ReportRow
 from ._tags import SECRET, check_tags
 
@@ -43,6 +46,10 @@ class Ledger:
     loss, not only a killed process), at a lower rate. A file that is not a costbook ledger,
     is corrupt, or was written by a newer costbook is refused with a :class:`LedgerError`
     and left untouched.
+
+    Entries that could not be written when their call ended wait in a spool file beside
+    the ledger (``<path>.spool``, see :meth:`keep`); they are written first at the ledger's
+    next write, by any process.
     """
 
     def __init__(
@@ -65,6 +72,7 @@ class Ledger:
         self._store: LedgerStore = SQLiteStore(
             path, timeout=timeout, durable=durable, create=create
         )
+        self._spool = Spool.beside(self._store.location)
 
     @classmethod
     def from_store(cls, store: LedgerStore) -> Ledger:
@@ -72,6 +80,7 @@ class Ledger:
         :class:`~costbook.ledger._store.LedgerStore` methods)."""
         ledger = cls.__new__(cls)
         ledger._store = store
+        ledger._spool = Spool.beside(store.location)
         return ledger
 
     @property
@@ -105,16 +114,55 @@ class Ledger:
         ``status="error"``). ``reported_cost`` is what the provider said it charged.
         ``estimate`` is the pre-flight estimate: an amount, a :class:`Cost`, or an object
         with ``low`` and ``high`` costs (an ``Estimate``). ``status`` is ``"ok"``,
-        ``"error"`` or ``"incomplete"``; ``duration`` is in seconds; ``at`` is when the
-        call happened (default: now; a naive datetime is taken as UTC). ``tags`` map
-        strings to strings (user, feature, tenant, ...).
+        ``"error"``, ``"incomplete"`` or ``"invalid_usage"``; ``duration`` is in seconds;
+        ``at`` is when the call happened (default: now; a naive datetime is taken as UTC).
+        ``tags`` map strings to strings (user, feature, tenant, ...).
         """
-        return self._store.append(
-            make_entry(
-                cost, tags=tags, request_id=request_id, reported_cost=reported_cost,
-                estimate=estimate, status=status, duration=duration, at=at,
-            )
+        entry = make_entry(
+            cost, tags=tags, request_id=request_id, reported_cost=reported_cost,
+            estimate=estimate, status=status, duration=duration, at=at,
         )
+        self._replay()
+        return self._store.append(entry)
+
+    def keep(
+        self, entry: Entry, *, settle: int | None = None, reserved: Decimal | None = None
+    ) -> Entry:
+        """Store a checked entry (from :func:`make_entry`) after any entries waiting in
+        the spool, settling the reservation ``settle``; when the ledger cannot be written,
+        keep it in the spool instead, warn, and return it with id 0. For a call that
+        happened: its record is never lost to a failing ledger."""
+        try:
+            if self._spool.has_waiting():
+                self._replay()
+            return self._store.append(entry, settle=settle, reserved=reserved)
+        except LedgerError as exc:
+            where = self._spool.add(entry, settle=settle)
+            warnings.warn(
+                f"{exc}; the entry of this call is kept in {where} and will be written into "
+                "the ledger at its next write",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return entry
+
+    def spooled(self) -> int:
+        """How many entries wait in the spool to be written into the ledger."""
+        return self._spool.waiting()
+
+    @property
+    def spool_path(self) -> str | None:
+        """The spool file beside the ledger (None for a ledger in memory)."""
+        return self._spool.path
+
+    def replay_spool(self) -> int:
+        """Write the entries waiting in the spool into the ledger, in order; the number
+        written. Raises :class:`LedgerError` when the ledger still cannot be written."""
+        return self._spool.replay(self._store)
+
+    def _replay(self) -> None:
+        if self._spool.has_waiting():
+            self._spool.replay(self._store)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -133,7 +181,7 @@ class Ledger:
         ``since`` is inclusive and ``until`` exclusive, in UTC; a date stands for its whole
         UTC day, so ``until=date(2025, 6, 30)`` includes June 30. ``model`` and
         ``provider`` match the stored ids exactly (``gpt-4o-mini``, ``openrouter``);
-        ``tags`` must all be carried; ``status`` is one of ok, error, incomplete.
+        ``tags`` must all be carried; ``status`` is one of ok, error, incomplete, invalid_usage.
         """
         where = entry_filter(since, until, model, provider, tags, status)
         return list(self._store.entries(where))
@@ -349,6 +397,13 @@ def make_entry(
         )
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+    # a sum of usages may pass the bound of one call's counts, which a ledger cannot store
+    for name, value in cost.usage.as_dict().items():
+        if value > MAX_COUNT:
+            raise ValueError(
+                f"usage {name} must be at most 2**63 - 1 ({MAX_COUNT}) to be recorded, got "
+                f"{count_text(value)}; record each call on its own"
+            )
     if request_id is not None:
         if not isinstance(request_id, str):
             raise TypeError(f"request_id must be a string, got {type(request_id).__name__}")

@@ -32,6 +32,14 @@ USAGE_COLUMNS: tuple[str, ...] = (
     "requests",
 )
 
+# The columns of the entries table at schema version 2.
+_V2_COLUMNS = (
+    "id, time, provider, model, request_id, status, input_tokens, output_tokens, "
+    "cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, images, "
+    "requests, cost, cost_items, currency, effective, reported_cost, estimate_low, "
+    "estimate_high, duration, tags"
+)
+
 # MIGRATIONS[n] takes a ledger from schema version n to n + 1. Never edit a released step;
 # add the next one.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -84,17 +92,54 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX reservations_by_expiry ON reservations (expires)",
     ),
     (
-        # what a budget's commit passed: the cost above its reservation, and whether the
-        # reservation had lapsed before the commit
-        "ALTER TABLE entries ADD COLUMN overrun TEXT",
-        "ALTER TABLE entries ADD COLUMN late INTEGER NOT NULL DEFAULT 0",
+        # status 'invalid_usage': an answer whose usage could not be read as given. SQLite
+        # cannot change a CHECK constraint, so the table is rebuilt with the same rows and
+        # ids, adding what a budget's commit passed: the cost above its reservation
+        # (overrun), and whether the reservation had lapsed before the commit (late)
+        """CREATE TABLE entries_next (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            request_id TEXT,
+            status TEXT NOT NULL
+                CHECK (status IN ('ok', 'error', 'incomplete', 'invalid_usage')),
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            cache_write_tokens INTEGER NOT NULL,
+            cache_write_1h_tokens INTEGER NOT NULL,
+            reasoning_tokens INTEGER NOT NULL,
+            images INTEGER NOT NULL,
+            requests INTEGER NOT NULL,
+            cost TEXT NOT NULL,
+            cost_items TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            effective TEXT,
+            reported_cost TEXT,
+            estimate_low TEXT,
+            estimate_high TEXT,
+            duration REAL,
+            tags TEXT NOT NULL,
+            overrun TEXT,
+            late INTEGER NOT NULL DEFAULT 0
+        )""",
+        f"INSERT INTO entries_next ({_V2_COLUMNS}) SELECT {_V2_COLUMNS} FROM entries ORDER BY id",
+        "DROP TABLE entries",
+        "ALTER TABLE entries_next RENAME TO entries",
+        "CREATE INDEX entries_by_time ON entries (time)",
+        # the spool keys of entries written from a spool file: a replay writes each once
+        """CREATE TABLE spooled (
+            key TEXT PRIMARY KEY,
+            entry_id INTEGER NOT NULL
+        ) WITHOUT ROWID""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES_AT: dict[int, frozenset[str]] = {
     1: frozenset({"meta", "entries", "entry_tags"}),
     2: frozenset({"meta", "entries", "entry_tags", "reservations"}),
-    3: frozenset({"meta", "entries", "entry_tags", "reservations"}),
+    3: frozenset({"meta", "entries", "entry_tags", "reservations", "spooled"}),
 }
 
 

@@ -109,6 +109,21 @@ class DecimalSum:
         return money_text(self.total)
 
 
+class IntegerSum:
+    """SQL aggregate ``isum(integer)``: the exact sum of counts as decimal text, for sums
+    past the 64-bit integers SQLite's ``sum`` adds."""
+
+    def __init__(self) -> None:
+        self.total = 0
+
+    def step(self, value: int | None) -> None:
+        if value is not None:
+            self.total += value
+
+    def finalize(self) -> str:
+        return str(self.total)
+
+
 class SQLiteStore:
     """A ledger kept in one SQLite file (or in memory with ``":memory:"``).
 
@@ -166,6 +181,7 @@ class SQLiteStore:
             raise LedgerError(f"cannot open ledger {self._path}: {exc}") from exc
         try:
             connection.create_aggregate("dsum", 1, cast(Any, DecimalSum))
+            connection.create_aggregate("isum", 1, cast(Any, IntegerSum))
             self._retry(lambda: connection.execute(f"PRAGMA synchronous={self._synchronous}"))
         except BaseException:
             connection.close()
@@ -283,7 +299,12 @@ class SQLiteStore:
     # -- entries -----------------------------------------------------------------------
 
     def append(
-        self, entry: Entry, *, settle: int | None = None, reserved: Decimal | None = None
+        self,
+        entry: Entry,
+        *,
+        settle: int | None = None,
+        reserved: Decimal | None = None,
+        spool_key: str | None = None,
     ) -> Entry:
         usage = entry.usage
         values = [
@@ -306,12 +327,24 @@ class SQLiteStore:
         tags = list(entry.tags.items())
 
         def work(connection: sqlite3.Connection) -> Entry:
+            if spool_key is not None:
+                stored = connection.execute(
+                    "SELECT entry_id FROM spooled WHERE key = ?", (spool_key,)
+                ).fetchone()
+                if stored is not None:
+                    if settle is not None:
+                        connection.execute("DELETE FROM reservations WHERE id = ?", (settle,))
+                    return replace(entry, id=int(stored[0]))
             overrun, late = (
                 (None, False) if settle is None
                 else _settle(connection, settle, entry.total, reserved)
             )
             row = [*values, _text(overrun), int(late)]
             entry_id = connection.execute(_INSERT_ENTRY, row).lastrowid
+            if spool_key is not None:
+                connection.execute(
+                    "INSERT INTO spooled (key, entry_id) VALUES (?, ?)", (spool_key, entry_id)
+                )
             if tags:
                 connection.executemany(
                     "INSERT INTO entry_tags (entry_id, key, value) VALUES (?, ?, ?)",
@@ -406,18 +439,34 @@ class SQLiteStore:
                     "or tag:KEY"
                 )
         clause, params = _where(where)
-        sums = ", ".join(f"sum(e.{column})" for column in USAGE_COLUMNS)
-        selected = ", ".join([*keys, "count(*)", sums, "dsum(e.cost)"])
-        sql = f"SELECT {selected} FROM entries e {' '.join(joins)} WHERE {clause}"
-        if keys:
-            sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys)))
-        rows = self._read(lambda c: c.execute(sql, [*join_params, *params]).fetchall())
+
+        def query(total: str) -> str:
+            sums = ", ".join(f"{total}(e.{column})" for column in USAGE_COLUMNS)
+            selected = ", ".join([*keys, "count(*)", sums, "dsum(e.cost)"])
+            sql = f"SELECT {selected} FROM entries e {' '.join(joins)} WHERE {clause}"
+            if keys:
+                sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys)))
+            return sql
+
+        def work(connection: sqlite3.Connection) -> list[Any]:
+            try:
+                return connection.execute(query("sum"), [*join_params, *params]).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "integer overflow" not in str(exc):
+                    raise
+            # counts summed past 2**63 - 1: exact sums in Python (slower, and rare)
+            return connection.execute(query("isum"), [*join_params, *params]).fetchall()
+
+        rows = self._read(work)
         width = len(keys)
         result = [
             ReportRow(
                 group=dict(zip(by, row[:width], strict=True)),
                 calls=row[width],
-                usage=Usage(**dict(zip(USAGE_COLUMNS, row[width + 1:-1], strict=True))),
+                usage=Usage.summed({
+                    name: int(value)
+                    for name, value in zip(USAGE_COLUMNS, row[width + 1:-1], strict=True)
+                }),
                 cost=Decimal(row[-1]),
             )
             for row in rows

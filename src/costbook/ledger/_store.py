@@ -98,12 +98,19 @@ class LedgerStore(Protocol):
         ...
 
     def append(
-        self, entry: Entry, *, settle: int | None = None, reserved: Decimal | None = None
+        self,
+        entry: Entry,
+        *,
+        settle: int | None = None,
+        reserved: Decimal | None = None,
+        spool_key: str | None = None,
     ) -> Entry:
         """Store ``entry`` (its ``id`` is ignored) and return it with the id it was given.
         With ``settle``, the reservation of that id (of amount ``reserved``) is removed in
         the same transaction, and the entry is marked with any cost above it (``overrun``)
-        and whether the reservation had lapsed first (``late``)."""
+        and whether the reservation had lapsed first (``late``). With ``spool_key``, an
+        entry stored before under that key is returned instead of storing it again (a
+        spool replayed twice writes each entry once)."""
         ...
 
     def settle(self, reservation_id: int, entry: Entry, reserved: Decimal) -> Entry:

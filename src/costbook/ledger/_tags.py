@@ -10,7 +10,27 @@ from contextvars import ContextVar
 _current: ContextVar[Mapping[str, str] | None] = ContextVar("costbook_tags", default=None)
 
 
-SECRET = re.compile(r"(?:\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{16,})|(?:^\s*bearer\s+\S{8,})", re.I)
+SECRET = re.compile(
+    "|".join((
+        r"(?i:\b(?:sk|rk|pk)-[a-z0-9_\-]{16,})",  # OpenAI, Anthropic (sk-ant-), DeepSeek, ...
+        r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}",  # Stripe
+        r"\bAIza[0-9A-Za-z_\-]{30,}",  # Google
+        r"\bxai-[A-Za-z0-9]{20,}",  # xAI
+        r"\bgsk_[A-Za-z0-9]{20,}",  # Groq
+        r"\bhf_[A-Za-z0-9]{20,}",  # Hugging Face
+        r"\bpplx-[A-Za-z0-9]{20,}",  # Perplexity
+        r"\br8_[A-Za-z0-9]{20,}",  # Replicate
+        r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",  # AWS access keys
+        r"\bgh[pousr]_[A-Za-z0-9]{30,}",  # GitHub tokens
+        r"\bgithub_pat_[A-Za-z0-9_]{20,}",
+        r"\bglpat-[A-Za-z0-9_\-]{20,}",  # GitLab
+        r"\bnpm_[A-Za-z0-9]{30,}",  # npm
+        r"\bxox[abposr]-[A-Za-z0-9\-]{10,}",  # Slack
+        r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.",  # a JSON Web Token
+        r"(?i:^\s*(?:bearer|basic)\s+\S{8,})",  # an Authorization header's value
+        r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+    ))
+)
 """Text shaped like an API key or an auth header: never stored, logged or sent as a tag."""
 
 

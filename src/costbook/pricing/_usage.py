@@ -17,6 +17,9 @@ PART_OF: dict[str, str] = {
     "reasoning_tokens": "output_tokens",
 }
 
+MAX_COUNT = 2**63 - 1
+"""The largest count of one call: a ledger stores counts as signed 64-bit integers."""
+
 
 @dataclass(frozen=True, slots=True)
 class Usage:
@@ -27,6 +30,10 @@ class Usage:
     reasoning counts are parts of those totals; ``cache_write_1h_tokens`` is the part of
     ``cache_write_tokens`` written with a 1-hour lifetime (Anthropic). ``images`` counts
     input images where a provider bills per image; ``requests`` the calls billed per request.
+
+    Each count is a whole number from 0 to ``2**63 - 1`` (9,223,372,036,854,775,807, what a
+    ledger stores); anything else is a ValueError naming the field. A sum of usages
+    (``a + b``, a report row) may pass that bound.
     """
 
     input_tokens: int = 0
@@ -39,12 +46,20 @@ class Usage:
     requests: int = 1
 
     def __post_init__(self) -> None:
+        self._check(bounded=True)
+
+    def _check(self, *, bounded: bool) -> None:
         for name in USAGE_FIELDS:
             value = getattr(self, name)
             if type(value) is not int and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ValueError(f"usage {name} must be a whole number of units, got {value!r}")
             if value < 0:
                 raise ValueError(f"usage {name} must be 0 or more, got {value}")
+            if bounded and value > MAX_COUNT:
+                raise ValueError(
+                    f"usage {name} must be at most 2**63 - 1 ({MAX_COUNT}), got "
+                    f"{count_text(value)}"
+                )
         for part, total in PART_OF.items():
             if getattr(self, part) > getattr(self, total):
                 raise ValueError(
@@ -71,7 +86,17 @@ class Usage:
     def __add__(self, other: object) -> Usage:
         if not isinstance(other, Usage):
             return NotImplemented
-        return Usage(**{n: getattr(self, n) + getattr(other, n) for n in USAGE_FIELDS})
+        return Usage.summed({n: getattr(self, n) + getattr(other, n) for n in USAGE_FIELDS})
+
+    @classmethod
+    def summed(cls, counts: dict[str, int]) -> Usage:
+        """A usage that is a sum over calls: checked like one call's, except that a count
+        may pass the bound of one call (``2**63 - 1``)."""
+        usage = object.__new__(cls)
+        for name in USAGE_FIELDS:
+            object.__setattr__(usage, name, counts.get(name, 1 if name == "requests" else 0))
+        usage._check(bounded=False)
+        return usage
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Usage:
@@ -83,6 +108,13 @@ class Usage:
                 f"expected some of {', '.join(USAGE_FIELDS)}"
             )
         return cls(**data)
+
+
+def count_text(value: int) -> str:
+    """A count for a message: in full up to 30 digits, else its size in digits."""
+    if value < 10**30:
+        return str(value)
+    return f"a number of about {int(value.bit_length() * 0.30103) + 1} digits"
 
 
 USAGE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Usage))

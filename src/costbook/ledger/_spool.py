@@ -1,0 +1,240 @@
+"""The spool: entries kept beside a ledger that could not be written, until it can be.
+
+A call that was paid for is never lost because its ledger failed after it (a disk full, a
+lock held past the timeout): its entry is appended to ``<ledger>.spool``, one JSON line
+each, synced to disk, and written into the ledger at its next write, in order. Each line
+carries a key that the ledger stores with the entry in the same transaction, so a replay
+cut short (a crash between the ledger's commit and the spool's truncation) writes no entry
+twice. A line that cannot be read (one torn by a crash mid-write) is moved to
+``<ledger>.spool.rejected``, never dropped.
+
+Where the spool file itself cannot be written, entries are held in memory until the ledger
+(or the file) can be written, and a warning says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import IO, Any
+
+from ..pricing._usage import Usage
+from ._entry import Entry, format_time, parse_time
+from ._store import LedgerStore
+
+SPOOL_SUFFIX = ".spool"
+
+
+@dataclass(frozen=True, slots=True)
+class Spooled:
+    """One entry waiting in a spool: its key, the reservation it settles, the entry."""
+
+    key: str
+    settle: int | None
+    entry: Entry
+
+
+class Spool:
+    """The spool of one ledger: a file beside it (``path``), or memory alone (``None``)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._memory: list[Spooled] = []
+        self._lock = threading.RLock()
+
+    @classmethod
+    def beside(cls, location: str) -> Spool:
+        """The spool of the ledger at ``location``: a file beside a ledger file; memory
+        for an in-memory ledger or one at a URL."""
+        if location == ":memory:" or "://" in location:
+            return cls(None)
+        return cls(location + SPOOL_SUFFIX)
+
+    def add(self, entry: Entry, *, settle: int | None = None) -> str:
+        """Keep ``entry`` until the ledger can be written; where it was kept."""
+        item = Spooled(uuid.uuid4().hex, settle, entry)
+        with self._lock:
+            if self.path is not None and not self._memory:
+                try:
+                    with self._open("a") as file:
+                        file.write(json.dumps(_line(item), ensure_ascii=False) + "\n")
+                        file.flush()
+                        os.fsync(file.fileno())
+                    return self.path
+                except OSError as exc:
+                    self._memory.append(item)
+                    return f"memory (the spool file {self.path} could not be written: {exc})"
+            self._memory.append(item)
+            return "memory"
+
+    def waiting(self) -> int:
+        """How many entries wait to be written into the ledger."""
+        with self._lock:
+            return len(self._memory) + sum(1 for _ in self._file_lines())
+
+    def has_waiting(self) -> bool:
+        """Whether any entry waits (a cheap check: one ``stat`` of the spool file)."""
+        if self._memory:
+            return True
+        if self.path is None:
+            return False
+        try:
+            return os.stat(self.path).st_size > 0
+        except OSError:
+            return False
+
+    def replay(self, store: LedgerStore) -> int:
+        """Write the waiting entries into ``store`` in the order they were spooled; the
+        number written. A failure of the store leaves the rest waiting (entries written
+        already are not written again) and is raised."""
+        written = 0
+        with self._lock:
+            if self.path is not None and os.path.exists(self.path):
+                with self._open("r+") as file:
+                    lines = file.read().splitlines(keepends=True)
+                    for line in lines:
+                        item = _parse(line)
+                        if item is None:
+                            self._reject(line)
+                            continue
+                        store.append(item.entry, settle=item.settle, spool_key=item.key)
+                        written += 1
+                    file.seek(0)
+                    file.truncate()
+                    file.flush()
+                    os.fsync(file.fileno())
+            while self._memory:
+                item = self._memory[0]
+                store.append(item.entry, settle=item.settle, spool_key=item.key)
+                self._memory.pop(0)
+                written += 1
+        return written
+
+    @contextlib.contextmanager
+    def _open(self, mode: str) -> Iterator[IO[str]]:
+        """The spool file, locked against other processes while it is used."""
+        assert self.path is not None
+        if mode == "r+" and not os.path.exists(self.path):
+            mode = "a+"
+        with open(self.path, mode, encoding="utf-8") as file:
+            _lock_file(file)
+            try:
+                yield file
+            finally:
+                _unlock_file(file)
+
+    def _file_lines(self) -> Iterator[str]:
+        if self.path is None:
+            return
+        try:
+            with open(self.path, encoding="utf-8") as file:
+                yield from (line for line in file if line.strip())
+        except OSError:
+            return
+
+    def _reject(self, line: str) -> None:
+        if not line.strip():
+            return
+        assert self.path is not None
+        with open(self.path + ".rejected", "a", encoding="utf-8") as file:
+            file.write(line if line.endswith("\n") else line + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        import warnings
+
+        warnings.warn(
+            f"a line of the spool {self.path} could not be read (cut short by a crash?); "
+            f"it was moved to {self.path}.rejected",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+def _lock_file(file: IO[str]) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows: lock the first byte
+        import msvcrt
+
+        file.seek(0)
+        msvcrt.locking(file.fileno(), msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
+        return
+    fcntl.flock(file.fileno(), fcntl.LOCK_EX)
+
+
+def _unlock_file(file: IO[str]) -> None:
+    try:
+        import fcntl
+    except ImportError:
+        import msvcrt
+
+        file.seek(0)
+        msvcrt.locking(file.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+        return
+    fcntl.flock(file.fileno(), fcntl.LOCK_UN)
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount)
+
+
+def _line(item: Spooled) -> dict[str, Any]:
+    entry = item.entry
+    return {
+        "key": item.key,
+        "settle": item.settle,
+        "time": format_time(entry.time),
+        "provider": entry.provider,
+        "model": entry.model,
+        "usage": entry.usage.as_dict(),
+        "total": str(entry.total),
+        "items": {part: str(value) for part, value in entry.items.items()},
+        "status": entry.status,
+        "request_id": entry.request_id,
+        "reported_cost": _text(entry.reported_cost),
+        "estimate_low": _text(entry.estimate_low),
+        "estimate_high": _text(entry.estimate_high),
+        "duration": entry.duration,
+        "tags": dict(entry.tags),
+        "effective": entry.effective.isoformat() if entry.effective else None,
+        "currency": entry.currency,
+    }
+
+
+def _parse(line: str) -> Spooled | None:
+    if not line.endswith("\n"):
+        return None  # torn by a crash mid-write
+
+    def amount(value: str | None) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+    try:
+        data = json.loads(line)
+        entry = Entry(
+            id=0,
+            time=parse_time(data["time"]),
+            provider=data["provider"],
+            model=data["model"],
+            usage=Usage(**data["usage"]),
+            total=Decimal(data["total"]),
+            items={part: Decimal(value) for part, value in data["items"].items()},
+            status=data["status"],
+            request_id=data["request_id"],
+            reported_cost=amount(data["reported_cost"]),
+            estimate_low=amount(data["estimate_low"]),
+            estimate_high=amount(data["estimate_high"]),
+            duration=data["duration"],
+            tags=data["tags"],
+            effective=date.fromisoformat(data["effective"]) if data["effective"] else None,
+            currency=data["currency"],
+        )
+        return Spooled(str(data["key"]), data["settle"], entry)
+    except (ValueError, KeyError, TypeError, ArithmeticError):
+        return None
