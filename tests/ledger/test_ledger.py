@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 import costbook
-from costbook import Cost, Entry, Ledger, Usage, default_ledger_path, price
+from costbook import Cost, Entry, Ledger, LedgerError, Usage, default_ledger_path, price
 from costbook.ledger._entry import exact_sum
 from costbook.ledger._sqlite_store import SQLiteStore
 
@@ -438,3 +438,14 @@ def test_the_names_are_public():
     assert costbook.Entry is Entry
     for name in ("Ledger", "Entry", "Budget", "Reservation", "default_ledger_path"):
         assert name in costbook.__all__
+
+
+def test_a_ledger_in_a_missing_folder_says_the_folder_does_not_exist(tmp_path):
+    folder = tmp_path / "no" / "such"
+    with pytest.raises(LedgerError) as caught:
+        Ledger(folder / "x.sqlite")
+    assert str(caught.value) == (
+        f"cannot open ledger {folder / 'x.sqlite'}: the folder {folder} does not exist "
+        "(create it, or give a path in a folder that exists)"
+    )
+    assert not folder.exists()

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from .._errors import CostbookError
+from ._common import file_error
 
 # Each module has ``register(subparsers)``, adding its commands with ``set_defaults(run=...)``;
 # ``run(args) -> int`` is one library call plus formatting.
@@ -23,10 +24,11 @@ EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr and exit status 2."""
+    """An argument parser whose errors are one line on stderr and exit status 2, in the
+    same ``costbook: error: ...`` style as every other error, whichever command it is."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"costbook: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="costbook",
         description="Exact costs of LLM API calls: estimates, recorded spend, budgets.",
     )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"costbook {__version__}")
     subparsers = parser.add_subparsers(
         title="commands", metavar="COMMAND", parser_class=_Parser, required=True
     )
@@ -49,7 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except (CostbookError, ValueError, LookupError, OSError, TypeError) as exc:
-        message = str(exc).strip() or type(exc).__name__
+        if isinstance(exc, OSError):
+            message = file_error(exc)
+        else:
+            message = str(exc).strip() or type(exc).__name__
         first, *rest = message.splitlines()
         sys.stderr.write(f"costbook: error: {first}\n")
         for line in rest:

@@ -163,7 +163,8 @@ class SQLiteStore:
                 timeout=0,
             )
         except sqlite3.Error as exc:
-            raise LedgerError(f"cannot open ledger {self._path}: {exc}") from exc
+            why = _why_not(self._path, exc)
+            raise LedgerError(f"cannot open ledger {self._path}: {why}") from exc
         try:
             connection.create_aggregate("dsum", 1, cast(Any, DecimalSum))
             self._retry(lambda: connection.execute(f"PRAGMA synchronous={self._synchronous}"))
@@ -562,3 +563,14 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         duration=duration,
         tags=json.loads(tags),
     )
+
+
+def _why_not(path: str, exc: sqlite3.Error) -> str:
+    """Why SQLite could not open ``path``, in plain words where the cause is the folder."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return (f"the folder {folder} does not exist (create it, or give a path in a "
+                "folder that exists)")
+    if not os.path.exists(path) and not os.access(folder, os.W_OK):
+        return f"the folder {folder} is not writable, so a new ledger cannot be created there"
+    return str(exc)
