@@ -31,14 +31,26 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"costbook: error: {message}\n")
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed version, read only when asked for."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> NoReturn:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("costbook")
+        except PackageNotFoundError:
+            text = "(not installed)"
+        sys.stdout.write(f"costbook {text}\n")
+        parser.exit(0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="costbook",
         description="Exact costs of LLM API calls: estimates, recorded spend, budgets.",
     )
-    from .. import __version__
-
-    parser.add_argument("--version", action="version", version=f"costbook {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     subparsers = parser.add_subparsers(
         title="commands", metavar="COMMAND", parser_class=_Parser, required=True
     )
