@@ -183,3 +183,9 @@ def test_models_says_where_each_entry_came_from(capsys, tmp_path, monkeypatch):
     finally:
         monkeypatch.delenv("COSTBOOK_PRICING_PATH")
         reset()
+
+
+def test_check_of_a_folder_without_tables_exits_2(capsys, tmp_path):
+    code, out, err = run(capsys, "check", str(tmp_path))
+    assert (code, out) == (2, "")
+    assert err == f"costbook: error: no pricing tables (*.yaml, *.yml) in {tmp_path}; give table files, or folders that hold them\n"
