@@ -237,3 +237,19 @@ def test_the_commands_run_as_a_program(path):
     assert done.stdout.splitlines()[2].split() == [
         "anthropic", "1", "20,000", "2,000", "0", "8,000", "0", "$0.0256"
     ]
+
+
+@pytest.mark.parametrize("key", ["Model", "tag:Team", "user"])
+def test_report_by_a_key_that_is_neither_built_in_nor_a_tag_exits_2(capsys, path, key):
+    code, out, err = run(capsys, "report", "--ledger", path, "--by", "model", key)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"costbook: error: cannot group by {key!r}: it is neither a built-in key (model, "
+        f"provider, day, month, status) nor a tag key in {path} (tag keys: team)\n"
+    )
+
+
+def test_report_by_a_tag_key_of_the_ledger_still_groups(capsys, path):
+    code, out, _ = run(capsys, "report", "--ledger", path, "--by", "tag:team", "--csv")
+    assert code == 0
+    assert [line.split(",")[:2] for line in out.splitlines()[1:]] == [["ads", "2"], ["search", "3"]]

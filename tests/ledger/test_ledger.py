@@ -449,3 +449,13 @@ def test_a_ledger_in_a_missing_folder_says_the_folder_does_not_exist(tmp_path):
         "(create it, or give a path in a folder that exists)"
     )
     assert not folder.exists()
+
+
+def test_tag_keys_are_the_keys_carried_by_any_entry(tmp_path):
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        assert ledger.tag_keys() == []
+        cost = price(Usage(input_tokens=10), "gpt-4o-mini")
+        ledger.record(cost, tags={"team": "a", "user": "u"})
+        ledger.record(cost, tags={"app": "x", "team": "b"})
+        ledger.record(cost)
+        assert ledger.tag_keys() == ["app", "team", "user"]

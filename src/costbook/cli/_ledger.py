@@ -118,6 +118,7 @@ def run_report(args: argparse.Namespace) -> int:
 
     by = args.by or ["model"]
     with _open(args) as ledger:
+        _check_keys(ledger, by)
         rows = ledger.report(by, status=args.status, **_filters(args))
         totals = ledger.report((), status=args.status, **_filters(args))
     names = list(rows[0].group) if rows else list(dict.fromkeys(by))
@@ -147,6 +148,22 @@ def run_report(args: argparse.Namespace) -> int:
     headers = [*names, "calls", *(label for label, _ in _TOKEN_COLUMNS), "cost"]
     print(table(body, headers, right=set(range(len(names), len(headers)))))
     return 0
+
+
+def _check_keys(ledger: Ledger, by: list[str]) -> None:
+    """Refuse a report key that is neither built in nor a tag key any entry carries: it
+    would group every call under ``-``."""
+    from ..ledger._store import GROUP_COLUMNS, TAG_PREFIX
+
+    keys = ledger.tag_keys()
+    for name in by:
+        if name in GROUP_COLUMNS or name.removeprefix(TAG_PREFIX) in keys:
+            continue
+        present = f"tag keys: {', '.join(keys)}" if keys else "no entry carries a tag"
+        raise ValueError(
+            f"cannot group by {name!r}: it is neither a built-in key "
+            f"({', '.join(GROUP_COLUMNS)}) nor a tag key in {ledger.location} ({present})"
+        )
 
 
 def _any_filter(args: argparse.Namespace) -> bool:

@@ -186,6 +186,11 @@ class Ledger:
             for row in rows
         ]
 
+    def tag_keys(self) -> list[str]:
+        """Every tag key carried by an entry of the ledger, sorted: the keys ``report``
+        can group by besides the built-in ones."""
+        return self._store.tag_keys()
+
     @overload
     def export(
         self, fmt: Literal["csv", "jsonl"] = "csv", file: None = None, *,

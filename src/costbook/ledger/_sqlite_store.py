@@ -402,6 +402,12 @@ class SQLiteStore:
         result.sort(key=lambda r: [(v is None, v or "") for v in r.group.values()])
         return result
 
+    def tag_keys(self) -> list[str]:
+        rows = self._read(lambda c: c.execute(
+            "SELECT DISTINCT key FROM entry_tags ORDER BY key"
+        ).fetchall())
+        return [row[0] for row in rows]
+
     # -- reservations ------------------------------------------------------------------
 
     def reserve(
