@@ -189,3 +189,37 @@ def test_check_of_a_folder_without_tables_exits_2(capsys, tmp_path):
     code, out, err = run(capsys, "check", str(tmp_path))
     assert (code, out) == (2, "")
     assert err == f"costbook: error: no pricing tables (*.yaml, *.yml) in {tmp_path}; give table files, or folders that hold them\n"
+
+
+def test_estimate_images_of_a_model_billing_them_as_tokens_exits_2(capsys):
+    code, out, err = run(capsys, "estimate", "gpt-4o", "--input", "1000", "--images", "3")
+    assert (code, out) == (2, "")
+    assert err.startswith("costbook: error: openai:gpt-4o bills input images as input tokens")
+    assert "--image WxH" in err
+
+
+def test_estimate_image_sizes_add_their_tokens_to_the_input(capsys):
+    code, out, _ = run(capsys, "estimate", "gpt-4o", "--input", "1000",
+                       "--image", "1024x1024", "--image", "512x512", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["usage"]["input_tokens"] == 1000 + 765 + 255
+    assert data["usage"]["images"] == 0
+    assert Decimal(data["total"]) == Decimal(2020) * Decimal("2.5") / 1_000_000
+
+
+def test_estimate_image_sizes_at_a_provider_billing_per_image_count_images(capsys):
+    code, out, _ = run(capsys, "estimate", "openai/gpt-4o-mini", "--provider", "openrouter",
+                       "--input", "1000", "--image", "1024x1024", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert (data["usage"]["input_tokens"], data["usage"]["images"]) == (1000, 1)
+    assert data["items"]["image"] == "0.000217"
+
+
+@pytest.mark.parametrize("size", ["1024", "0x10", "axb", "10x"])
+def test_a_bad_image_size_exits_2(capsys, size):
+    with pytest.raises(SystemExit) as exited:
+        main(["estimate", "gpt-4o", "--image", size])
+    assert exited.value.code == 2
+    assert f"{size!r} is not an image size; write it as WIDTHxHEIGHT, like 1024x768" in capsys.readouterr().err

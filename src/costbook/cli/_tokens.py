@@ -56,6 +56,7 @@ def run_request_estimate(args: argparse.Namespace) -> int:
     from ._pricing import _PARTS
 
     given = [f"--{flag}" for flag, field in _PARTS if getattr(args, field, 0)]
+    given += ["--image"] if getattr(args, "image_sizes", None) else []
     if given:
         raise ValueError(
             f"--request counts the usage from the request body; leave out {', '.join(given)}"
