@@ -8,6 +8,7 @@ import sys
 from dataclasses import replace
 from typing import Any
 
+from .._errors import PricingError
 from ..pricing import _money
 from ..pricing._cost import Cost
 from ..pricing._model import Model
@@ -142,7 +143,10 @@ def run_models(args: argparse.Namespace) -> int:
     for model in tables.models:
         if args.provider and model.provider != args.provider:
             continue
-        rates = model.rates_at(args.at)
+        try:
+            rates = model.rates_at(args.at)
+        except PricingError:
+            continue  # not priced yet on that date
         rows.append({
             "ref": model.ref,
             "provider": model.provider,
@@ -158,6 +162,9 @@ def run_models(args: argparse.Namespace) -> int:
             "source": model.source,
             "bundled": _is_bundled(model.source),
         })
+    if not rows:
+        return _nothing_in_force(
+            args.at, f"at {args.provider}" if args.provider else "in the tables in use")
     if args.json:
         print_json(rows)
         return 0
@@ -184,13 +191,31 @@ def _is_bundled(source: str) -> bool:
 def run_compare(args: argparse.Namespace) -> int:
     from ..pricing._compare import compare
 
-    costs = compare(args.model, _usage(args), at=args.at)
+    rows = compare(args.model, _usage(args), at=args.at)
+    if not rows:
+        return _nothing_in_force(args.at, f"for {args.model}")
     if args.json:
-        print_json(costs)
+        print_json(rows)
         return 0
-    rows = [[c.provider, c.model, _money.display_money(c.total)] for c in costs]
-    print(table(rows, ["provider", "model", "total"], right={2}))
+    body = [
+        [r.provider, r.model, _money.display_money(r.total), ""] if isinstance(r, Cost)
+        else [r.provider, r.model, "-", r.reason]
+        for r in rows
+    ]
+    headers = ["provider", "model", "total", "note"]
+    if not any(line[3] for line in body):
+        body, headers = [line[:3] for line in body], headers[:3]
+    print(table(body, headers, right={2}))
     return 0
+
+
+def _nothing_in_force(at: Any, what: str) -> int:
+    """An empty result: said on stderr, exit status 1."""
+    from ..pricing._model import as_day
+
+    print(f"costbook: nothing had a price in force on {as_day(at).isoformat()} {what}",
+          file=sys.stderr)
+    return 1
 
 
 def run_check(args: argparse.Namespace) -> int:
