@@ -459,3 +459,21 @@ def test_tag_keys_are_the_keys_carried_by_any_entry(tmp_path):
         ledger.record(cost, tags={"app": "x", "team": "b"})
         ledger.record(cost)
         assert ledger.tag_keys() == ["app", "team", "user"]
+
+
+def test_a_ledger_opened_read_only_reads_and_refuses_to_record(tmp_path):
+    file = tmp_path / "l.sqlite"
+    cost = price(Usage(input_tokens=1000), "gpt-4o-mini")
+    with Ledger(file) as ledger:
+        ledger.record(cost, tags={"team": "a"})
+    before = file.read_bytes()
+    with Ledger(file, read_only=True) as ledger:
+        assert [e.total for e in ledger.entries()] == [Decimal("0.00015")]
+        assert ledger.total() == Decimal("0.00015")
+        assert [r.calls for r in ledger.report("team")] == [1]
+        with pytest.raises(LedgerError, match="was opened read-only"):
+            ledger.record(cost)
+    assert file.read_bytes() == before
+    with pytest.raises(LedgerError, match="the file does not exist"):
+        Ledger(tmp_path / "none.sqlite", read_only=True)
+    assert not (tmp_path / "none.sqlite").exists()

@@ -99,7 +99,7 @@ def _tag(text: str) -> tuple[str, str]:
 def _open(args: argparse.Namespace) -> Ledger:
     from ..ledger._ledger import Ledger
 
-    return Ledger(args.ledger, create=False)
+    return Ledger(args.ledger, create=False, read_only=True)  # these commands only read
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:

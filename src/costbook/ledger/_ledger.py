@@ -40,7 +40,9 @@ class Ledger:
     another process, in seconds; ``durable=True`` syncs each entry to disk (survives power
     loss, not only a killed process), at a lower rate. A file that is not a costbook ledger,
     is corrupt, or was written by a newer costbook is refused with a :class:`LedgerError`
-    and left untouched.
+    and left untouched. ``read_only=True`` opens an existing ledger for reading alone, even
+    in a folder or on a file system that cannot be written; recording then raises a
+    :class:`LedgerError`.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class Ledger:
         timeout: float = 10.0,
         durable: bool = False,
         create: bool = True,
+        read_only: bool = False,
     ) -> None:
         from ._sqlite_store import SQLiteStore
 
@@ -57,11 +60,11 @@ class Ledger:
             from ._paths import default_ledger_path
 
             default = default_ledger_path()
-            if create:
+            if create and not read_only:
                 default.parent.mkdir(parents=True, exist_ok=True)
             path = default
         self._store: LedgerStore = SQLiteStore(
-            path, timeout=timeout, durable=durable, create=create
+            path, timeout=timeout, durable=durable, create=create, read_only=read_only
         )
 
     @classmethod

@@ -124,6 +124,7 @@ class SQLiteStore:
         timeout: float = 10.0,
         durable: bool = False,
         create: bool = True,
+        read_only: bool = False,
     ) -> None:
         if timeout < 0:
             raise ValueError(f"timeout must be 0 or more seconds, got {timeout}")
@@ -131,6 +132,11 @@ class SQLiteStore:
         if not self._path.strip():
             raise ValueError("a ledger path is empty; give a file path, or ':memory:'")
         self._memory = self._path == ":memory:"
+        if read_only and self._memory:
+            raise ValueError("a read-only ledger needs a file; ':memory:' starts empty")
+        self._read_only = read_only
+        self._immutable = False  # set when a read-only folder keeps SQLite from sharing it
+        create = create and not read_only
         self._timeout = timeout
         self._synchronous = "FULL" if durable else "NORMAL"
         self._lock = threading.RLock()
@@ -155,6 +161,8 @@ class SQLiteStore:
         return ":memory:" if self._memory else self._path
 
     def _connect(self) -> sqlite3.Connection:
+        if self._read_only:
+            return self._connect_read_only()
         try:
             connection = sqlite3.connect(
                 self._path if not self._memory else ":memory:",
@@ -173,6 +181,43 @@ class SQLiteStore:
             raise
         return connection
 
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A connection that never writes (``mode=ro``). In WAL mode a reader needs the
+        ``-shm`` file; where it cannot be created (a read-only folder or file system) and
+        no ``-wal`` file holds entries yet to be merged, the file is read as it stands
+        (``immutable=1``): nothing can be writing it then."""
+        from pathlib import Path
+
+        uri = Path(os.path.abspath(self._path)).as_uri() + "?mode=ro"
+        for attempt in (False, True):
+            immutable = self._immutable or attempt
+            try:
+                connection = sqlite3.connect(
+                    uri + ("&immutable=1" if immutable else ""), uri=True,
+                    isolation_level=None, check_same_thread=False, timeout=0,
+                )
+            except sqlite3.Error as exc:
+                why = _why_not(self._path, exc)
+                raise LedgerError(f"cannot open ledger {self._path}: {why}") from exc
+            try:
+                connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError as exc:
+                connection.close()
+                wal = self._path + "-wal"
+                pending = os.path.exists(wal) and os.path.getsize(wal) > 0
+                if immutable or _is_busy(exc) or pending:
+                    raise LedgerError(
+                        f"cannot read ledger {self._path}: {exc}"
+                        + ("; its -wal file holds entries not yet merged, and its folder "
+                           "cannot be written: open it once where it can be written"
+                           if pending else "")
+                    ) from exc
+                continue
+            connection.create_aggregate("dsum", 1, cast(Any, DecimalSum))
+            self._immutable = immutable
+            return connection
+        raise AssertionError("unreachable")
+
     def _prepare(self, connection: sqlite3.Connection, *, existed: bool, create: bool) -> None:
         application_id, version, tables = self._retry(lambda: inspect(connection))
         if application_id == 0 and version == 0 and not tables:
@@ -187,9 +232,15 @@ class SQLiteStore:
                         f"ledger {self._path} is corrupt ({'; '.join(problems)}); it was left "
                         "untouched: restore it from a backup or give another path"
                     )
+        if version < SCHEMA_VERSION and self._read_only:
+            raise LedgerError(
+                f"ledger {self._path} has schema version {version}, older than version "
+                f"{SCHEMA_VERSION}; it cannot be read without upgrading it, which needs "
+                "write access: open it once with costbook.Ledger(path)"
+            )
         if version < SCHEMA_VERSION:
             self._retry(lambda: migrate(connection, self._path))
-        if not self._memory:
+        if not self._memory and not self._read_only:
             self._retry(lambda: self._use_wal(connection))
 
     def _use_wal(self, connection: sqlite3.Connection) -> None:
@@ -252,6 +303,12 @@ class SQLiteStore:
         return LedgerError(f"ledger {self.location}: {text}")
 
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self._read_only:
+            raise LedgerError(
+                f"ledger {self.location} was opened read-only; open it without "
+                "read_only=True to record or reserve"
+            )
+
         def attempt() -> T:
             connection = self._conn()
             connection.execute("BEGIN IMMEDIATE")
