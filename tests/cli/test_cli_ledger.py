@@ -318,3 +318,69 @@ def test_report_says_when_a_spool_is_waiting(tmp_path, capsys):
     assert code == 0
     assert f"1 entry waits in {file}.spool" in err
     assert " 10 " in out
+
+
+@pytest.mark.parametrize("key", ["Model", "tag:Team", "user"])
+def test_report_by_a_key_that_is_neither_built_in_nor_a_tag_exits_2(capsys, path, key):
+    code, out, err = run(capsys, "report", "--ledger", path, "--by", "model", key)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"costbook: error: cannot group by {key!r}: it is neither a built-in key (model, "
+        f"provider, day, month, status) nor a tag key in {path} (tag keys: team)\n"
+    )
+
+
+def test_report_by_a_tag_key_of_the_ledger_still_groups(capsys, path):
+    code, out, _ = run(capsys, "report", "--ledger", path, "--by", "tag:team", "--csv")
+    assert code == 0
+    assert [line.split(",")[:2] for line in out.splitlines()[1:]] == [["ads", "2"], ["search", "3"]]
+
+
+# --- a ledger that cannot be written can still be read ------------------------------------
+
+def _as_unprivileged(*argv: str) -> list[str]:
+    """A command run as a user whom permission bits bind (root ignores them)."""
+    import os
+    import shutil
+
+    command = [sys.executable, "-m", "costbook", *argv]
+    if os.geteuid() != 0:
+        return command
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root without setpriv to drop to an unprivileged user: "
+                    "permission bits cannot be tested")
+    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
+
+
+@pytest.fixture(params=[0o555, 0o777], ids=["read-only folder", "writable folder"])
+def read_only_ledger(path, request):
+    """The five-call ledger as a read-only file, in a folder nobody may write, or in one
+    anybody may."""
+    import os
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="costbook-ro-")  # outside root's private tmp_path
+    file = os.path.join(folder, "spend.sqlite")
+    shutil.copyfile(path, file)
+    os.chmod(file, 0o444)
+    os.chmod(folder, request.param)
+    yield file
+    os.chmod(folder, 0o755)
+    shutil.rmtree(folder)
+
+
+@pytest.mark.parametrize("argv", [
+    ["report"], ["report", "--by", "team"], ["budget", "status", "--limit", "1"], ["reconcile"],
+])
+def test_read_commands_read_a_ledger_that_cannot_be_written(capsys, path, read_only_ledger,
+                                                            argv):
+    from pathlib import Path
+
+    code, out, _ = run(capsys, *argv, "--ledger", path)
+    before = Path(read_only_ledger).read_bytes()
+    done = subprocess.run(_as_unprivileged(*argv, "--ledger", read_only_ledger),
+                          capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (code, out, "")
+    assert "$" in out
+    assert Path(read_only_ledger).read_bytes() == before

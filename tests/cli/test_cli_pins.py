@@ -80,3 +80,11 @@ def test_diff_fail_on_increase(capsys, tmp_path):
 def test_diff_of_a_missing_folder_exits_2(capsys, tmp_path):
     code, _, err = run(capsys, "diff", str(tmp_path / "nope"), str(tmp_path))
     assert code == 2 and "no such pricing table file or folder" in err
+
+
+def test_pin_into_a_missing_folder_names_the_folder(capsys, tmp_path):
+    target = tmp_path / "no-such-folder" / "costbook-prices.lock"
+    code, out, err = run(capsys, "pin", "gpt-4o-mini", "-o", str(target))
+    assert (code, out) == (2, "")
+    assert err == (f"costbook: error: {target}: the folder {tmp_path / 'no-such-folder'} "
+                   "does not exist\n")

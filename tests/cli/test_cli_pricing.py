@@ -201,3 +201,84 @@ def test_models_says_where_each_entry_came_from(capsys, tmp_path, monkeypatch):
     finally:
         monkeypatch.delenv("COSTBOOK_PRICING_PATH")
         reset()
+
+
+def test_check_of_a_folder_without_tables_exits_2(capsys, tmp_path):
+    code, out, err = run(capsys, "check", str(tmp_path))
+    assert (code, out) == (2, "")
+    assert err == f"costbook: error: no pricing tables (*.yaml, *.yml) in {tmp_path}; give table files, or folders that hold them\n"
+
+
+def test_estimate_images_of_a_model_billing_them_as_tokens_exits_2(capsys):
+    code, out, err = run(capsys, "estimate", "gpt-4o", "--input", "1000", "--images", "3")
+    assert (code, out) == (2, "")
+    assert err.startswith("costbook: error: openai:gpt-4o bills input images as input tokens")
+    assert "--image WxH" in err
+
+
+def test_estimate_image_sizes_add_their_tokens_to_the_input(capsys):
+    code, out, _ = run(capsys, "estimate", "gpt-4o", "--input", "1000",
+                       "--image", "1024x1024", "--image", "512x512", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["usage"]["input_tokens"] == 1000 + 765 + 255
+    assert data["usage"]["images"] == 0
+    assert Decimal(data["total"]) == Decimal(2020) * Decimal("2.5") / 1_000_000
+
+
+def test_estimate_image_sizes_at_a_provider_billing_per_image_count_images(capsys):
+    code, out, _ = run(capsys, "estimate", "openai/gpt-4o-mini", "--provider", "openrouter",
+                       "--input", "1000", "--image", "1024x1024", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert (data["usage"]["input_tokens"], data["usage"]["images"]) == (1000, 1)
+    assert data["items"]["image"] == "0.000217"
+
+
+@pytest.mark.parametrize("size", ["1024", "0x10", "axb", "10x"])
+def test_a_bad_image_size_exits_2(capsys, size):
+    with pytest.raises(SystemExit) as exited:
+        main(["estimate", "gpt-4o", "--image", size])
+    assert exited.value.code == 2
+    assert f"{size!r} is not an image size; write it as WIDTHxHEIGHT, like 1024x768" in capsys.readouterr().err
+
+
+def test_compare_shows_a_row_for_a_provider_that_cannot_price_a_part(capsys):
+    code, out, err = run(capsys, "compare", "gpt-4o-mini", "--input", "1M", "--images", "2")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].split() == ["provider", "model", "total", "note"]
+    assert lines[2].split()[:3] == ["openrouter", "openai/gpt-4o-mini", "$0.1504"]
+    assert lines[3].split()[:4] == ["openai", "gpt-4o-mini", "-", "openai:gpt-4o-mini"]
+    assert "bills input images as input tokens" in lines[3]
+    assert lines[4].split()[:3] == ["requesty", "openai/gpt-4o-mini", "-"]
+
+
+def test_compare_json_marks_what_cannot_be_priced(capsys):
+    code, out, _ = run(capsys, "compare", "gpt-4o-mini", "--input", "1M", "--images", "2",
+                       "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [(r["provider"], r["total"]) for r in rows] == [
+        ("openrouter", "0.150434"), ("openai", None), ("requesty", None)]
+    assert "image_tokens" in rows[1]["unpriced"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["compare", "gpt-4o-mini", "--input", "1M", "--at", "2024-07-01"],
+    ["models", "--at", "2020-01-01"],
+])
+def test_nothing_in_force_on_the_date_says_so_with_exit_1(capsys, argv):
+    code, out, err = run(capsys, *argv)
+    assert (code, out) == (1, "")
+    assert err.startswith("costbook: nothing had a price in force on ")
+    assert "2020-01-01" in err or "2024-07-01" in err
+
+
+def test_models_at_a_date_lists_what_had_a_price_then_and_leaves_out_the_rest(capsys):
+    code, out, err = run(capsys, "models", "--at", "2024-08-01", "--json")
+    assert (code, err) == (0, "")
+    refs = {m["ref"] for m in json.loads(out)}
+    assert "openai:gpt-4o-mini" in refs
+    assert "anthropic:claude-3-5-haiku-20241022" not in refs  # priced from 2024-11-04
+    assert all(m["effective"] <= "2024-08-01" for m in json.loads(out))

@@ -63,7 +63,8 @@ def test_count_reads_standard_input_by_default():
     [
         (lambda p: p.write_bytes(b"\xff\xfe bad"), ["--model", "gpt-4o-mini"], "is not UTF-8 text"),
         (lambda p: p.write_text("x"), ["--model", "gpt-4o-mnii"], "unknown model 'gpt-4o-mnii'"),
-        (lambda p: None, ["--model", "gpt-4o-mini"], "No such file"),
+        (lambda p: None, ["--model", "gpt-4o-mini"], "in.txt: no such file"),
+        (lambda p: p.mkdir(), ["--model", "gpt-4o-mini"], "in.txt is a folder; give a file"),
     ],
 )
 def test_count_errors(tmp_path, capsys, setup, argv, message):
@@ -73,6 +74,25 @@ def test_count_errors(tmp_path, capsys, setup, argv, message):
     assert code == 2
     assert err.startswith("costbook: error: ")
     assert message in err
+    assert "Errno" not in err
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda p: p.mkdir(), "request.json is a folder; give a file"),
+        (lambda p: p.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff"), "request.json is not UTF-8 JSON"),
+        (lambda p: None, "request.json: no such file"),
+    ],
+)
+def test_request_file_errors_name_the_file_in_plain_words(tmp_path, capsys, setup, message):
+    path = tmp_path / "request.json"
+    setup(path)
+    code, out, err = run(capsys, "estimate", "--request", str(path))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"costbook: error: {tmp_path}")
+    assert message in err
+    assert "Errno" not in err and "codec" not in err
 
 
 # --- costbook estimate --request ------------------------------------------------------------

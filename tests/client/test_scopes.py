@@ -1,11 +1,12 @@
 import asyncio
+import re
 import threading
 from decimal import Decimal
 
 import pytest
 
 import costbook
-from costbook import BudgetExceeded, CostLimitExceeded, Ledger, max_cost, track
+from costbook import Budget, BudgetExceeded, CostLimitExceeded, Ledger, max_cost, track
 from costbook.client._scopes import ledger_for_call, pop_default_ledger, push_default_ledger
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -147,3 +148,34 @@ def test_the_refusal_carries_its_numbers(client):
     assert refused.value.limit == Decimal("0.000001")
     assert refused.value.spent == 0 and refused.value.reserved == 0
     assert refused.value.asked > refused.value.limit
+
+
+@pytest.mark.parametrize(("limit", "value"), [
+    ("$0.01", Decimal("0.01")), ("0.01", Decimal("0.01")), (" $1_000 ", Decimal("1000")),
+    (2, Decimal(2)), (Decimal("0.5"), Decimal("0.5")),
+])
+def test_max_cost_takes_every_money_form_a_budget_takes(limit, value):
+    assert max_cost(limit).limit == value == Budget(limit, ledger=Ledger(":memory:")).limit
+
+
+@pytest.mark.parametrize("limit", ["ten dollars", "", "0.0.1", "$"])
+def test_a_bad_max_cost_limit_is_a_value_error_naming_it(limit):
+    with pytest.raises(ValueError, match=re.escape(f"{limit!r} is not an amount of money")) as caught:
+        max_cost(limit)
+    assert type(caught.value) is ValueError
+
+
+def test_a_tracked_call_on_a_fresh_machine_creates_the_default_ledger_folder(
+    llm_server, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("COSTBOOK_LEDGER")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "fresh-home" / ".local" / "share"))
+    expected = tmp_path / "fresh-home" / ".local" / "share" / "costbook" / "ledger.sqlite"
+    assert costbook.default_ledger_path() == expected
+    client = track(llm_server.client(), provider="openrouter")
+    client.chat.completions.create(model="openai/gpt-4o-mini",
+                                   messages=[{"role": "user", "content": "Hi."}], max_tokens=5)
+    assert len(llm_server.requests) == 1
+    with Ledger(expected, create=False) as ledger:
+        [entry] = ledger.entries()
+    assert (entry.provider, entry.model, entry.status) == ("openrouter", "openai/gpt-4o-mini", "ok")

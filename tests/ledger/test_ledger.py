@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 import costbook
-from costbook import Cost, Entry, Ledger, Usage, default_ledger_path, price
+from costbook import Cost, Entry, Ledger, LedgerError, Usage, default_ledger_path, price
 from costbook.ledger._entry import exact_sum
 from costbook.ledger._sqlite_store import SQLiteStore
 
@@ -462,3 +462,42 @@ def test_a_summed_usage_past_the_bound_is_not_recorded(ledger):
     with pytest.raises(ValueError, match=r"input_tokens must be at most 2\*\*63 - 1"):
         ledger.record(price(big + big, "gpt-4o-mini"))
     assert ledger.entries() == []
+
+
+def test_a_ledger_in_a_missing_folder_says_the_folder_does_not_exist(tmp_path):
+    folder = tmp_path / "no" / "such"
+    with pytest.raises(LedgerError) as caught:
+        Ledger(folder / "x.sqlite")
+    assert str(caught.value) == (
+        f"cannot open ledger {folder / 'x.sqlite'}: the folder {folder} does not exist "
+        "(create it, or give a path in a folder that exists)"
+    )
+    assert not folder.exists()
+
+
+def test_tag_keys_are_the_keys_carried_by_any_entry(tmp_path):
+    with Ledger(tmp_path / "l.sqlite") as ledger:
+        assert ledger.tag_keys() == []
+        cost = price(Usage(input_tokens=10), "gpt-4o-mini")
+        ledger.record(cost, tags={"team": "a", "user": "u"})
+        ledger.record(cost, tags={"app": "x", "team": "b"})
+        ledger.record(cost)
+        assert ledger.tag_keys() == ["app", "team", "user"]
+
+
+def test_a_ledger_opened_read_only_reads_and_refuses_to_record(tmp_path):
+    file = tmp_path / "l.sqlite"
+    cost = price(Usage(input_tokens=1000), "gpt-4o-mini")
+    with Ledger(file) as ledger:
+        ledger.record(cost, tags={"team": "a"})
+    before = file.read_bytes()
+    with Ledger(file, read_only=True) as ledger:
+        assert [e.total for e in ledger.entries()] == [Decimal("0.00015")]
+        assert ledger.total() == Decimal("0.00015")
+        assert [r.calls for r in ledger.report("team")] == [1]
+        with pytest.raises(LedgerError, match="was opened read-only"):
+            ledger.record(cost)
+    assert file.read_bytes() == before
+    with pytest.raises(LedgerError, match="the file does not exist"):
+        Ledger(tmp_path / "none.sqlite", read_only=True)
+    assert not (tmp_path / "none.sqlite").exists()

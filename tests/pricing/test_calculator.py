@@ -249,3 +249,18 @@ def test_each_part_is_linear(part, m, n):
         return price(Usage(**{part: count}, requests=0), _IMAGE_MODEL).total
 
     assert cost(m + n) == cost(m) + cost(n)
+
+
+@pytest.mark.parametrize("ref", ["gpt-4o-mini", "claude-sonnet-4-5", "requesty:openai/gpt-4o-mini"])
+def test_images_counted_for_a_model_that_bills_them_as_tokens_are_refused(ref):
+    with pytest.raises(PricingError) as caught:
+        costbook.estimate(ref, input_tokens=1000, images=3)
+    message = str(caught.value)
+    assert "bills input images as input tokens" in message
+    assert "costbook.image_tokens(width, height, " in message
+    assert "--image WxH" in message
+
+
+def test_images_of_a_model_that_bills_per_image_are_priced():
+    cost = costbook.estimate("openrouter:openai/gpt-4o-mini", input_tokens=1000, images=3)
+    assert cost.items["image"] == Decimal("0.000651")

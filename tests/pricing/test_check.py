@@ -1,3 +1,6 @@
+import pytest
+
+from costbook import PricingError
 from costbook.pricing._check import check_tables
 from table_factory import write_yaml
 
@@ -46,3 +49,13 @@ def test_an_invalid_table_is_a_problem_not_a_crash(tmp_path):
     report = check_tables([tmp_path])
     assert not report.ok
     assert "acme.yaml: model m: prices[0].input" in report.problems[0]
+
+
+def test_a_folder_without_tables_is_an_error_not_a_pass(tmp_path):
+    (tmp_path / "notes.txt").write_text("no tables here\n")
+    with pytest.raises(PricingError) as caught:
+        check_tables([tmp_path])
+    assert str(caught.value) == (
+        f"no pricing tables (*.yaml, *.yml) in {tmp_path}; give table files, or folders "
+        "that hold them"
+    )

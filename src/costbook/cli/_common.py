@@ -58,6 +58,44 @@ def day(text: str) -> date:
         ) from None
 
 
+def file_error(exc: OSError) -> str:
+    """An error about a file in plain words, naming the file: never ``[Errno 2] ...``."""
+    import os
+
+    name = exc.filename
+    if name is None:
+        return exc.strerror or str(exc)
+    name = os.fsdecode(name)
+    folder = os.path.dirname(os.path.abspath(name))
+    if isinstance(exc, FileNotFoundError):
+        if not os.path.isdir(folder):
+            return f"{name}: the folder {folder} does not exist"
+        return f"{name}: no such file"
+    if isinstance(exc, IsADirectoryError):
+        return f"{name} is a folder; give a file"
+    if isinstance(exc, NotADirectoryError):
+        return f"{name}: a part of the path is a file, not a folder"
+    if isinstance(exc, PermissionError):
+        return f"{name}: permission denied"
+    reason = (exc.strerror or type(exc).__name__).lower()
+    return f"{name}: {reason}"
+
+
+def read_text(name: str, what: str = "text") -> str:
+    """The UTF-8 text of a file (``-`` for standard input); a binary file is refused with a
+    message naming it."""
+    if name == "-":
+        return sys.stdin.read()
+    with open(name, encoding="utf-8") as file:
+        try:
+            return file.read()
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"{name} is not UTF-8 {what} ({exc.reason} at byte {exc.start}); "
+                "give a text file"
+            ) from None
+
+
 def to_jsonable(value: Any) -> Any:
     """Decimals as exact strings, dates as ISO text, dataclasses via ``as_dict``."""
     if isinstance(value, Decimal):

@@ -99,7 +99,7 @@ def _tag(text: str) -> tuple[str, str]:
 def _open(args: argparse.Namespace) -> Ledger:
     from ..ledger._ledger import Ledger
 
-    return Ledger(args.ledger, create=False)
+    return Ledger(args.ledger, create=False, read_only=True)  # these commands only read
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:
@@ -118,6 +118,7 @@ def run_report(args: argparse.Namespace) -> int:
 
     by = args.by or ["model"]
     with _open(args) as ledger:
+        _check_keys(ledger, by)
         rows = ledger.report(by, status=args.status, **_filters(args))
         totals = ledger.report((), status=args.status, **_filters(args))
         waiting = ledger.spooled()
@@ -155,6 +156,22 @@ def run_report(args: argparse.Namespace) -> int:
     headers = [*names, "calls", *(label for label, _ in _TOKEN_COLUMNS), "cost"]
     print(table(body, headers, right=set(range(len(names), len(headers)))))
     return 0
+
+
+def _check_keys(ledger: Ledger, by: list[str]) -> None:
+    """Refuse a report key that is neither built in nor a tag key any entry carries: it
+    would group every call under ``-``."""
+    from ..ledger._store import GROUP_COLUMNS, TAG_PREFIX
+
+    keys = ledger.tag_keys()
+    for name in by:
+        if name in GROUP_COLUMNS or name.removeprefix(TAG_PREFIX) in keys:
+            continue
+        present = f"tag keys: {', '.join(keys)}" if keys else "no entry carries a tag"
+        raise ValueError(
+            f"cannot group by {name!r}: it is neither a built-in key "
+            f"({', '.join(GROUP_COLUMNS)}) nor a tag key in {ledger.location} ({present})"
+        )
 
 
 def _any_filter(args: argparse.Namespace) -> bool:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from .._errors import CostbookError
+from ._common import file_error
 
 # Each module has ``register(subparsers)``, adding its commands with ``set_defaults(run=...)``;
 # ``run(args) -> int`` is one library call plus formatting.
@@ -23,10 +24,25 @@ EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr and exit status 2."""
+    """An argument parser whose errors are one line on stderr and exit status 2, in the
+    same ``costbook: error: ...`` style as every other error, whichever command it is."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"costbook: error: {message}\n")
+
+
+class _Version(argparse.Action):
+    """``--version``: the installed version, read only when asked for."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> NoReturn:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("costbook")
+        except PackageNotFoundError:
+            text = "(not installed)"
+        sys.stdout.write(f"costbook {text}\n")
+        parser.exit(0)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="costbook",
         description="Exact costs of LLM API calls: estimates, recorded spend, budgets.",
     )
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     subparsers = parser.add_subparsers(
         title="commands", metavar="COMMAND", parser_class=_Parser, required=True
     )
@@ -49,7 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except (CostbookError, ValueError, LookupError, OSError, TypeError) as exc:
-        message = str(exc).strip() or type(exc).__name__
+        if isinstance(exc, OSError):
+            message = file_error(exc)
+        else:
+            message = str(exc).strip() or type(exc).__name__
         first, *rest = message.splitlines()
         sys.stderr.write(f"costbook: error: {first}\n")
         for line in rest:

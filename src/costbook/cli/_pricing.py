@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from typing import Any
 
+from .._errors import PricingError
 from ..pricing import _money
 from ..pricing._cost import Cost
+from ..pricing._model import Model
 from ..pricing._usage import Usage
 from ._common import count, day, print_json, table
 
@@ -27,6 +30,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("model", nargs="?", help="a model ref: gpt-4o-mini, requesty:openai/gpt-4o-mini")
     p.add_argument("--provider", help="who bills the call (default: the model's maker)")
     _add_usage_options(p)
+    p.add_argument("--image", dest="image_sizes", action="append", type=image_size,
+                   metavar="WxH", help="an input image of this size in pixels, e.g. 1024x768: "
+                   "its tokens are added to the input, or it counts as one image where the "
+                   "provider bills per image (repeatable)")
     p.add_argument("--at", type=day, help="price date, YYYY-MM-DD (default: today)")
     p.add_argument("--request", metavar="FILE",
                    help="estimate a request body saved as JSON (- for standard input)")
@@ -76,12 +83,41 @@ def run_estimate(args: argparse.Namespace) -> int:
         return run_request_estimate(args)
     if args.model is None:
         raise ValueError("estimate needs a MODEL (or --request FILE with a request body)")
-    cost = price(_usage(args), args.model, provider=args.provider, at=args.at)
+    from ..pricing._calculator import refuse_counted_images
+    from ..pricing._catalog import catalog
+
+    model = catalog().resolve(args.model, args.provider)
+    refuse_counted_images(model, args.images)
+    usage = _usage(args)
+    if args.image_sizes:
+        usage = _with_images(usage, model, args.image_sizes)
+    cost = price(usage, model, at=args.at)
     if args.json:
         print_json(cost)
     else:
         print(format_cost(cost))
     return 0
+
+
+def image_size(text: str) -> tuple[int, int]:
+    """An image size for argparse: ``1024x768``."""
+    width, sep, height = text.strip().lower().partition("x")
+    if sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0:
+        return int(width), int(height)
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is not an image size; write it as WIDTHxHEIGHT, like 1024x768"
+    )
+
+
+def _with_images(usage: Usage, model: Model, sizes: list[tuple[int, int]]) -> Usage:
+    """``usage`` with images of these sizes: their tokens added to the input where the
+    model bills images as tokens, else counted as images."""
+    if model.images is not None and model.images.billing == "tokens":
+        from ..tokens._images import image_tokens
+
+        tokens = sum(image_tokens(w, h, model) for w, h in sizes)
+        return replace(usage, input_tokens=usage.input_tokens + tokens)
+    return replace(usage, images=usage.images + len(sizes))
 
 
 def format_cost(cost: Cost) -> str:
@@ -107,7 +143,10 @@ def run_models(args: argparse.Namespace) -> int:
     for model in tables.models:
         if args.provider and model.provider != args.provider:
             continue
-        rates = model.rates_at(args.at)
+        try:
+            rates = model.rates_at(args.at)
+        except PricingError:
+            continue  # not priced yet on that date
         rows.append({
             "ref": model.ref,
             "provider": model.provider,
@@ -123,6 +162,9 @@ def run_models(args: argparse.Namespace) -> int:
             "source": model.source,
             "bundled": _is_bundled(model.source),
         })
+    if not rows:
+        return _nothing_in_force(
+            args.at, f"at {args.provider}" if args.provider else "in the tables in use")
     if args.json:
         print_json(rows)
         return 0
@@ -149,13 +191,31 @@ def _is_bundled(source: str) -> bool:
 def run_compare(args: argparse.Namespace) -> int:
     from ..pricing._compare import compare
 
-    costs = compare(args.model, _usage(args), at=args.at)
+    rows = compare(args.model, _usage(args), at=args.at)
+    if not rows:
+        return _nothing_in_force(args.at, f"for {args.model}")
     if args.json:
-        print_json(costs)
+        print_json(rows)
         return 0
-    rows = [[c.provider, c.model, _money.display_money(c.total)] for c in costs]
-    print(table(rows, ["provider", "model", "total"], right={2}))
+    body = [
+        [r.provider, r.model, _money.display_money(r.total), ""] if isinstance(r, Cost)
+        else [r.provider, r.model, "-", r.reason]
+        for r in rows
+    ]
+    headers = ["provider", "model", "total", "note"]
+    if not any(line[3] for line in body):
+        body, headers = [line[:3] for line in body], headers[:3]
+    print(table(body, headers, right={2}))
     return 0
+
+
+def _nothing_in_force(at: Any, what: str) -> int:
+    """An empty result: said on stderr, exit status 1."""
+    from ..pricing._model import as_day
+
+    print(f"costbook: nothing had a price in force on {as_day(at).isoformat()} {what}",
+          file=sys.stderr)
+    return 1
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import TYPE_CHECKING, Any
 
 from ..pricing import _money
-from ._common import print_json
+from ._common import print_json, read_text
 
 if TYPE_CHECKING:
     from ..tokens._estimate import Estimate
@@ -24,24 +23,12 @@ def register(subparsers: Any) -> None:
     p.set_defaults(run=run_count)
 
 
-def _read_text(name: str) -> str:
-    if name == "-":
-        return sys.stdin.read()
-    with open(name, encoding="utf-8") as file:
-        return file.read()
-
-
 def run_count(args: argparse.Namespace) -> int:
     from ..pricing._catalog import catalog
     from ..tokens._tokens import counter_for
 
     model = catalog().resolve(args.model, args.provider)
-    try:
-        text = _read_text(args.file)
-    except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"{args.file} is not UTF-8 text ({exc.reason} at byte {exc.start})"
-        ) from None
+    text = read_text(args.file)
     counter = counter_for(model)
     tokens = counter.count(text)
     if args.json:
@@ -69,13 +56,14 @@ def run_request_estimate(args: argparse.Namespace) -> int:
     from ._pricing import _PARTS
 
     given = [f"--{flag}" for flag, field in _PARTS if getattr(args, field, 0)]
+    given += ["--image"] if getattr(args, "image_sizes", None) else []
     if given:
         raise ValueError(
             f"--request counts the usage from the request body; leave out {', '.join(given)}"
         )
     too_deep = ValueError(f"{args.request} is nested too deeply to be a request body")
     try:
-        body = json.loads(_read_text(args.request))
+        body = json.loads(read_text(args.request, "JSON"))
     except json.JSONDecodeError as exc:
         raise ValueError(f"{args.request} is not JSON: {exc}") from None
     except RecursionError:

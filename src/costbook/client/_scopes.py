@@ -29,8 +29,13 @@ def _as_limit(limit: Decimal | str | int) -> Decimal:
     if isinstance(limit, (float, bool)):
         raise TypeError(f"a cost limit is a Decimal, a string or an int, not {limit!r}; "
                         f"write max_cost({str(limit)!r})")
-    value = Decimal(limit)
-    if not value.is_finite() or value < 0:
+    from ..ledger._ledger import amount_of  # the money forms a Budget takes: 1, "0.25", "$1"
+
+    try:
+        value = amount_of(limit, "max_cost limit")
+    except ValueError as exc:
+        raise ValueError(f"{exc}; a cost limit is a finite amount of 0 or more") from None
+    if value < 0:
         raise ValueError(f"a cost limit is a finite amount of 0 or more, got {limit!r}")
     return value
 
@@ -196,7 +201,9 @@ def ledger_for_call() -> Ledger:
         from ..ledger._ledger import Ledger
         from ..ledger._paths import default_ledger_path
 
-        path = str(default_ledger_path())
-        if path not in _opened:
-            _opened[path] = Ledger(path)
-        return _opened[path]
+        path = default_ledger_path()
+        key = str(path)
+        if key not in _opened:
+            path.parent.mkdir(parents=True, exist_ok=True)  # a fresh machine has no folder yet
+            _opened[key] = Ledger(path)
+        return _opened[key]

@@ -45,7 +45,9 @@ class Ledger:
     another process, in seconds; ``durable=True`` syncs each entry to disk (survives power
     loss, not only a killed process), at a lower rate. A file that is not a costbook ledger,
     is corrupt, or was written by a newer costbook is refused with a :class:`LedgerError`
-    and left untouched.
+    and left untouched. ``read_only=True`` opens an existing ledger for reading alone, even
+    in a folder or on a file system that cannot be written; recording then raises a
+    :class:`LedgerError`.
 
     Entries that could not be written when their call ended wait in a spool file beside
     the ledger (``<path>.spool``, see :meth:`keep`); they are written first at the ledger's
@@ -59,6 +61,7 @@ class Ledger:
         timeout: float = 10.0,
         durable: bool = False,
         create: bool = True,
+        read_only: bool = False,
     ) -> None:
         from ._sqlite_store import SQLiteStore
 
@@ -66,11 +69,11 @@ class Ledger:
             from ._paths import default_ledger_path
 
             default = default_ledger_path()
-            if create:
+            if create and not read_only:
                 default.parent.mkdir(parents=True, exist_ok=True)
             path = default
         self._store: LedgerStore = SQLiteStore(
-            path, timeout=timeout, durable=durable, create=create
+            path, timeout=timeout, durable=durable, create=create, read_only=read_only
         )
         self._spool = Spool.beside(self._store.location)
 
@@ -235,6 +238,11 @@ class Ledger:
             )
             for row in rows
         ]
+
+    def tag_keys(self) -> list[str]:
+        """Every tag key carried by an entry of the ledger, sorted: the keys ``report``
+        can group by besides the built-in ones."""
+        return self._store.tag_keys()
 
     @overload
     def export(

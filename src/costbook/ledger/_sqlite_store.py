@@ -124,6 +124,12 @@ class IntegerSum:
         return str(self.total)
 
 
+def _add_functions(connection: sqlite3.Connection) -> None:
+    """The exact SQL aggregates every connection of a store uses."""
+    connection.create_aggregate("dsum", 1, cast(Any, DecimalSum))
+    connection.create_aggregate("isum", 1, cast(Any, IntegerSum))
+
+
 class SQLiteStore:
     """A ledger kept in one SQLite file (or in memory with ``":memory:"``).
 
@@ -139,6 +145,7 @@ class SQLiteStore:
         timeout: float = 10.0,
         durable: bool = False,
         create: bool = True,
+        read_only: bool = False,
     ) -> None:
         if timeout < 0:
             raise ValueError(f"timeout must be 0 or more seconds, got {timeout}")
@@ -146,6 +153,11 @@ class SQLiteStore:
         if not self._path.strip():
             raise ValueError("a ledger path is empty; give a file path, or ':memory:'")
         self._memory = self._path == ":memory:"
+        if read_only and self._memory:
+            raise ValueError("a read-only ledger needs a file; ':memory:' starts empty")
+        self._read_only = read_only
+        self._immutable = False  # set when a read-only folder keeps SQLite from sharing it
+        create = create and not read_only
         self._timeout = timeout
         self._synchronous = "FULL" if durable else "NORMAL"
         self._lock = threading.RLock()
@@ -170,6 +182,8 @@ class SQLiteStore:
         return ":memory:" if self._memory else self._path
 
     def _connect(self) -> sqlite3.Connection:
+        if self._read_only:
+            return self._connect_read_only()
         try:
             connection = sqlite3.connect(
                 self._path if not self._memory else ":memory:",
@@ -178,15 +192,52 @@ class SQLiteStore:
                 timeout=0,
             )
         except sqlite3.Error as exc:
-            raise LedgerError(f"cannot open ledger {self._path}: {exc}") from exc
+            why = _why_not(self._path, exc)
+            raise LedgerError(f"cannot open ledger {self._path}: {why}") from exc
         try:
-            connection.create_aggregate("dsum", 1, cast(Any, DecimalSum))
-            connection.create_aggregate("isum", 1, cast(Any, IntegerSum))
+            _add_functions(connection)
             self._retry(lambda: connection.execute(f"PRAGMA synchronous={self._synchronous}"))
         except BaseException:
             connection.close()
             raise
         return connection
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """A connection that never writes (``mode=ro``). In WAL mode a reader needs the
+        ``-shm`` file; where it cannot be created (a read-only folder or file system) and
+        no ``-wal`` file holds entries yet to be merged, the file is read as it stands
+        (``immutable=1``): nothing can be writing it then."""
+        from pathlib import Path
+
+        uri = Path(os.path.abspath(self._path)).as_uri() + "?mode=ro"
+        for attempt in (False, True):
+            immutable = self._immutable or attempt
+            try:
+                connection = sqlite3.connect(
+                    uri + ("&immutable=1" if immutable else ""), uri=True,
+                    isolation_level=None, check_same_thread=False, timeout=0,
+                )
+            except sqlite3.Error as exc:
+                why = _why_not(self._path, exc)
+                raise LedgerError(f"cannot open ledger {self._path}: {why}") from exc
+            try:
+                connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.OperationalError as exc:
+                connection.close()
+                wal = self._path + "-wal"
+                pending = os.path.exists(wal) and os.path.getsize(wal) > 0
+                if immutable or _is_busy(exc) or pending:
+                    raise LedgerError(
+                        f"cannot read ledger {self._path}: {exc}"
+                        + ("; its -wal file holds entries not yet merged, and its folder "
+                           "cannot be written: open it once where it can be written"
+                           if pending else "")
+                    ) from exc
+                continue
+            _add_functions(connection)
+            self._immutable = immutable
+            return connection
+        raise AssertionError("unreachable")
 
     def _prepare(self, connection: sqlite3.Connection, *, existed: bool, create: bool) -> None:
         application_id, version, tables = self._retry(lambda: inspect(connection))
@@ -202,9 +253,15 @@ class SQLiteStore:
                         f"ledger {self._path} is corrupt ({'; '.join(problems)}); it was left "
                         "untouched: restore it from a backup or give another path"
                     )
+        if version < SCHEMA_VERSION and self._read_only:
+            raise LedgerError(
+                f"ledger {self._path} has schema version {version}, older than version "
+                f"{SCHEMA_VERSION}; it cannot be read without upgrading it, which needs "
+                "write access: open it once with costbook.Ledger(path)"
+            )
         if version < SCHEMA_VERSION:
             self._retry(lambda: migrate(connection, self._path))
-        if not self._memory:
+        if not self._memory and not self._read_only:
             self._retry(lambda: self._use_wal(connection))
 
     def _use_wal(self, connection: sqlite3.Connection) -> None:
@@ -267,6 +324,12 @@ class SQLiteStore:
         return LedgerError(f"ledger {self.location}: {text}")
 
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        if self._read_only:
+            raise LedgerError(
+                f"ledger {self.location} was opened read-only; open it without "
+                "read_only=True to record or reserve"
+            )
+
         def attempt() -> T:
             connection = self._conn()
             connection.execute("BEGIN IMMEDIATE")
@@ -474,6 +537,12 @@ class SQLiteStore:
         ]
         result.sort(key=lambda r: [(v is None, v or "") for v in r.group.values()])
         return result
+
+    def tag_keys(self) -> list[str]:
+        rows = self._read(lambda c: c.execute(
+            "SELECT DISTINCT key FROM entry_tags ORDER BY key"
+        ).fetchall())
+        return [row[0] for row in rows]
 
     # -- reservations ------------------------------------------------------------------
 
@@ -730,3 +799,14 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         overrun=None if overrun is None else Decimal(overrun),
         late=bool(late),
     )
+
+
+def _why_not(path: str, exc: sqlite3.Error) -> str:
+    """Why SQLite could not open ``path``, in plain words where the cause is the folder."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return (f"the folder {folder} does not exist (create it, or give a path in a "
+                "folder that exists)")
+    if not os.path.exists(path) and not os.access(folder, os.W_OK):
+        return f"the folder {folder} is not writable, so a new ledger cannot be created there"
+    return str(exc)

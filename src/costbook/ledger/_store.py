@@ -141,6 +141,10 @@ class LedgerStore(Protocol):
         one row for all (none when nothing matches)."""
         ...
 
+    def tag_keys(self) -> list[str]:
+        """Every tag key carried by an entry, sorted."""
+        ...
+
     def reserve(
         self,
         amount: Decimal,

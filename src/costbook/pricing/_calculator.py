@@ -46,7 +46,12 @@ def estimate(
     reasoning_tokens: int = 0,
     images: int = 0,
 ) -> Cost:
-    """The exact cost of the given counts: ``price(Usage(...), model, ...)``."""
+    """The exact cost of the given counts: ``price(Usage(...), model, ...)``.
+
+    ``images`` counts images of a model that bills them per image; a model that bills
+    images as input tokens refuses a count (add their tokens to ``input_tokens``)."""
+    resolved = model if isinstance(model, Model) else catalog().resolve(model, provider)
+    refuse_counted_images(resolved, images)
     usage = Usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
@@ -55,7 +60,20 @@ def estimate(
         reasoning_tokens=reasoning_tokens,
         images=images,
     )
-    return price(usage, model, provider=provider, at=at)
+    return price(usage, resolved, at=at)
+
+
+def refuse_counted_images(model: Model, images: int) -> None:
+    """A count of images cannot price a model that bills images as input tokens (their
+    tokens depend on their sizes): raise a :class:`PricingError` that says how to count
+    them, rather than price them at $0."""
+    if images and model.images is not None and model.images.billing == "tokens":
+        raise PricingError(
+            f"{model.ref} bills input images as input tokens, so {images} image(s) cannot "
+            f"be priced by count: count their tokens with costbook.image_tokens(width, "
+            f"height, {model.ref!r}) and add them to input_tokens (on the command line: "
+            "costbook estimate --image WxH, once per image)"
+        )
 
 
 def price_with(usage: Usage, model: Model, rates: Rates) -> Cost:

@@ -59,6 +59,11 @@ def check_tables(paths: Sequence[str | os.PathLike[str]] | None = None) -> Check
             loaded.append((read_table(path), str(path)))
         except PricingError as exc:
             report.problems.append(str(exc))
+    if report.files == 0:
+        raise PricingError(
+            f"no pricing tables (*.yaml, *.yml) in {', '.join(map(str, paths))}; give table "
+            "files, or folders that hold them"
+        )
     _verify_examples(Catalog(loaded), report)
     return report
 
