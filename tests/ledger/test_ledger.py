@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import sys
 import threading
 from dataclasses import dataclass
@@ -438,3 +439,88 @@ def test_the_names_are_public():
     assert costbook.Entry is Entry
     for name in ("Ledger", "Entry", "Budget", "Reservation", "default_ledger_path"):
         assert name in costbook.__all__
+
+
+# -- times out of range, and rows that cannot be read back ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(999, 12, 31),
+        datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))),  # before year 1 in UTC
+        datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))),  # after 9999
+    ],
+    ids=["year-999", "before-1970", "underflows-utc", "overflows-utc"],
+)
+def test_a_time_outside_1970_to_9999_is_refused_and_nothing_is_stored(ledger, at):
+    with pytest.raises(ValueError, match=r"at must be between 1970-01-01 and 9999-12-31 "
+                                         r"\(UTC\), got "):
+        ledger.record(mini(), at=at)
+    assert ledger.entries() == []
+
+
+def test_the_ends_of_the_time_range_are_kept(ledger):
+    first = ledger.record(mini(), at=datetime(1970, 1, 1, tzinfo=UTC))
+    last = ledger.record(mini(), at=datetime(9999, 12, 31, 23, 59, 59, 999999))  # naive: UTC
+    assert [e.time for e in ledger.entries()] == [first.time, last.time]
+    assert last.time == datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    assert ledger.export("jsonl").splitlines()[1].startswith(
+        '{"id": 2, "time": "9999-12-31T23:59:59.999999Z"')
+
+
+def damage(ledger: Ledger, entry_id: int, **columns: object) -> None:
+    """Write stored values directly, as another program or an older costbook could have."""
+    db = sqlite3.connect(ledger.location, isolation_level=None)
+    sets = ", ".join(f"{name} = ?" for name in columns)
+    db.execute(f"UPDATE entries SET {sets} WHERE id = ?", [*columns.values(), entry_id])
+    db.close()
+
+
+def test_a_stored_row_with_a_bad_time_is_still_read_and_exported(ledger):
+    for day in (10, 11, 12):
+        ledger.record(mini(1000 * day), at=on(day), tags={"user": "bob"})
+    damage(ledger, 1, time="999-12-31T00:00:00.000000Z")
+    damage(ledger, 2, time="yesterday-ish")
+
+    first, second, third = ledger.entries()
+    assert first.time == datetime(999, 12, 31, tzinfo=UTC)  # read, but not as costbook writes
+    assert first.unreadable == {"time": "999-12-31T00:00:00.000000Z"}
+    assert second.unreadable == {"time": "yesterday-ish"}
+    assert second.time == datetime(1970, 1, 1, tzinfo=UTC)  # a stand-in, marked unreadable
+    assert second.as_dict()["time"] == "yesterday-ish"
+    assert second.as_dict()["unreadable"] == {"time": "yesterday-ish"}
+    assert third.time == on(12) and third.unreadable == {}
+    assert "unreadable" not in third.as_dict()
+    assert ledger.total() == Decimal("0.00495")
+    assert ledger.entries(tags={"user": "bob"})[2].id == 3
+
+    rows = list(csv.DictReader(io.StringIO(ledger.export("csv"))))
+    assert [r["time"] for r in rows] == [
+        "999-12-31T00:00:00.000000Z", "yesterday-ish", "2025-06-12T12:00:00.000000Z"]
+    lines = [json.loads(line) for line in ledger.export("jsonl").splitlines()]
+    assert [line["time"] for line in lines] == [r["time"] for r in rows]
+    assert lines[1]["unreadable"] == {"time": "yesterday-ish"}
+    assert lines[1]["cost"] == "0.00165"
+
+
+def test_a_stored_row_with_unreadable_values_is_still_read_and_exported(ledger):
+    ledger.record(mini(1000), at=on(10), reported_cost="0.001")
+    ledger.record(mini(2000), at=on(11))
+    damage(ledger, 1, cost_items="{not json", tags="[1, 2]", effective="someday",
+           reported_cost="n/a", input_tokens=-5, duration="slow")
+
+    damaged, fine = ledger.entries()
+    assert damaged.unreadable == {
+        "cost_items": "{not json", "tags": "[1, 2]", "effective": "someday",
+        "reported_cost": "n/a", "usage": '{"input_tokens": -5, "output_tokens": 0, '
+        '"cache_read_tokens": 0, "cache_write_tokens": 0, "cache_write_1h_tokens": 0, '
+        '"reasoning_tokens": 0, "images": 0, "requests": 1}', "duration": "slow",
+    }
+    assert damaged.total == Decimal("0.00015") and damaged.time == on(10)
+    assert fine.unreadable == {} and fine.total == Decimal("0.0003")
+    assert len(list(csv.DictReader(io.StringIO(ledger.export("csv"))))) == 2
+    lines = [json.loads(line) for line in ledger.export("jsonl").splitlines()]
+    assert lines[0]["unreadable"]["cost_items"] == "{not json"
+    assert lines[1] == fine.as_dict()

@@ -17,7 +17,7 @@ from typing import IO, Any, Literal, overload
 from ..pricing._cost import Cost
 from ..pricing._money import money_text
 from ..pricing._usage import USAGE_FIELDS
-from ._entry import EXACT, STATUSES, Entry, exact_sum, utc
+from ._entry import EXACT, STATUSES, Entry, entry_time, exact_sum, utc
 from ._store import GROUP_COLUMNS, TAG_PREFIX, EntryFilter, LedgerStore, ReportRow
 from ._tags import SECRET, check_tags
 
@@ -104,7 +104,8 @@ class Ledger:
         ``estimate`` is the pre-flight estimate: an amount, a :class:`Cost`, or an object
         with ``low`` and ``high`` costs (an ``Estimate``). ``status`` is ``"ok"``,
         ``"error"`` or ``"incomplete"``; ``duration`` is in seconds; ``at`` is when the
-        call happened (default: now; a naive datetime is taken as UTC). ``tags`` map
+        call happened (default: now; a naive datetime is taken as UTC; from 1970-01-01
+        to 9999-12-31 UTC). ``tags`` map
         strings to strings (user, feature, tenant, ...).
         """
         return self._store.append(
@@ -357,7 +358,7 @@ def make_entry(
     low, high = estimate_bounds(estimate)
     return Entry(
         id=0,
-        time=utc(at) if at is not None else datetime.now(timezone.utc),
+        time=entry_time(at) if at is not None else datetime.now(timezone.utc),
         provider=cost.provider,
         model=cost.model,
         usage=cost.usage,

@@ -32,14 +32,14 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from .._errors import LedgerError
 from ..pricing._money import money_text
 from ..pricing._usage import Usage
-from ._entry import EXACT, Entry, format_time, parse_time
+from ._entry import EXACT, Entry, entry_from_row, format_time, parse_time
 from ._sqlite_schema import (
     SCHEMA_VERSION,
     USAGE_COLUMNS,
@@ -331,7 +331,7 @@ class SQLiteStore:
 
             rows = self._read(page)
             for row in rows:
-                yield _entry(row)
+                yield entry_from_row(row)
             if len(rows) < _PAGE:
                 return
             after = rows[-1][0]
@@ -539,26 +539,3 @@ def _reserved(connection: sqlite3.Connection, tags: Mapping[str, str], now: str)
         if counts_toward(json.loads(hold_tags), tags):
             total = EXACT.add(total, Decimal(amount))
     return total
-
-
-def _entry(row: tuple[Any, ...]) -> Entry:
-    usage_end = 6 + len(USAGE_COLUMNS)
-    (cost, items, currency, effective, reported, low, high, duration, tags) = row[usage_end:]
-    return Entry(
-        id=row[0],
-        time=parse_time(row[1]),
-        provider=row[2],
-        model=row[3],
-        request_id=row[4],
-        status=row[5],
-        usage=Usage(**dict(zip(USAGE_COLUMNS, row[6:usage_end], strict=True))),
-        total=Decimal(cost),
-        items={part: Decimal(value) for part, value in json.loads(items).items()},
-        currency=currency,
-        effective=date.fromisoformat(effective) if effective else None,
-        reported_cost=None if reported is None else Decimal(reported),
-        estimate_low=None if low is None else Decimal(low),
-        estimate_high=None if high is None else Decimal(high),
-        duration=duration,
-        tags=json.loads(tags),
-    )
