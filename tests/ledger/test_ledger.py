@@ -16,7 +16,9 @@ import pytest
 
 import costbook
 from costbook import Cost, Entry, Ledger, Usage, default_ledger_path, price
+from costbook.ledger import _sqlite_store as sqlite_store
 from costbook.ledger._entry import exact_sum
+from costbook.ledger._export import CSV_COLUMNS
 from costbook.ledger._sqlite_store import SQLiteStore
 
 UTC = timezone.utc
@@ -524,3 +526,66 @@ def test_a_stored_row_with_unreadable_values_is_still_read_and_exported(ledger):
     lines = [json.loads(line) for line in ledger.export("jsonl").splitlines()]
     assert lines[0]["unreadable"]["cost_items"] == "{not json"
     assert lines[1] == fine.as_dict()
+
+
+def test_exports_stream_in_pages_and_give_exactly_what_the_entries_say(ledger, monkeypatch):
+    monkeypatch.setattr(sqlite_store, "_EXPORT_PAGE", 2)
+    ledger.record(mini(1000, 20, cache_read_tokens=100, reasoning_tokens=5), at=on(1),
+                  tags={"user": "zoë", "team": 'say "hi", \\ ok'}, request_id="req-\u2028-1",
+                  reported_cost="0.00021", estimate=Bounds(mini(1000), mini(1000, 4000)),
+                  duration=timedelta(microseconds=1))
+    ledger.record(routed(7, 3), at=on(2, 23), status="incomplete", duration=1234.5)
+    ledger.record(price(Usage(), "gpt-4o-mini"), at=on(3), status="error", estimate="0.5")
+    ledger.record(mini(5), at=datetime(1970, 1, 1, tzinfo=UTC), tags={"emoji": "\U0001f4b8"})
+    ledger.record(mini(6), at=on(4), duration=0)
+    entries = ledger.entries()
+
+    out = io.StringIO()
+    assert ledger.export("jsonl", out) == 5
+    assert out.getvalue() == "".join(
+        json.dumps(e.as_dict(), ensure_ascii=False) + "\n" for e in entries)
+
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for e in entries:
+        data = e.as_dict()
+        flat = {**data, **data.pop("usage"), "cost_items": json.dumps(data["cost_items"]),
+                "tags": json.dumps(data["tags"], ensure_ascii=False)}
+        writer.writerow(["" if flat[c] is None else flat[c] for c in CSV_COLUMNS])
+    assert ledger.export("csv") == expected.getvalue()
+    assert ledger.export("csv", status="error").count("\n") == 2
+    assert ledger.export("jsonl", since=on(2), until=on(4)).count("\n") == 2
+
+
+def test_exports_are_the_same_without_sqlites_own_json_functions(ledger):
+    ledger.record(mini(1000), at=on(10), tags={"user": "zoë"})
+    ledger.record(mini(2000), at=on(11))
+    damage(ledger, 2, tags="{broken")
+    with_sqlite = ledger.export("jsonl"), ledger.export("csv")
+    sqlite_store._python_json_functions(ledger.store._conn())  # type: ignore[attr-defined]
+    assert (ledger.export("jsonl"), ledger.export("csv")) == with_sqlite
+    assert json.loads(with_sqlite[0].splitlines()[1])["unreadable"] == {"tags": "{broken"}
+
+
+@pytest.mark.parametrize(
+    ("columns", "unreadable"),
+    [
+        ({"input_tokens": "many"}, "usage"),
+        ({"duration": "slow"}, "duration"),
+        ({"duration": float("inf")}, None),
+        ({"provider": 42}, None),
+        ({"time": "2025-06-10"}, "time"),
+        ({"tags": '"a string"'}, "tags"),
+    ],
+)
+def test_an_export_of_a_row_with_a_value_of_another_type_is_still_json(ledger, columns,
+                                                                        unreadable):
+    ledger.record(mini(1000), at=on(10), duration=2.5)
+    damage(ledger, 1, **columns)
+    (line,) = ledger.export("jsonl").splitlines()
+    data = json.loads(line)
+    assert data == ledger.entries()[0].as_dict()
+    if unreadable:
+        assert unreadable in data["unreadable"]
+    assert len(list(csv.DictReader(io.StringIO(ledger.export("csv"))))) == 1
