@@ -21,7 +21,7 @@ _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEPTH = 64
 """How deeply a table may nest collections: a table needs about six levels; far deeper
 input would exhaust the YAML parser's stack."""
-MAX_VALUES = 100_000
+MAX_VALUES = 1_000_000
 """How many values a table may hold once its aliases are expanded (the bundled tables
 hold a few thousand); more is refused before it is built."""
 _MAX_NUMBER_TEXT = 100
