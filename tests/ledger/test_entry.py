@@ -90,3 +90,13 @@ def test_an_entry_is_immutable():
     with pytest.raises(AttributeError):
         entry().status = "error"  # type: ignore[misc]
     assert entry().effective == date(2024, 7, 18)
+
+
+def test_times_are_iso_8601_for_any_year_and_read_back_when_written_otherwise():
+    assert format_time(datetime(999, 12, 31)) == "0999-12-31T00:00:00.000000Z"
+    assert parse_time("0999-12-31T00:00:00.000000Z") == datetime(999, 12, 31, tzinfo=timezone.utc)
+    assert parse_time("999-12-31T00:00:00Z") == datetime(999, 12, 31, tzinfo=timezone.utc)
+    assert parse_time("2025-06-10 14:03:07.25") == datetime(2025, 6, 10, 14, 3, 7, 250000,
+                                                            tzinfo=timezone.utc)
+    with pytest.raises(ValueError, match="'2025-06-10T14:03:07\\+02:00' is not a UTC time"):
+        parse_time("2025-06-10T14:03:07+02:00")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import sys
 import threading
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ import pytest
 
 import costbook
 from costbook import Cost, Entry, Ledger, LedgerError, Usage, default_ledger_path, price
+from costbook.ledger import _sqlite_store as sqlite_store
 from costbook.ledger._entry import exact_sum
+from costbook.ledger._export import CSV_COLUMNS
 from costbook.ledger._sqlite_store import SQLiteStore
 
 UTC = timezone.utc
@@ -501,3 +504,151 @@ def test_a_ledger_opened_read_only_reads_and_refuses_to_record(tmp_path):
     with pytest.raises(LedgerError, match="the file does not exist"):
         Ledger(tmp_path / "none.sqlite", read_only=True)
     assert not (tmp_path / "none.sqlite").exists()
+
+
+# -- times out of range, and rows that cannot be read back ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(999, 12, 31),
+        datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))),  # before year 1 in UTC
+        datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))),  # after 9999
+    ],
+    ids=["year-999", "before-1970", "underflows-utc", "overflows-utc"],
+)
+def test_a_time_outside_1970_to_9999_is_refused_and_nothing_is_stored(ledger, at):
+    with pytest.raises(ValueError, match=r"at must be between 1970-01-01 and 9999-12-31 "
+                                         r"\(UTC\), got "):
+        ledger.record(mini(), at=at)
+    assert ledger.entries() == []
+
+
+def test_the_ends_of_the_time_range_are_kept(ledger):
+    first = ledger.record(mini(), at=datetime(1970, 1, 1, tzinfo=UTC))
+    last = ledger.record(mini(), at=datetime(9999, 12, 31, 23, 59, 59, 999999))  # naive: UTC
+    assert [e.time for e in ledger.entries()] == [first.time, last.time]
+    assert last.time == datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+    assert ledger.export("jsonl").splitlines()[1].startswith(
+        '{"id": 2, "time": "9999-12-31T23:59:59.999999Z"')
+
+
+def damage(ledger: Ledger, entry_id: int, **columns: object) -> None:
+    """Write stored values directly, as another program or an older costbook could have."""
+    db = sqlite3.connect(ledger.location, isolation_level=None)
+    sets = ", ".join(f"{name} = ?" for name in columns)
+    db.execute(f"UPDATE entries SET {sets} WHERE id = ?", [*columns.values(), entry_id])
+    db.close()
+
+
+def test_a_stored_row_with_a_bad_time_is_still_read_and_exported(ledger):
+    for day in (10, 11, 12):
+        ledger.record(mini(1000 * day), at=on(day), tags={"user": "bob"})
+    damage(ledger, 1, time="999-12-31T00:00:00.000000Z")
+    damage(ledger, 2, time="yesterday-ish")
+
+    first, second, third = ledger.entries()
+    assert first.time == datetime(999, 12, 31, tzinfo=UTC)  # read, but not as costbook writes
+    assert first.unreadable == {"time": "999-12-31T00:00:00.000000Z"}
+    assert second.unreadable == {"time": "yesterday-ish"}
+    assert second.time == datetime(1970, 1, 1, tzinfo=UTC)  # a stand-in, marked unreadable
+    assert second.as_dict()["time"] == "yesterday-ish"
+    assert second.as_dict()["unreadable"] == {"time": "yesterday-ish"}
+    assert third.time == on(12) and third.unreadable == {}
+    assert "unreadable" not in third.as_dict()
+    assert ledger.total() == Decimal("0.00495")
+    assert ledger.entries(tags={"user": "bob"})[2].id == 3
+
+    rows = list(csv.DictReader(io.StringIO(ledger.export("csv"))))
+    assert [r["time"] for r in rows] == [
+        "999-12-31T00:00:00.000000Z", "yesterday-ish", "2025-06-12T12:00:00.000000Z"]
+    lines = [json.loads(line) for line in ledger.export("jsonl").splitlines()]
+    assert [line["time"] for line in lines] == [r["time"] for r in rows]
+    assert lines[1]["unreadable"] == {"time": "yesterday-ish"}
+    assert lines[1]["cost"] == "0.00165"
+
+
+def test_a_stored_row_with_unreadable_values_is_still_read_and_exported(ledger):
+    ledger.record(mini(1000), at=on(10), reported_cost="0.001")
+    ledger.record(mini(2000), at=on(11))
+    damage(ledger, 1, cost_items="{not json", tags="[1, 2]", effective="someday",
+           reported_cost="n/a", input_tokens=-5, duration="slow")
+
+    damaged, fine = ledger.entries()
+    assert damaged.unreadable == {
+        "cost_items": "{not json", "tags": "[1, 2]", "effective": "someday",
+        "reported_cost": "n/a", "usage": '{"input_tokens": -5, "output_tokens": 0, '
+        '"cache_read_tokens": 0, "cache_write_tokens": 0, "cache_write_1h_tokens": 0, '
+        '"reasoning_tokens": 0, "images": 0, "requests": 1}', "duration": "slow",
+    }
+    assert damaged.total == Decimal("0.00015") and damaged.time == on(10)
+    assert fine.unreadable == {} and fine.total == Decimal("0.0003")
+    assert len(list(csv.DictReader(io.StringIO(ledger.export("csv"))))) == 2
+    lines = [json.loads(line) for line in ledger.export("jsonl").splitlines()]
+    assert lines[0]["unreadable"]["cost_items"] == "{not json"
+    assert lines[1] == fine.as_dict()
+
+
+def test_exports_stream_in_pages_and_give_exactly_what_the_entries_say(ledger, monkeypatch):
+    monkeypatch.setattr(sqlite_store, "_EXPORT_PAGE", 2)
+    ledger.record(mini(1000, 20, cache_read_tokens=100, reasoning_tokens=5), at=on(1),
+                  tags={"user": "zoë", "team": 'say "hi", \\ ok'}, request_id="req-\u2028-1",
+                  reported_cost="0.00021", estimate=Bounds(mini(1000), mini(1000, 4000)),
+                  duration=timedelta(microseconds=1))
+    ledger.record(routed(7, 3), at=on(2, 23), status="incomplete", duration=1234.5)
+    ledger.record(price(Usage(), "gpt-4o-mini"), at=on(3), status="error", estimate="0.5")
+    ledger.record(mini(5), at=datetime(1970, 1, 1, tzinfo=UTC), tags={"emoji": "\U0001f4b8"})
+    ledger.record(mini(6), at=on(4), duration=0)
+    entries = ledger.entries()
+
+    out = io.StringIO()
+    assert ledger.export("jsonl", out) == 5
+    assert out.getvalue() == "".join(
+        json.dumps(e.as_dict(), ensure_ascii=False) + "\n" for e in entries)
+
+    expected = io.StringIO()
+    writer = csv.writer(expected, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for e in entries:
+        data = e.as_dict()
+        flat = {**data, **data.pop("usage"), "cost_items": json.dumps(data["cost_items"]),
+                "tags": json.dumps(data["tags"], ensure_ascii=False), "late": int(data["late"])}
+        writer.writerow(["" if flat[c] is None else flat[c] for c in CSV_COLUMNS])
+    assert ledger.export("csv") == expected.getvalue()
+    assert ledger.export("csv", status="error").count("\n") == 2
+    assert ledger.export("jsonl", since=on(2), until=on(4)).count("\n") == 2
+
+
+def test_exports_are_the_same_without_sqlites_own_json_functions(ledger):
+    ledger.record(mini(1000), at=on(10), tags={"user": "zoë"})
+    ledger.record(mini(2000), at=on(11))
+    damage(ledger, 2, tags="{broken")
+    with_sqlite = ledger.export("jsonl"), ledger.export("csv")
+    sqlite_store._python_json_functions(ledger.store._conn())  # type: ignore[attr-defined]
+    assert (ledger.export("jsonl"), ledger.export("csv")) == with_sqlite
+    assert json.loads(with_sqlite[0].splitlines()[1])["unreadable"] == {"tags": "{broken"}
+
+
+@pytest.mark.parametrize(
+    ("columns", "unreadable"),
+    [
+        ({"input_tokens": "many"}, "usage"),
+        ({"duration": "slow"}, "duration"),
+        ({"duration": float("inf")}, None),
+        ({"provider": 42}, None),
+        ({"time": "2025-06-10"}, "time"),
+        ({"tags": '"a string"'}, "tags"),
+    ],
+)
+def test_an_export_of_a_row_with_a_value_of_another_type_is_still_json(ledger, columns,
+                                                                        unreadable):
+    ledger.record(mini(1000), at=on(10), duration=2.5)
+    damage(ledger, 1, **columns)
+    (line,) = ledger.export("jsonl").splitlines()
+    data = json.loads(line)
+    assert data == ledger.entries()[0].as_dict()
+    if unreadable:
+        assert unreadable in data["unreadable"]
+    assert len(list(csv.DictReader(io.StringIO(ledger.export("csv"))))) == 1

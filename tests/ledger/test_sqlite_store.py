@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -208,21 +209,58 @@ def overwrite(data: bytes, start: int, length: int) -> bytes:
 @pytest.mark.parametrize(
     "damage",
     [
-        lambda b: overwrite(b, 4096 * 2, 4096),  # a table page
+        lambda b: overwrite(b, 4096 * (leaf_pages(b)[len(leaf_pages(b)) // 2] - 1), 4096),  # a table page
         lambda b: overwrite(b, 100, 3996),  # the schema, after the header
         lambda b: b[: len(b) // 2],  # truncated
         lambda b: b[:-4096] + bytes(4096),  # last page zeroed
     ],
     ids=["table-page", "schema-page", "truncated", "zeroed-page"],
 )
-def test_a_corrupt_ledger_is_refused_and_left_untouched(tmp_path, damage):
+def test_a_corrupt_ledger_is_found_and_left_untouched(tmp_path, damage):
     path = tmp_path / "spend.sqlite"
     path.write_bytes(damage(filled(path)))
     before = path.read_bytes()
-    with pytest.raises(LedgerError, match="corrupt"):
-        Ledger(path)
+    try:
+        ledger = Ledger(path)  # refused when the schema or the newest entries are damaged
+    except LedgerError as refused:
+        assert "is corrupt" in str(refused)
+    else:  # damage elsewhere: found by a check, and by any read that meets it
+        problems = ledger.check()
+        assert problems and all(isinstance(p, str) for p in problems)
+        with pytest.raises(LedgerError, match="is corrupt"):
+            ledger.export("csv", io.StringIO())
+            ledger.report(["day", "i"])
+        ledger.close()
     assert path.read_bytes() == before
     assert siblings(path) == ["spend.sqlite"]
+
+
+def leaf_pages(data: bytes) -> list[int]:
+    """The numbers of the table leaf pages of an SQLite file (page type 13)."""
+    size = int.from_bytes(data[16:18], "big")
+    return [n for n in range(2, len(data) // size + 1) if data[(n - 1) * size] == 13]
+
+
+def test_opening_reads_no_more_than_the_schema_and_the_newest_entry(tmp_path):
+    path = tmp_path / "spend.sqlite"
+    data = filled(path, 3000)
+    size = int.from_bytes(data[16:18], "big")
+    middle = leaf_pages(data)[len(leaf_pages(data)) // 2]
+    path.write_bytes(overwrite(data, (middle - 1) * size, size))
+    with Ledger(path) as ledger:  # a full check at every open took time growing with the file
+        problems = ledger.check()
+        assert any("page" in problem or "malformed" in problem for problem in problems)
+        with pytest.raises(LedgerError, match=r"is corrupt.*check\(\)"):
+            ledger.entries()
+
+
+def test_a_sound_ledger_checks_clean(tmp_path):
+    path = tmp_path / "spend.sqlite"
+    filled(path, 50)
+    with Ledger(path) as ledger:
+        assert ledger.check() == []
+    with Ledger(":memory:") as scratch:
+        assert scratch.check() == []
 
 
 def test_a_directory_is_refused(tmp_path):

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 
@@ -57,13 +59,28 @@ def test_a_pinned_model_that_is_gone(tmp_path):
     ("text", "message"),
     [("[]", "a pin file has a 'pins' mapping"),
      ('pins:\n  "x:y": {rates: {input: 1}}\n', r"pin x:y: expected 'effective: YYYY-MM-DD'"),
-     ("pins: [unclosed", "not valid YAML")],
+     ("pins: [unclosed", "not valid YAML"),
+     ('pins:\n  "x:y": {effective: 2025-01-01, rates: {input: 1}, rates: {input: 0}}\n',
+      "duplicate key 'rates'")],
 )
 def test_bad_pin_files(tmp_path, text, message):
     path = tmp_path / "p.lock"
     path.write_text(text)
     with pytest.raises(PricingError, match=message):
         read_pins(path)
+
+
+def test_a_pin_file_nested_60_kb_deep_is_refused_not_a_crash(tmp_path):
+    path = tmp_path / "p.lock"
+    path.write_text("pins: " + "[" * 60_000)
+    done = subprocess.run([sys.executable, "-c", "import sys\n"
+                           "from costbook.pricing._pins import read_pins\n"
+                           "from costbook import PricingError\n"
+                           "try:\n    read_pins(sys.argv[1])\n"
+                           "except PricingError as exc:\n    print(exc)\n", str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])  # not -11 (SIGSEGV)
+    assert done.stdout.startswith(f"{path}: nested more than 64 levels deep")
 
 
 def test_missing_pin_file(tmp_path):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow, Rounded
@@ -10,11 +12,15 @@ from typing import Any
 
 from ..pricing._cost import Cost
 from ..pricing._money import money_text
-from ..pricing._usage import Usage
+from ..pricing._usage import USAGE_FIELDS, Usage
 
 EXACT = Context(prec=1000, traps=[Inexact, Rounded, InvalidOperation, Overflow])
 """The arithmetic of ledger amounts: sums and differences that never round (a result
 that would need rounding raises instead of being silently changed)."""
+
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime.max.replace(tzinfo=timezone.utc)
+"""The times an entry may have: from the Unix epoch to the end of year 9999, UTC."""
 
 STATUSES: tuple[str, ...] = ("ok", "error", "incomplete", "invalid_usage")
 """What became of a call: answered (``ok``), failed (``error``), cut short
@@ -35,6 +41,12 @@ class Entry:
     or when no reservation was settled); ``late`` says that reservation had lapsed before
     the commit (its money was no longer held). An entry holds no API key, header, prompt or
     response text.
+
+    ``unreadable`` is empty for every entry costbook wrote. A row stored otherwise (by
+    another program, or damaged) is still read: each value not in the form costbook
+    writes is kept there as its stored text, by column (``time``, ``usage``, ``cost``,
+    ...), and its field holds what could be read from it, else a stand-in: the Unix epoch
+    for a time, zero usage or cost, no other amount, empty items and tags.
     """
 
     id: int
@@ -55,6 +67,7 @@ class Entry:
     currency: str = "USD"
     overrun: Decimal | None = None
     late: bool = False
+    unreadable: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def cost(self) -> Cost:
@@ -77,14 +90,16 @@ class Entry:
         return EXACT.subtract(self.reported_cost, self.total)
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; amounts are exact decimal strings, the time ISO 8601 in UTC."""
+        """A JSON-ready dict; amounts are exact decimal strings, the time ISO 8601 in UTC.
+        An entry with :attr:`unreadable` values gives their stored text, and has them
+        under ``unreadable`` too."""
 
         def text(amount: Decimal | None) -> str | None:
             return None if amount is None else money_text(amount)
 
-        return {
+        data = {
             "id": self.id,
-            "time": format_time(self.time),
+            "time": self.unreadable.get("time") or format_time(self.time),
             "provider": self.provider,
             "model": self.model,
             "request_id": self.request_id,
@@ -102,6 +117,9 @@ class Entry:
             "overrun": text(self.overrun),
             "late": self.late,
         }
+        if self.unreadable:
+            data["unreadable"] = dict(self.unreadable)
+        return data
 
 
 def exact_sum(amounts: Iterable[Decimal]) -> Decimal:
@@ -115,12 +133,29 @@ def exact_sum(amounts: Iterable[Decimal]) -> Decimal:
 def format_time(moment: datetime) -> str:
     """A UTC time as fixed-width ISO 8601 text, ``2025-06-10T14:03:07.250000Z``: sorts as
     text in time order, and its first 10 and 7 characters are its day and month."""
-    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc(moment).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+_LOOSE_TIME = re.compile(
+    r"\s*(\d{1,4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6})\d*)?)?)?"
+    r"\s*(?:Z|[+-]00:?00)?\s*"
+)
 
 
 def parse_time(text: str) -> datetime:
-    """The inverse of :func:`format_time`."""
-    return datetime.fromisoformat(text.removesuffix("Z")).replace(tzinfo=timezone.utc)
+    """The inverse of :func:`format_time`. Also reads a UTC time written otherwise
+    (``999-12-31T00:00:00Z``, ``2025-06-10 14:03``); raises ValueError for anything else."""
+    if len(text) == 27 and text[-1] == "Z":
+        try:
+            return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    match = _LOOSE_TIME.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a UTC time like 2025-06-10T14:03:07.250000Z")
+    year, month, day, hour, minute, second = (int(p or 0) for p in match.groups()[:6])
+    micro = int((match.group(7) or "0").ljust(6, "0"))
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=timezone.utc)
 
 
 def utc(moment: datetime) -> datetime:
@@ -128,3 +163,127 @@ def utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
+
+
+def entry_time(moment: datetime, name: str = "at") -> datetime:
+    """``moment`` in UTC, refused with a ValueError outside :data:`EARLIEST` to
+    :data:`LATEST` (a time that cannot be stored as fixed-width ISO 8601 text)."""
+    try:
+        in_utc = utc(moment)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or not EARLIEST <= in_utc <= LATEST:
+        raise ValueError(
+            f"{name} must be between 1970-01-01 and 9999-12-31 (UTC), got {moment!r}"
+        )
+    return in_utc
+
+
+ROW_COLUMNS: tuple[str, ...] = (
+    "id", "time", "provider", "model", "request_id", "status", *USAGE_FIELDS, "cost",
+    "cost_items", "currency", "effective", "reported_cost", "estimate_low", "estimate_high",
+    "duration", "tags", "overrun", "late",
+)
+"""An entry as a store gives it back: these values in this order, as stored (times,
+amounts and dates as text; items and tags as JSON text)."""
+_USAGE_END = 6 + len(USAGE_FIELDS)
+
+
+def entry_from_row(row: Sequence[Any]) -> Entry:
+    """The entry of a stored row (:data:`ROW_COLUMNS`). Never raises for what a row
+    holds: a value that cannot be read is kept in :attr:`Entry.unreadable`."""
+    try:
+        return _read(row)
+    except (ValueError, TypeError, ArithmeticError, AttributeError):
+        return _read_carefully(row)
+
+
+def _read(row: Sequence[Any]) -> Entry:
+    (cost, items, currency, effective, reported, low, high, duration, tags, overrun,
+     late) = row[_USAGE_END:]
+    item_map = json.loads(items)
+    tag_map = json.loads(tags)
+    text = row[1]
+    if type(item_map) is not dict or type(tag_map) is not dict or len(text) != 27:
+        raise TypeError("not as costbook writes it")
+    return Entry(
+        id=row[0],
+        time=datetime.fromisoformat(text.removesuffix("Z")).replace(tzinfo=timezone.utc),
+        provider=row[2],
+        model=row[3],
+        request_id=row[4],
+        status=row[5],
+        usage=Usage(**dict(zip(USAGE_FIELDS, row[6:_USAGE_END], strict=True))),
+        total=Decimal(cost),
+        items={part: Decimal(value) for part, value in item_map.items()},
+        currency=currency,
+        effective=date.fromisoformat(effective) if effective else None,
+        reported_cost=None if reported is None else Decimal(reported),
+        estimate_low=None if low is None else Decimal(low),
+        estimate_high=None if high is None else Decimal(high),
+        duration=None if duration is None else float(duration),
+        tags=tag_map,
+        overrun=None if overrun is None else Decimal(overrun),
+        late=bool(late),
+    )
+
+
+def _read_carefully(row: Sequence[Any]) -> Entry:
+    values = dict(zip(ROW_COLUMNS, row, strict=True))
+    unreadable: dict[str, str] = {}
+
+    def read(column: str, convert: Any, stand_in: Any) -> Any:
+        raw = values[column]
+        if raw is None:
+            return None
+        try:
+            value = convert(raw)
+        except (ValueError, TypeError, ArithmeticError, AttributeError):
+            value = stand_in
+        if value is stand_in or (column == "time" and format_time(value) != raw):
+            unreadable[column] = raw if isinstance(raw, str) else repr(raw)
+        return value
+
+    def amount(raw: Any) -> Decimal:
+        value = Decimal(raw)
+        if not value.is_finite():
+            raise ValueError(raw)
+        return value
+
+    def amounts(raw: Any) -> dict[str, Decimal]:
+        value = json.loads(raw)
+        return {str(part): amount(each) for part, each in value.items()}
+
+    def tags(raw: Any) -> dict[str, str]:
+        value = json.loads(raw)
+        if not all(isinstance(v, str) for v in value.values()):
+            raise TypeError(raw)
+        return {str(key): each for key, each in value.items()}
+
+    counts = {name: values[name] for name in USAGE_FIELDS}
+    try:
+        usage = Usage(**counts)
+    except (ValueError, TypeError):
+        usage = Usage(**dict.fromkeys(USAGE_FIELDS, 0))
+        unreadable["usage"] = json.dumps(counts, default=repr)
+    return Entry(
+        id=values["id"],
+        time=read("time", parse_time, EARLIEST) or EARLIEST,
+        provider=values["provider"],
+        model=values["model"],
+        request_id=values["request_id"],
+        status=values["status"],
+        usage=usage,
+        total=read("cost", amount, Decimal(0)) or Decimal(0),
+        items=read("cost_items", amounts, {}) or {},
+        currency=values["currency"],
+        effective=read("effective", date.fromisoformat, None),
+        reported_cost=read("reported_cost", amount, None),
+        estimate_low=read("estimate_low", amount, None),
+        estimate_high=read("estimate_high", amount, None),
+        duration=read("duration", float, None),
+        tags=read("tags", tags, {}) or {},
+        overrun=read("overrun", amount, None),
+        late=bool(read("late", lambda raw: bool(int(raw)), None)),
+        unreadable=unreadable,
+    )

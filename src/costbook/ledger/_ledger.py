@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import math
 import os
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -18,22 +16,17 @@ from typing import IO, Any, Literal, overload
 from .._errors import LedgerError
 from ..pricing._cost import Cost
 from ..pricing._money import MIN_EXPONENT, money_text
-from ..pricing._usage import MAX_COUNT, USAGE_FIELDS, count_text
-from ._entry import EXACT, STATUSES, Entry, exact_sum, utc
+from ..pricing._usage import MAX_COUNT, count_text
+from ._entry import EXACT, STATUSES, Entry, entry_time, exact_sum, utc
+from ._export import EXPORT_FORMATS, write_csv, write_jsonl
 from ._spool import Spool
 from ._store import GROUP_COLUMNS, TAG_PREFIX, EntryFilter, LedgerStore, ReportRow
 from ._tags import SECRET, check_tags
 
 # Strings shaped like provider API keys or auth headers; a ledger never stores them.
 
-EXPORT_FORMATS = ("csv", "jsonl")
 _MAX_PERCENT = Decimal(1_000_000)
 _MAX_DIGITS = 100
-CSV_COLUMNS: tuple[str, ...] = (
-    "id", "time", "provider", "model", "request_id", "status", *USAGE_FIELDS, "cost",
-    "cost_items", "currency", "effective", "reported_cost", "estimate_low", "estimate_high",
-    "duration", "tags", "overrun", "late",
-)
 
 
 class Ledger:
@@ -118,8 +111,9 @@ class Ledger:
         ``estimate`` is the pre-flight estimate: an amount, a :class:`Cost`, or an object
         with ``low`` and ``high`` costs (an ``Estimate``). ``status`` is ``"ok"``,
         ``"error"``, ``"incomplete"`` or ``"invalid_usage"``; ``duration`` is in seconds;
-        ``at`` is when the call happened (default: now; a naive datetime is taken as UTC).
-        ``tags`` map strings to strings (user, feature, tenant, ...).
+        ``at`` is when the call happened (default: now; a naive datetime is taken as UTC;
+        from 1970-01-01 to 9999-12-31 UTC). ``tags`` map strings to strings (user,
+        feature, tenant, ...).
         """
         entry = make_entry(
             cost, tags=tags, request_id=request_id, reported_cost=reported_cost,
@@ -282,7 +276,10 @@ class Ledger:
             raise ValueError(f"unknown export format {fmt!r}; use one of csv, jsonl")
         where = entry_filter(since, until, model, provider, tags, status)
         out: IO[str] = io.StringIO() if file is None else file
-        count = write_entries(self._store.entries(where), fmt, out)
+        if fmt == "csv":
+            count = write_csv(self._store.entry_rows(where), out)
+        else:
+            count = write_jsonl(self._store.entry_rows(where, marked=True), out)
         if file is None:
             assert isinstance(out, io.StringIO)
             return out.getvalue()
@@ -322,6 +319,13 @@ class Ledger:
             )
             for key, entries in sorted(groups.items())
         ]
+
+    def check(self) -> list[str]:
+        """Check every stored page and index: what is damaged (the first few problems),
+        or an empty list when the ledger is sound. Opening a ledger reads only its
+        schema and newest entry, so that it stays fast however large the ledger grows;
+        this reads all of it (about 1.5 s per million entries)."""
+        return self._store.check()
 
     # -- lifetime ----------------------------------------------------------------------
 
@@ -422,7 +426,7 @@ def make_entry(
     low, high = estimate_bounds(estimate)
     return Entry(
         id=0,
-        time=utc(at) if at is not None else datetime.now(timezone.utc),
+        time=entry_time(at) if at is not None else datetime.now(timezone.utc),
         provider=cost.provider,
         model=cost.model,
         usage=cost.usage,
@@ -614,24 +618,3 @@ def parse_tolerance(tolerance: Decimal | int | str) -> Callable[[Entry], bool]:
         return abs(entry.drift or Decimal(0)) > amount
 
     return absolute
-
-
-def write_entries(entries: Iterable[Entry], fmt: str, out: IO[str]) -> int:
-    """Write entries to ``out`` as CSV or JSON Lines; the number written."""
-    count = 0
-    if fmt == "jsonl":
-        for entry in entries:
-            out.write(json.dumps(entry.as_dict(), ensure_ascii=False) + "\n")
-            count += 1
-        return count
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for entry in entries:
-        data = entry.as_dict()
-        usage = data.pop("usage")
-        data["cost_items"] = json.dumps(data["cost_items"])
-        data["tags"] = json.dumps(data["tags"], ensure_ascii=False)
-        flat = {**data, **usage}
-        writer.writerow(["" if flat[c] is None else flat[c] for c in CSV_COLUMNS])
-        count += 1
-    return count

@@ -212,9 +212,24 @@ def validate(path: str, application_id: int, version: int, tables: set[str]) -> 
         )
 
 
+def probe(connection: sqlite3.Connection) -> None:
+    """Read what every use of a ledger needs, in a time that does not grow with it: the
+    meta table and the newest entry with its tags. SQLite raises on a damaged page."""
+    connection.execute("BEGIN")
+    try:
+        connection.execute("SELECT count(*) FROM meta").fetchone()
+        connection.execute(
+            "SELECT e.*, t.* FROM (SELECT * FROM entries ORDER BY id DESC LIMIT 1) e "
+            "LEFT JOIN entry_tags t ON t.entry_id = e.id"
+        ).fetchall()
+    finally:
+        connection.execute("COMMIT")
+
+
 def integrity_problems(connection: sqlite3.Connection) -> list[str]:
-    """What ``PRAGMA quick_check`` finds wrong (the first few); empty when all is well."""
-    rows = connection.execute("PRAGMA quick_check(3)").fetchall()
+    """What ``PRAGMA integrity_check`` finds wrong (the first few); empty when all is
+    well. It reads every page: its time grows with the ledger."""
+    rows = connection.execute("PRAGMA integrity_check(10)").fetchall()
     problems = [
         line.strip() for row in rows for line in str(row[0]).splitlines()
         if line.strip() and not line.startswith("***")

@@ -14,8 +14,11 @@ in WAL mode with ``synchronous=NORMAL``, so a committed entry survives a killed 
 each other with bounded, jittered backoff; past ``timeout`` a :class:`LedgerError` says the
 ledger is locked.
 
-Safety: the file format and its migrations are in :mod:`._sqlite_schema`; an existing
-ledger must also pass ``PRAGMA quick_check`` when it is opened.
+Safety: the file format and its migrations are in :mod:`._sqlite_schema`. Opening an
+existing ledger reads its header, its schema and its newest entry, in a time that does
+not grow with the ledger; SQLite refuses any page it finds damaged when a read or a write
+meets it (a :class:`LedgerError` says the ledger is corrupt), and :meth:`SQLiteStore.check`
+reads everything on request (``PRAGMA integrity_check``).
 """
 
 from __future__ import annotations
@@ -32,14 +35,14 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from .._errors import LedgerError
 from ..pricing._money import money_text
 from ..pricing._usage import Usage
-from ._entry import EXACT, Entry, format_time, parse_time
+from ._entry import EXACT, Entry, entry_from_row, format_time, parse_time
 from ._sqlite_schema import (
     SCHEMA_VERSION,
     USAGE_COLUMNS,
@@ -47,6 +50,7 @@ from ._sqlite_schema import (
     inspect,
     integrity_problems,
     migrate,
+    probe,
     validate,
 )
 from ._store import (
@@ -77,6 +81,13 @@ _INSERT_ENTRY = (
     + ", ".join("?" * (len(_ENTRY_COLUMNS.split(",")) - 1))
     + ")"
 )
+# True for a row whose counts are integers and whose items and tags are JSON objects, as
+# costbook writes them (cheap checks in SQL; an export finds a value of another type).
+_AS_WRITTEN = " AND ".join([
+    f"typeof({' + '.join(f'e.{c}' for c in ('id', *USAGE_COLUMNS))}) = 'integer'",
+    *(f"json_valid(e.{c}) AND substr(e.{c}, 1, 1) = '{{'" for c in ("cost_items", "tags")),
+])
+_EXPORT_PAGE = 5000
 _GROUP_SQL = {
     "model": "e.model",
     "provider": "e.provider",
@@ -128,6 +139,7 @@ def _add_functions(connection: sqlite3.Connection) -> None:
     """The exact SQL aggregates every connection of a store uses."""
     connection.create_aggregate("dsum", 1, cast(Any, DecimalSum))
     connection.create_aggregate("isum", 1, cast(Any, IntegerSum))
+    _add_json_functions(connection)
 
 
 class SQLiteStore:
@@ -247,12 +259,7 @@ class SQLiteStore:
         else:
             validate(self._path, application_id, version, tables)
             if existed:
-                problems = self._retry(lambda: integrity_problems(connection))
-                if problems:
-                    raise LedgerError(
-                        f"ledger {self._path} is corrupt ({'; '.join(problems)}); it was left "
-                        "untouched: restore it from a backup or give another path"
-                    )
+                self._retry(lambda: probe(connection))
         if version < SCHEMA_VERSION and self._read_only:
             raise LedgerError(
                 f"ledger {self._path} has schema version {version}, older than version "
@@ -320,7 +327,10 @@ class SQLiteStore:
         if (code is not None and code & 0xFF in _CORRUPT_CODES) or (
             "malformed" in text or "not a database" in text
         ):
-            return LedgerError(f"ledger {self.location} is corrupt: {text}")
+            return LedgerError(
+                f"ledger {self.location} is corrupt: {text}; it was left as it is "
+                "(Ledger.check() lists the damage): restore it from a backup"
+            )
         return LedgerError(f"ledger {self.location}: {text}")
 
     def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -452,10 +462,42 @@ class SQLiteStore:
 
             rows = self._read(page)
             for row in rows:
-                yield _entry(row)
+                yield entry_from_row(row)
             if len(rows) < _PAGE:
                 return
             after = rows[-1][0]
+
+    def entry_rows(
+        self, where: EntryFilter, *, marked: bool = False
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        after = 0
+        selected = f"{_ENTRY_COLUMNS}, {_AS_WRITTEN}" if marked else _ENTRY_COLUMNS
+        while True:
+            clause, params = _where(where, after=after)
+            sql = f"SELECT {selected} FROM entries e WHERE {clause} ORDER BY e.id LIMIT ?"
+
+            def page(connection: sqlite3.Connection, sql: str = sql,
+                     params: list[Any] = params) -> list[tuple[Any, ...]]:
+                return connection.execute(sql, [*params, _EXPORT_PAGE]).fetchall()
+
+            rows = self._read(page)
+            if rows:
+                yield rows
+            if len(rows) < _EXPORT_PAGE:
+                return
+            after = rows[-1][0]
+
+    def check(self) -> list[str]:
+        def attempt() -> list[str]:
+            try:
+                return integrity_problems(self._conn())
+            except sqlite3.DatabaseError as exc:
+                if _is_busy(exc):
+                    raise
+                return [str(exc)]  # damage that stops the check itself
+
+        with self._lock:
+            return self._retry(attempt)
 
     def total(self, where: EntryFilter) -> Decimal:
         return self._read(lambda connection: self._total_in(connection, where))
@@ -653,6 +695,38 @@ if hasattr(os, "register_at_fork"):
     )
 
 
+def _add_json_functions(connection: sqlite3.Connection) -> None:
+    """Make sure ``json_valid`` and ``json_type`` exist: SQLite before 3.38 could be
+    built without its JSON functions."""
+    try:
+        connection.execute("SELECT json_type(json('{}'))").fetchone()
+    except sqlite3.OperationalError:
+        _python_json_functions(connection)
+
+
+def _python_json_functions(connection: sqlite3.Connection) -> None:
+    """``json_valid`` and ``json_type`` (of a whole text) in Python."""
+
+    def parsed(text: object) -> object:
+        if not isinstance(text, str):
+            raise ValueError(text)
+        return json.loads(text)
+
+    def valid(text: object) -> int:
+        try:
+            parsed(text)
+        except ValueError:
+            return 0
+        return 1
+
+    def kind(text: object) -> str:
+        value = parsed(text)
+        return "object" if isinstance(value, dict) else type(value).__name__
+
+    connection.create_function("json_valid", 1, valid, deterministic=True)
+    connection.create_function("json_type", 1, kind, deterministic=True)
+
+
 def _is_busy(exc: sqlite3.Error) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
@@ -773,32 +847,6 @@ def process_alive(pid: int) -> bool:
     except (OSError, IndexError):
         return True
     return state not in (b"Z", b"X")
-
-
-def _entry(row: tuple[Any, ...]) -> Entry:
-    usage_end = 6 + len(USAGE_COLUMNS)
-    (cost, items, currency, effective, reported, low, high, duration, tags, overrun,
-     late) = row[usage_end:]
-    return Entry(
-        id=row[0],
-        time=parse_time(row[1]),
-        provider=row[2],
-        model=row[3],
-        request_id=row[4],
-        status=row[5],
-        usage=Usage(**dict(zip(USAGE_COLUMNS, row[6:usage_end], strict=True))),
-        total=Decimal(cost),
-        items={part: Decimal(value) for part, value in json.loads(items).items()},
-        currency=currency,
-        effective=date.fromisoformat(effective) if effective else None,
-        reported_cost=None if reported is None else Decimal(reported),
-        estimate_low=None if low is None else Decimal(low),
-        estimate_high=None if high is None else Decimal(high),
-        duration=duration,
-        tags=json.loads(tags),
-        overrun=None if overrun is None else Decimal(overrun),
-        late=bool(late),
-    )
 
 
 def _why_not(path: str, exc: sqlite3.Error) -> str:

@@ -131,6 +131,21 @@ class LedgerStore(Protocol):
         """The entries matching ``where``, oldest id first."""
         ...
 
+    def entry_rows(
+        self, where: EntryFilter, *, marked: bool = False
+    ) -> Iterator[Sequence[tuple[Any, ...]]]:
+        """The entries matching ``where``, oldest id first, as pages of stored rows: the
+        values of :data:`~costbook.ledger._entry.ROW_COLUMNS` as stored. With ``marked``,
+        each row ends with a flag, true when its counts are integers and its items and
+        tags JSON objects (as costbook writes them). For streaming exports."""
+        ...
+
+    def check(self) -> list[str]:
+        """A full integrity check of the stored data: what is damaged (the first few
+        problems), empty when all is well. It reads everything, so it takes time that
+        grows with the ledger."""
+        ...
+
     def total(self, where: EntryFilter) -> Decimal:
         """The exact summed cost of the entries matching ``where``."""
         ...

@@ -53,13 +53,19 @@ def check_tables(paths: Sequence[str | os.PathLike[str]] | None = None) -> Check
         _verify_examples(tables, report)
         return report
     loaded = []
-    for path in table_files(paths):
-        report.files += 1
+    for given in paths:
         try:
-            loaded.append((read_table(path), str(path)))
+            files = list(table_files([given]))
         except PricingError as exc:
             report.problems.append(str(exc))
-    if report.files == 0:
+            continue
+        for path in files:
+            report.files += 1
+            try:
+                loaded.append((read_table(path), str(path)))
+            except PricingError as exc:
+                report.problems.append(str(exc))
+    if report.files == 0 and not report.problems:
         raise PricingError(
             f"no pricing tables (*.yaml, *.yml) in {', '.join(map(str, paths))}; give table "
             "files, or folders that hold them"
@@ -73,9 +79,9 @@ def _verify_examples(tables: Catalog, report: CheckReport) -> None:
         report.models += 1
         for example in model.examples:
             report.examples += 1
-            usage = Usage(**example.usage.model_dump())
             at = example.at or model.checked
             try:
+                usage = Usage(**example.usage.model_dump())
                 got = price_with(usage, model, model.rates_at(at)).total
             except (CostbookError, ValueError) as exc:
                 report.problems.append(f"{model.source}: model {model.id}: example: {exc}")

@@ -84,16 +84,13 @@ def write_pins(path: str | os.PathLike[str], pins: Sequence[Pin]) -> None:
 
 def read_pins(path: str | os.PathLike[str]) -> list[Pin]:
     """Read a lock file written by :func:`write_pins`; rates come back as exact Decimals."""
-    import yaml
-
-    from ._tables import _DecimalLoader
+    from ._tables import load_yaml
 
     try:
-        data: Any = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_DecimalLoader)
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise PricingError(f"{path}: cannot read the pin file: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise PricingError(f"{path}: not valid YAML: {exc}") from None
+    data: Any = load_yaml(raw, source=str(path))
     if not isinstance(data, dict) or not isinstance(data.get("pins"), dict):
         raise PricingError(f"{path}: a pin file has a 'pins' mapping of model refs; write one "
                            "with `costbook pin MODEL --output FILE`")

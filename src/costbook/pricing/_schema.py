@@ -19,6 +19,14 @@ Tokenizer = Literal["o200k_base", "cl100k_base", "claude", "approximate"]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 
 
+MAX_DIGITS = 28
+"""Significant digits a number in a table may have: the precision the calculator keeps."""
+MAX_PLACES = 20
+"""Decimal places a number in a table may have."""
+MAX_AMOUNT = Decimal(1_000_000_000)
+"""Rates and amounts in a table are below this many dollars."""
+
+
 def _no_float(value: Any) -> Any:
     if isinstance(value, float):
         raise ValueError(
@@ -26,6 +34,50 @@ def _no_float(value: Any) -> Any:
             "number or pass a Decimal or a string"
         )
     return value
+
+
+def _in_range(value: Decimal | None) -> Decimal | None:
+    """Refuse a number the calculator would round or could not hold: more than
+    :data:`MAX_DIGITS` significant digits, more than :data:`MAX_PLACES` decimal places,
+    or :data:`MAX_AMOUNT` or more. Trailing zeros do not count (``1.50`` is ``1.5``)."""
+    if value is None:
+        return None
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # pydantic lets only finite numbers through
+    significant = len(digits)
+    while significant > 1 and digits[significant - 1] == 0:
+        significant -= 1
+    exponent += len(digits) - significant  # of the last significant digit
+    if value.is_zero():
+        if not -MAX_PLACES <= exponent < 9:
+            raise ValueError(f"{_short(value)} is out of range: write zero as 0")
+        return value
+    if significant > MAX_DIGITS:
+        raise ValueError(
+            f"{significant} significant digits are more than the calculator keeps; "
+            f"write at most {MAX_DIGITS}"
+        )
+    if exponent < -MAX_PLACES or value.adjusted() >= 9:
+        raise ValueError(
+            f"{_short(value)} is out of range: a number in a table is below "
+            f"{MAX_AMOUNT:,} with at most {MAX_PLACES} decimal places"
+        )
+    return value
+
+
+def _short(value: Decimal) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else text[:20] + "..." + text[-12:]
+
+
+def _iso_date(value: Any) -> Any:
+    """Only a date or ``YYYY-MM-DD`` text is a date: a number is refused, not read as
+    seconds since 1970."""
+    if isinstance(value, date) or (
+        isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-"
+    ):
+        return value
+    raise ValueError("a date is written YYYY-MM-DD")
 
 
 class _Strict(BaseModel):
@@ -59,6 +111,11 @@ class PriceSet(_Strict):
         "input", "output", "cache_read", "cache_write", "cache_write_1h", "reasoning",
         "per_image", "per_request", mode="before",
     )(_no_float)
+    _rates_in_range = field_validator(
+        "input", "output", "cache_read", "cache_write", "cache_write_1h", "reasoning",
+        "per_image", "per_request",
+    )(_in_range)
+    _dates = field_validator("effective", mode="before")(_iso_date)
 
     @model_validator(mode="after")
     def _billed_as_names_a_rate(self) -> PriceSet:
@@ -70,8 +127,19 @@ class PriceSet(_Strict):
                     f"billed_as: {part} has its own rate {getattr(self, part)}; "
                     "give either the rate or billed_as, not both"
                 )
-            if getattr(self, rate) is None and rate not in self.billed_as:
-                raise ValueError(f"billed_as: {part} is billed as {rate}, which has no rate")
+            chain = [part]
+            while getattr(self, rate) is None:
+                if rate in chain:
+                    raise ValueError(
+                        f"billed_as: {' -> '.join([*chain, rate])} is a cycle; end it at "
+                        "a rate the price set gives"
+                    )
+                if rate not in self.billed_as:
+                    raise ValueError(
+                        f"billed_as: {part} is billed as {rate}, which has no rate"
+                    )
+                chain.append(rate)
+                rate = self.billed_as[rate]
         return self
 
 
@@ -91,6 +159,7 @@ class PatchImages(_Strict):
     max_patches: int = Field(1536, gt=0)
 
     _exact = field_validator("multiplier", mode="before")(_no_float)
+    _in_range = field_validator("multiplier")(_in_range)
 
 
 class PixelImages(_Strict):
@@ -138,6 +207,8 @@ class Example(_Strict):
     source: str | None = Field(None, description="Where the provider states it.")
 
     _exact = field_validator("total", mode="before")(_no_float)
+    _total_in_range = field_validator("total")(_in_range)
+    _dates = field_validator("at", mode="before")(_iso_date)
 
 
 class ModelEntry(_Strict):
@@ -156,6 +227,8 @@ class ModelEntry(_Strict):
     images: ImageBilling | None = None
     prices: list[PriceSet] = Field(min_length=1)
     examples: list[Example] = Field(default_factory=list)
+
+    _dates = field_validator("checked", mode="before")(_iso_date)
 
     @model_validator(mode="after")
     def _prices_in_date_order(self) -> ModelEntry:
