@@ -15,6 +15,7 @@ import pytest
 
 from costbook import Budget, Ledger, Usage, price
 from costbook.cli._main import main
+from unprivileged import unprivileged
 
 UTC = timezone.utc
 
@@ -340,16 +341,7 @@ def test_report_by_a_tag_key_of_the_ledger_still_groups(capsys, path):
 
 def _as_unprivileged(*argv: str) -> list[str]:
     """A command run as a user whom permission bits bind (root ignores them)."""
-    import os
-    import shutil
-
-    command = [sys.executable, "-m", "costbook", *argv]
-    if os.geteuid() != 0:
-        return command
-    if shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv to drop to an unprivileged user: "
-                    "permission bits cannot be tested")
-    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
+    return unprivileged([sys.executable, "-m", "costbook", *argv])
 
 
 @pytest.fixture(params=[0o555, 0o777], ids=["read-only folder", "writable folder"])
