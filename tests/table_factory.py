@@ -9,6 +9,9 @@ from typing import Any
 from costbook.pricing._catalog import Catalog
 from costbook.pricing._tables import validate_table
 
+# The YAML tables of this source tree (an installed package holds them compiled to JSON).
+REPO_PRICING = Path(__file__).resolve().parents[1] / "pricing"
+
 BASE_MODEL: dict[str, Any] = {
     "id": "tiny-1",
     "aliases": ["tiny-1-2025-01-01"],

@@ -113,7 +113,9 @@ def test_report_as_csv(capsys, path):
     ]
     assert list(rows[0]) == ["team", "calls", "input_tokens", "output_tokens",
                              "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-                             "reasoning_tokens", "images", "requests", "cost"]
+                             "reasoning_tokens", "audio_input_tokens", "audio_output_tokens",
+                             "audio_cache_read_tokens", "images", "web_searches", "requests",
+                             "cost"]
 
 
 def test_report_reads_the_ledger_named_by_the_environment(capsys, path, monkeypatch):

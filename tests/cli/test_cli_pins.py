@@ -1,9 +1,10 @@
 import json
+import re
 
 import pytest
 
 from costbook.cli._main import main
-from costbook.pricing._tables import bundled_pricing_dir
+from table_factory import REPO_PRICING
 
 
 def run(capsys, *argv):
@@ -56,8 +57,9 @@ def test_pin_unknown_model_exits_2(capsys):
 def _tables(tmp_path, name, cache_read):
     folder = tmp_path / name
     folder.mkdir()
-    text = (bundled_pricing_dir() / "requesty.yaml").read_text()
-    (folder / "requesty.yaml").write_text(text.replace("cache_read: 0.07", f"cache_read: {cache_read}"))
+    text = (REPO_PRICING / "requesty.yaml").read_text()
+    (folder / "requesty.yaml").write_text(
+        re.sub(r"^(\s+cache_read: )0\.07$", rf"\g<1>{cache_read}", text, flags=re.M))
     return str(folder)
 
 

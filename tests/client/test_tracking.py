@@ -374,21 +374,22 @@ def test_an_answer_naming_an_unknown_model_is_priced_as_asked_with_a_warning(llm
     assert entry.model == "gpt-4o-mini"
 
 
-def test_an_answer_that_cannot_be_priced_is_still_recorded(llm_server, ledger, tmp_path):
+def test_cached_tokens_without_a_cache_read_rate_bill_as_input(llm_server, ledger, tmp_path):
     write_one_model_table(tmp_path / "acme.yaml", provider="acme", model="acme-1")
     costbook.load(tmp_path / "acme.yaml")
     try:
         client = track(llm_server.client(), ledger=ledger, provider="acme")
-        with pytest.warns(UserWarning, match="has no cache_read rate"):
-            client.chat.completions.create(model="acme-1", messages=MESSAGES,
-                                           extra_headers=scenario("openrouter", "cached"))
+        client.chat.completions.create(model="acme-1", messages=MESSAGES,
+                                       extra_headers=scenario("openrouter", "cached"))
     finally:
         costbook.pricing._catalog.reset()
     [entry] = ledger.entries()
-    assert entry.status == "error"
+    assert entry.status == "ok"
     assert entry.usage == Usage(input_tokens=25, output_tokens=10, cache_read_tokens=16)
     assert entry.reported_cost == Decimal("0.0000123")
-    assert entry.total == 0
+    # 25 input tokens at $1/M (cache reads at the input rate: no discount is assumed)
+    # and 10 output tokens at $2/M
+    assert entry.total == Decimal("0.000045")
 
 
 # --- reservations that meet the real cost ------------------------------------------------

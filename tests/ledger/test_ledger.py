@@ -323,7 +323,9 @@ def test_report_rows_as_dicts_are_exact(ledger, month):
         "month": "2025-07", "calls": 1, "cost": "0.0021",
         "usage": {"input_tokens": 10000, "output_tokens": 1000, "cache_read_tokens": 0,
                   "cache_write_tokens": 0, "cache_write_1h_tokens": 0, "reasoning_tokens": 0,
-                  "images": 0, "requests": 1},
+                  "audio_input_tokens": 0, "audio_output_tokens": 0,
+                  "audio_cache_read_tokens": 0, "images": 0, "web_searches": 0,
+                  "requests": 1},
     }
 
 
@@ -581,7 +583,9 @@ def test_a_stored_row_with_unreadable_values_is_still_read_and_exported(ledger):
         "cost_items": "{not json", "tags": "[1, 2]", "effective": "someday",
         "reported_cost": "n/a", "usage": '{"input_tokens": -5, "output_tokens": 0, '
         '"cache_read_tokens": 0, "cache_write_tokens": 0, "cache_write_1h_tokens": 0, '
-        '"reasoning_tokens": 0, "images": 0, "requests": 1}', "duration": "slow",
+        '"reasoning_tokens": 0, "audio_input_tokens": 0, "audio_output_tokens": 0, '
+        '"audio_cache_read_tokens": 0, "images": 0, "web_searches": 0, "requests": 1}',
+        "duration": "slow",
     }
     assert damaged.total == Decimal("0.00015") and damaged.time == on(10)
     assert fine.unreadable == {} and fine.total == Decimal("0.0003")

@@ -3,17 +3,23 @@ ask for resolve and price exactly."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
 import costbook
+from costbook import Usage
+from costbook.pricing._bundle import bundled_pricing_dir
+from costbook.pricing._calculator import price_with
 from costbook.pricing._catalog import Catalog, catalog
 from costbook.pricing._check import check_tables
-from costbook.pricing._tables import bundled_pricing_dir, read_table, table_files
+from costbook.pricing._tables import read_table, table_files
+from table_factory import REPO_PRICING
 
-BUNDLED = sorted(table_files([bundled_pricing_dir()]))
+BUNDLED = sorted(table_files([REPO_PRICING]))
 TOKENIZERS = {"o200k_base", "cl100k_base", "claude", "approximate"}
 
 
@@ -28,22 +34,39 @@ def test_every_bundled_table_loads(path):
     assert table.models
 
 
-def test_the_bundled_tables_are_the_four_providers():
-    assert [p.stem for p in BUNDLED] == ["anthropic", "openai", "openrouter", "requesty"]
+# The providers users call most, each with a table of its own.
+PROVIDERS = [
+    "openai", "anthropic", "google", "vertex", "bedrock", "azure", "mistral", "deepseek",
+    "xai", "groq", "together", "fireworks", "cohere", "perplexity", "cerebras", "moonshot",
+    "zai", "minimax", "alibaba", "deepinfra", "novita", "openrouter", "requesty",
+]
+
+
+def test_every_provider_has_its_own_table_named_after_it():
+    stems = [p.stem for p in BUNDLED]
+    assert set(PROVIDERS) <= set(stems)
+    for path in BUNDLED:
+        assert read_table(path).provider == path.stem
+
+
+def test_the_catalog_holds_at_least_1500_models():
+    models = _bundled_catalog().models
+    assert len(models) >= 1500
+    assert len({m.provider for m in models}) >= len(PROVIDERS)
 
 
 def test_costbook_check_passes_on_the_bundled_tables():
     report = check_tables([bundled_pricing_dir()])
     assert report.problems == []
-    assert report.files == 4
+    assert report.files == len(BUNDLED)
+    assert report.models >= 1500
 
 
-def test_every_model_has_a_tokenizer_and_room_for_its_output():
-    models = _bundled_catalog().models
-    assert len(models) >= 100
-    for model in models:
-        assert model.tokenizer in TOKENIZERS, model.ref
-        assert model.context_window >= model.max_output_tokens, model.ref
+def test_every_model_has_rates_and_room_for_its_output():
+    for model in _bundled_catalog().models:
+        assert model.tokenizer in (*TOKENIZERS, None), model.ref
+        if model.context_window is not None and model.max_output_tokens is not None:
+            assert model.context_window >= model.max_output_tokens, model.ref
         assert model.price_sets, model.ref
 
 
@@ -52,7 +75,7 @@ def test_claude_models_count_with_the_claude_tokenizer_and_openai_models_with_ti
         name = model.id.rsplit("/", 1)[-1]
         if name.startswith("claude"):
             assert model.tokenizer == "claude", model.ref
-        elif name.startswith(("gpt-4o", "gpt-4.1", "gpt-5", "o1", "o3", "o4")):
+        elif name.startswith(("gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4")):
             assert model.tokenizer == "o200k_base", model.ref
         elif name.startswith(("gpt-4", "gpt-3.5")):
             assert model.tokenizer == "cl100k_base", model.ref
@@ -207,15 +230,23 @@ def test_a_model_without_cached_input_bills_cached_tokens_as_input():
 
 
 def test_gpt_5_6_bills_cache_writes_at_their_own_rate_after_the_price_cut():
-    usage = costbook.Usage(input_tokens=1_000_000, cache_write_tokens=1_000_000)
-    assert costbook.price(usage, "gpt-5.6-terra", at=date(2026, 7, 29)).total == Decimal("3.125")
-    assert costbook.price(usage, "gpt-5.6-terra", at=date(2026, 7, 30)).total == Decimal("2.5")
+    usage = costbook.Usage(input_tokens=200_000, cache_write_tokens=200_000)
+    assert costbook.price(usage, "gpt-5.6-terra", at=date(2026, 7, 29)).total == Decimal("0.625")
+    assert costbook.price(usage, "gpt-5.6-terra", at=date(2026, 7, 30)).total == Decimal("0.5")
+    # past 272K input tokens the whole prompt is billed at the long-context tier
+    long = costbook.price(costbook.Usage(input_tokens=300_000, cache_write_tokens=300_000),
+                          "gpt-5.6-terra", at=date(2026, 7, 30))
+    assert (long.total, long.prompt_tier) == (Decimal("1.5"), "above 272000")
 
 
 def test_image_rules_of_the_openai_models():
     def rule(ref):
         images = catalog().resolve(ref).images
-        return None if images is None else images.model_dump()
+        if images is None:
+            return None
+        found = {"billing": images.billing, "tokens": dataclasses.asdict(images.tokens)}
+        found["tokens"] = {"method": found["tokens"].pop("method"), **found["tokens"]}
+        return found
 
     assert rule("gpt-4o") == {
         "billing": "tokens",
@@ -236,3 +267,52 @@ def test_openrouter_anthropic_models_have_no_one_hour_cache_write_rate():
     usage = costbook.Usage(input_tokens=10_000, cache_write_tokens=1_000, cache_write_1h_tokens=1_000)
     with pytest.raises(costbook.PricingError, match="no cache_write_1h rate"):
         costbook.price(usage, "openrouter:anthropic/claude-sonnet-4")
+
+
+def test_the_compiled_bundle_prices_as_the_yaml_tables(tmp_path):
+    """The JSON an installed package reads says what pricing/*.yaml says."""
+    from costbook.pricing._bundle import MANIFEST, compile_tables
+    from costbook.pricing._catalog import PendingTable, Provider
+    from costbook.pricing._tables import read_table_data
+
+    written = compile_tables(REPO_PRICING, tmp_path)
+    assert tmp_path / MANIFEST in written
+    index = json.loads((tmp_path / MANIFEST).read_text())
+    pending = [
+        PendingTable(Provider(e["provider"], e["name"], e["pricing_url"], tuple(e["api_hosts"]),
+                              e["file"], tuple(e["aliases"])),
+                     lambda path=tmp_path / e["file"]: json.loads(path.read_text()))
+        for e in index["providers"]
+    ]
+    compiled = Catalog(pending)
+    yaml_tables = Catalog((read_table_data(f), str(f)) for f in BUNDLED)
+    assert [m.ref for m in compiled.models] == [m.ref for m in yaml_tables.models]
+    usage = Usage(input_tokens=300_000, cache_read_tokens=100_000, output_tokens=20_000)
+    for model in yaml_tables.models:
+        twin = compiled.resolve(model.ref)
+        for rates, twin_rates in zip(model.price_sets, twin.price_sets, strict=True):
+            assert rates.per_million_tokens == twin_rates.per_million_tokens
+            assert rates.per_unit == twin_rates.per_unit
+            assert _priced(usage, model, rates) == _priced(usage, twin, twin_rates)
+
+
+def _priced(usage, model, rates):
+    """The cost, or the message of the PricingError (an embedding model has no output)."""
+    try:
+        return price_with(usage, model, rates)
+    except costbook.PricingError as exc:
+        return str(exc)
+
+
+def test_an_installed_bundle_is_compiled_from_these_tables(tmp_path):
+    """When costbook runs from an installed wheel, its compiled tables match this tree."""
+    from costbook.pricing._bundle import MANIFEST, compile_tables
+
+    installed = bundled_pricing_dir()
+    if not (installed / MANIFEST).is_file():
+        pytest.skip("costbook runs from its source tree here: it reads pricing/*.yaml itself")
+    compile_tables(REPO_PRICING, tmp_path)
+    for path in sorted(tmp_path.glob("*.json")):
+        assert json.loads((installed / path.name).read_text()) == json.loads(path.read_text()), (
+            f"the installed {path.name} is stale: reinstall costbook from this tree"
+        )

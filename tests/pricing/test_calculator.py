@@ -117,10 +117,22 @@ def _tiny(**price_changes):
 
 def test_a_part_without_a_rate_is_an_error_naming_part_and_model():
     model = _tiny()
-    with pytest.raises(PricingError, match=r"acme:tiny-1 has no cache_read rate, so 5 cache_read_tokens"):
-        price_with(Usage(input_tokens=10, cache_read_tokens=5), model, model.rates_at())
-    with pytest.raises(PricingError, match=r"acme:tiny-1 has no reasoning rate"):
-        price_with(Usage(output_tokens=10, reasoning_tokens=5), model, model.rates_at())
+    with pytest.raises(PricingError, match=r"acme:tiny-1 has no cache_write rate, so 5 cache_write_tokens"):
+        price_with(Usage(input_tokens=10, cache_write_tokens=5), model, model.rates_at())
+    with pytest.raises(PricingError, match=r"acme:tiny-1 has no audio_input rate"):
+        price_with(Usage(input_tokens=10, audio_input_tokens=5), model, model.rates_at())
+    with pytest.raises(PricingError, match=r"acme:tiny-1 has no per_web_search rate"):
+        price_with(Usage(web_searches=2), model, model.rates_at())
+
+
+def test_defaults_never_under_price_cache_reads_and_reasoning():
+    """Without their own rates, cache reads bill as input and reasoning as output."""
+    model = _tiny()
+    cost = price_with(Usage(input_tokens=1_000_000, cache_read_tokens=400_000,
+                            output_tokens=1_000_000, reasoning_tokens=300_000),
+                      model, model.rates_at())
+    assert cost.items == {"input": D("0.6"), "cache_read": D("0.4"), "output": D("2")}
+    assert cost.total == D("3")
 
 
 def test_images_on_a_model_without_image_input_are_an_error():

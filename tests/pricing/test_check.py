@@ -59,8 +59,8 @@ def test_a_folder_without_tables_is_an_error_not_a_pass(tmp_path):
     with pytest.raises(PricingError) as caught:
         check_tables([tmp_path])
     assert str(caught.value) == (
-        f"no pricing tables (*.yaml, *.yml) in {tmp_path}; give table files, or folders "
-        "that hold them"
+        f"no pricing tables (*.yaml, *.yml, *.json) in {tmp_path}; give table files, or "
+        "folders that hold them"
     )
 
 

@@ -9,11 +9,12 @@ from costbook.pricing._compare import Unpriced, compare
 
 def test_a_provider_that_cannot_price_a_part_gets_a_row_saying_which_and_why():
     rows = compare("gpt-4o-mini", Usage(input_tokens=1_000_000, images=2))
-    assert [(r.provider, type(r)) for r in rows] == [
-        ("openrouter", Cost), ("openai", Unpriced), ("requesty", Unpriced),
-    ]
+    assert (rows[0].provider, type(rows[0])) == ("openrouter", Cost)
+    assert all(type(r) is Unpriced for r in rows[1:])
+    unpriced = {r.provider: r.reason for r in rows[1:]}
+    assert {"openai", "requesty", "github-copilot"} <= set(unpriced)
     assert rows[0].items == {"input": Decimal("0.15"), "image": Decimal("0.000434")}
-    assert rows[1].reason.startswith(
+    assert unpriced["openai"].startswith(
         "openai:gpt-4o-mini bills input images as input tokens, so 2 image(s) cannot be "
         "priced by count")
 

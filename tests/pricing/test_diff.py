@@ -1,9 +1,9 @@
 from datetime import date
 from decimal import Decimal
 
+from costbook.pricing._bundle import bundled_pricing_dir
 from costbook.pricing._diff import RateChange, diff_tables, load_tables
-from costbook.pricing._tables import bundled_pricing_dir
-from table_factory import catalog_of, model_entry, table_data
+from table_factory import REPO_PRICING, catalog_of, model_entry, table_data
 
 
 def test_identical_tables_have_no_differences():
@@ -36,5 +36,5 @@ def test_a_new_rate_counts_as_an_increase():
 
 
 def test_load_tables_reads_only_the_given_files():
-    tables = load_tables([bundled_pricing_dir() / "requesty.yaml"])
+    tables = load_tables([REPO_PRICING / "requesty.yaml"])
     assert {m.provider for m in tables.models} == {"requesty"}

@@ -9,7 +9,8 @@ def test_defaults_are_zero_with_one_request():
     assert usage.as_dict() == {
         "input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0,
         "cache_write_tokens": 0, "cache_write_1h_tokens": 0, "reasoning_tokens": 0,
-        "images": 0, "requests": 1,
+        "audio_input_tokens": 0, "audio_output_tokens": 0, "audio_cache_read_tokens": 0,
+        "images": 0, "web_searches": 0, "requests": 1,
     }
 
 

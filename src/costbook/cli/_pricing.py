@@ -21,7 +21,10 @@ _PARTS = [
     ("cache-read", "cache_read_tokens"),
     ("cache-write", "cache_write_tokens"),
     ("reasoning", "reasoning_tokens"),
+    ("audio-input", "audio_input_tokens"),
+    ("audio-output", "audio_output_tokens"),
     ("images", "images"),
+    ("web-searches", "web_searches"),
 ]
 
 
@@ -35,6 +38,7 @@ def register(subparsers: Any) -> None:
                    "its tokens are added to the input, or it counts as one image where the "
                    "provider bills per image (repeatable)")
     p.add_argument("--at", type=day, help="price date, YYYY-MM-DD (default: today)")
+    _add_service_tier(p)
     p.add_argument("--request", metavar="FILE",
                    help="estimate a request body saved as JSON (- for standard input)")
     p.add_argument("--json", action="store_true", help="print JSON; amounts as exact strings")
@@ -50,6 +54,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("model")
     _add_usage_options(p)
     p.add_argument("--at", type=day)
+    _add_service_tier(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_compare)
 
@@ -62,6 +67,12 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("schema", help="print the JSON Schema of a pricing table")
     p.set_defaults(run=run_schema)
+
+
+def _add_service_tier(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--service-tier", metavar="TIER",
+                   help="price at a request mode the table lists: batch, flex, priority, "
+                   "fast, ... (default: standard)")
 
 
 def _add_usage_options(p: argparse.ArgumentParser) -> None:
@@ -91,7 +102,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     usage = _usage(args)
     if args.image_sizes:
         usage = _with_images(usage, model, args.image_sizes)
-    cost = price(usage, model, at=args.at)
+    cost = price(usage, model, at=args.at, service_tier=args.service_tier)
     if args.json:
         print_json(cost)
     else:
@@ -123,6 +134,11 @@ def _with_images(usage: Usage, model: Model, sizes: list[tuple[int, int]]) -> Us
 def format_cost(cost: Cost) -> str:
     """A cost for people: the model, each priced part, the total."""
     lines = [f"{cost.provider}:{cost.model}"]
+    if cost.service_tier != "standard" or cost.prompt_tier is not None:
+        rules = [f"service tier {cost.service_tier}"] if cost.service_tier != "standard" else []
+        if cost.prompt_tier is not None:
+            rules.append(f"prompt {cost.prompt_tier} tokens")
+        lines[0] += f" ({', '.join(rules)})"
     for part, amount in cost.items.items():
         lines.append(f"  {part:<15}{_money.display_money(amount):>14}")
     lines.append(f"  {'total':<15}{_money.display_money(cost.total):>14}")
@@ -137,12 +153,11 @@ def run_models(args: argparse.Namespace) -> int:
     from ..pricing._catalog import catalog
 
     tables = catalog()
-    if args.provider:
-        tables.provider(args.provider)
+    models = tables.models_of(args.provider) if args.provider else tables.models
     rows: list[dict[str, Any]] = []
-    for model in tables.models:
-        if args.provider and model.provider != args.provider:
-            continue
+    for model in models:
+        if args.at is not None and not model.known_at(args.at):
+            continue  # not sold yet then, or the tables do not say since when
         try:
             rates = model.rates_at(args.at)
         except PricingError:
@@ -159,6 +174,14 @@ def run_models(args: argparse.Namespace) -> int:
             "rates_per_million": {k: rates.per_million(k) for k in rates.per_token},
             "per_image": rates.per_image,
             "per_request": rates.per_request,
+            "per_web_search": rates.per_web_search,
+            "prompt_tiers": [
+                {"threshold": rule.label, "rates_per_million": dict(tier.per_million_tokens)}
+                for rule, tier in rates.tiers
+            ],
+            "service_tiers": list(model.service_tier_names),
+            "same_as": model.same_as,
+            "deprecated": model.deprecated,
             "source": model.source,
             "bundled": _is_bundled(model.source),
         })
@@ -170,7 +193,7 @@ def run_models(args: argparse.Namespace) -> int:
         return 0
     names = ["input", "output", "cache_read", "cache_write"]
     body = [
-        [r["ref"], f"{r['context_window']:,}", f"{r['max_output_tokens']:,}",
+        [r["ref"], _limit(r["context_window"]), _limit(r["max_output_tokens"]),
          *(_rate(r["rates_per_million"].get(n)) for n in names),
          "bundled" if r["bundled"] else r["source"]]
         for r in rows
@@ -180,10 +203,14 @@ def run_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def _limit(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
 def _is_bundled(source: str) -> bool:
     from pathlib import Path
 
-    from ..pricing._tables import bundled_pricing_dir
+    from ..pricing._bundle import bundled_pricing_dir
 
     return Path(source).parent == bundled_pricing_dir()
 
@@ -191,7 +218,7 @@ def _is_bundled(source: str) -> bool:
 def run_compare(args: argparse.Namespace) -> int:
     from ..pricing._compare import compare
 
-    rows = compare(args.model, _usage(args), at=args.at)
+    rows = compare(args.model, _usage(args), at=args.at, service_tier=args.service_tier)
     if not rows:
         return _nothing_in_force(args.at, f"for {args.model}")
     if args.json:

@@ -28,7 +28,11 @@ USAGE_COLUMNS: tuple[str, ...] = (
     "cache_write_tokens",
     "cache_write_1h_tokens",
     "reasoning_tokens",
+    "audio_input_tokens",
+    "audio_output_tokens",
+    "audio_cache_read_tokens",
     "images",
+    "web_searches",
     "requests",
 )
 
@@ -95,7 +99,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # status 'invalid_usage': an answer whose usage could not be read as given. SQLite
         # cannot change a CHECK constraint, so the table is rebuilt with the same rows and
         # ids, adding what a budget's commit passed: the cost above its reservation
-        # (overrun), and whether the reservation had lapsed before the commit (late)
+        # (overrun), whether the reservation had lapsed before the commit (late), and
+        # the audio and web-search counts
         """CREATE TABLE entries_next (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             time TEXT NOT NULL,
@@ -112,6 +117,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             reasoning_tokens INTEGER NOT NULL,
             images INTEGER NOT NULL,
             requests INTEGER NOT NULL,
+            audio_input_tokens INTEGER NOT NULL DEFAULT 0,
+            audio_output_tokens INTEGER NOT NULL DEFAULT 0,
+            audio_cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+            web_searches INTEGER NOT NULL DEFAULT 0,
             cost TEXT NOT NULL,
             cost_items TEXT NOT NULL,
             currency TEXT NOT NULL,

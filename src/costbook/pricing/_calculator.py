@@ -21,17 +21,20 @@ def price(
     *,
     provider: str | None = None,
     at: date | datetime | None = None,
+    service_tier: str | None = None,
 ) -> Cost:
     """The exact cost of ``usage`` for ``model`` (a ref or a resolved :class:`Model`).
 
     ``provider`` picks who bills it (default: the model's maker, or the provider of a
     qualified ref such as ``requesty:openai/gpt-4o-mini``); ``at`` picks the price set in
-    force on that date (default: today, UTC).
+    force on that date (default: today, UTC); ``service_tier`` picks a request mode the
+    table lists (``batch``, ``flex``, ``priority``, ...; default ``standard``). A price
+    set with prompt-size tiers bills the whole request at the tier its prompt reaches.
     """
     if not isinstance(usage, Usage):
         raise TypeError(f"usage must be a costbook.Usage, got {type(usage).__name__}")
     resolved = model if isinstance(model, Model) else catalog().resolve(model, provider)
-    return price_with(usage, resolved, resolved.rates_at(at))
+    return price_with(usage, resolved, resolved.rates_at(at, service_tier))
 
 
 def estimate(
@@ -39,12 +42,16 @@ def estimate(
     *,
     provider: str | None = None,
     at: date | datetime | None = None,
+    service_tier: str | None = None,
     input_tokens: int = 0,
     output_tokens: int = 0,
     cache_read_tokens: int = 0,
     cache_write_tokens: int = 0,
     reasoning_tokens: int = 0,
+    audio_input_tokens: int = 0,
+    audio_output_tokens: int = 0,
     images: int = 0,
+    web_searches: int = 0,
 ) -> Cost:
     """The exact cost of the given counts: ``price(Usage(...), model, ...)``.
 
@@ -58,9 +65,12 @@ def estimate(
         cache_read_tokens=cache_read_tokens,
         cache_write_tokens=cache_write_tokens,
         reasoning_tokens=reasoning_tokens,
+        audio_input_tokens=audio_input_tokens,
+        audio_output_tokens=audio_output_tokens,
         images=images,
+        web_searches=web_searches,
     )
-    return price(usage, resolved, at=at)
+    return price(usage, resolved, at=at, service_tier=service_tier)
 
 
 def refuse_counted_images(model: Model, images: int) -> None:
@@ -77,7 +87,10 @@ def refuse_counted_images(model: Model, images: int) -> None:
 
 
 def price_with(usage: Usage, model: Model, rates: Rates) -> Cost:
-    """Price ``usage`` with one compiled price set of ``model``."""
+    """Price ``usage`` with one compiled price set of ``model`` (at the prompt-size tier
+    that the usage's input reaches)."""
+    if rates.tiers:
+        rates = rates.for_prompt(usage.input_tokens)
     per_token = rates.per_token
     items: dict[str, Decimal] = {}
 
@@ -88,28 +101,37 @@ def price_with(usage: Usage, model: Model, rates: Rates) -> Cost:
         if rate is None:
             raise PricingError(
                 f"{model.ref} has no {rate_name} rate, so {count} {part} cannot be priced; "
-                f"its table can give a {rate_name} rate or say which rate bills it "
-                f"(billed_as: {{{rate_name}: input}})"
+                f"its table can give a {rate_name} rate"
+                + _billed_as_hint(rate_name)
             )
         items[rate_name] = _tidy(rate * count)
 
-    add("input_tokens (uncached)", "input", usage.uncached_input_tokens)
-    if usage.cache_read_tokens:
-        add("cache_read_tokens", "cache_read", usage.cache_read_tokens)
+    audio_cached = usage.audio_cache_read_tokens
+    audio_uncached = usage.audio_input_tokens - audio_cached
+    add("input_tokens (uncached text)", "input", usage.uncached_input_tokens - audio_uncached)
+    add("cache_read_tokens", "cache_read", usage.cache_read_tokens - audio_cached)
     five_minute = usage.cache_write_tokens - usage.cache_write_1h_tokens
-    if five_minute:
-        add("cache_write_tokens", "cache_write", five_minute)
-    if usage.cache_write_1h_tokens:
-        add("cache_write_1h_tokens", "cache_write_1h", usage.cache_write_1h_tokens)
+    add("cache_write_tokens", "cache_write", five_minute)
+    add("cache_write_1h_tokens", "cache_write_1h", usage.cache_write_1h_tokens)
+    add("audio_input_tokens (uncached)", "audio_input", audio_uncached)
+    add("audio_cache_read_tokens", "audio_cache_read", audio_cached)
+    text_output = usage.output_tokens - usage.audio_output_tokens
     if rates.reasoning_separate and usage.reasoning_tokens:
-        add("output_tokens", "output", usage.output_tokens - usage.reasoning_tokens)
+        add("output_tokens", "output", text_output - usage.reasoning_tokens)
         add("reasoning_tokens", "reasoning", usage.reasoning_tokens)
     else:
-        if usage.reasoning_tokens and "reasoning" not in per_token:
-            add("reasoning_tokens", "reasoning", usage.reasoning_tokens)
-        add("output_tokens", "output", usage.output_tokens)
+        add("output_tokens", "output", text_output)
+    add("audio_output_tokens", "audio_output", usage.audio_output_tokens)
     if usage.images:
         _price_images(usage.images, model, rates, items)
+    if usage.web_searches:
+        fee = rates.per_web_search
+        if fee is None:
+            raise PricingError(
+                f"{model.ref} has no per_web_search rate, so {usage.web_searches} web "
+                "searches cannot be priced; its table can give one (USD per search)"
+            )
+        items["web_search"] = _tidy(fee * usage.web_searches)
     if rates.per_request is not None and usage.requests:
         items["request"] = _tidy(rates.per_request * usage.requests)
     return Cost(
@@ -119,7 +141,15 @@ def price_with(usage: Usage, model: Model, rates: Rates) -> Cost:
         provider=model.provider,
         usage=usage,
         effective=rates.effective,
+        service_tier=rates.service_tier,
+        prompt_tier=rates.prompt_tier,
     )
+
+
+def _billed_as_hint(rate_name: str) -> str:
+    if rate_name in ("cache_write", "cache_write_1h"):
+        return " (a cache write costs more than input, so costbook never assumes one)"
+    return f" or say which rate bills it (billed_as: {{{rate_name}: input}})"
 
 
 def _tidy(amount: Decimal) -> Decimal:
@@ -139,6 +169,6 @@ def _price_images(count: int, model: Model, rates: Rates, items: dict[str, Decim
     if rates.per_image is None:
         raise PricingError(
             f"{model.ref} bills images per image but its price set of "
-            f"{rates.effective.isoformat()} has no per_image rate"
+            f"{rates.effective or 'its launch'} has no per_image rate"
         )
     items["image"] = _tidy(rates.per_image * count)

@@ -1,10 +1,20 @@
-"""The catalog: every table loaded once, model refs resolved to a model at a provider."""
+"""The catalog: every table, loaded when first needed, and model refs resolved to a model at
+a provider.
+
+A provider's table is read the first time a ref names that provider; a ref that names no
+provider reads them all. A model is built from its table entry the first time it is
+resolved. Refs are resolved as providers and SDKs spell them: qualified
+(``openrouter:openai/gpt-4o-mini``), with routing suffixes (``:nitro``), Bedrock region
+prefixes and version suffixes (``us.anthropic.claude-...-v1:0``), Vertex ``@`` versions,
+dated snapshots and ``-latest`` aliases.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .._errors import PricingError, UnknownModelError, UnknownProviderError
@@ -13,10 +23,18 @@ from ._model import Model
 TYPE_CHECKING = False  # typing is not imported at run time, to keep `import costbook` fast
 if TYPE_CHECKING:
     from pathlib import Path
+    from typing import Any
 
     from ._schema import ProviderTable
 
 PRICING_PATH_ENV = "COSTBOOK_PRICING_PATH"
+
+# OpenRouter's routing suffixes that pick how a request is routed, not what it costs.
+ROUTING_SUFFIXES = (":nitro", ":floor", ":online", ":beta", ":exacto")
+_BEDROCK_REGION = re.compile(r"^(?:us|eu|apac|ap|global|us-gov|jp|au|ca|sa)\.(?=[a-z0-9-]+\.)")
+_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
+_VERTEX_VERSION = re.compile(r"@(\d{8}|\d{3}|latest|default)$")
+_DATE_SUFFIX = re.compile(r"[-@](?:\d{8}|\d{4}-\d{2}-\d{2})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,64 +43,232 @@ class Provider:
 
     id: str
     name: str
-    pricing_url: str
+    pricing_url: str | None
     api_hosts: tuple[str, ...]
     source: str
+    aliases: tuple[str, ...] = ()
+    resells: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PendingTable:
+    """A table known by its provider, read only when a ref needs it."""
+
+    provider: Provider
+    load: Callable[[], Mapping[str, Any]]
+
+
+def _table_data(table: ProviderTable | Mapping[str, Any]) -> Mapping[str, Any]:
+    if isinstance(table, Mapping):
+        return table
+    return table.model_dump(exclude_none=True, exclude_defaults=False)
+
+
+def _provider_of(data: Mapping[str, Any], source: str) -> Provider:
+    provider = str(data["provider"]).lower()
+    return Provider(
+        id=provider,
+        name=data.get("name") or provider,
+        pricing_url=data.get("pricing_url"),
+        api_hosts=tuple(data.get("api_hosts") or ()),
+        source=source,
+        aliases=tuple(a.lower() for a in data.get("aliases") or ()),
+        resells=bool(data.get("resells", False)),
+    )
+
+
+class _ProviderModels:
+    """One provider's entries (later tables override earlier ones) and their indexes."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[Mapping[str, Any], str]] = {}
+        self.by_ref: dict[str, str] = {}  # ref -> entry key
+        self.short: dict[str, list[str]] = {}  # name after maker/ -> entry keys
+        self.built: dict[str, Model] = {}
+
+    def add(self, data: Mapping[str, Any], source: str) -> None:
+        for entry in data.get("models") or ():
+            self.entries[str(entry["id"]).lower()] = (entry, source)
+
+    def index(self) -> None:
+        self.by_ref.clear()
+        self.short.clear()
+        self.built.clear()
+        for key, (entry, _) in self.entries.items():
+            for ref in (entry["id"], *(entry.get("aliases") or ())):
+                lower = str(ref).lower()
+                self.by_ref.setdefault(lower, key)
+                if "/" in lower:
+                    self.short.setdefault(lower.split("/", 1)[1], []).append(key)
 
 
 class Catalog:
     """Models by provider, with the indexes that resolve model refs."""
 
-    def __init__(self, tables: Iterable[tuple[ProviderTable, str]]) -> None:
+    def __init__(
+        self, tables: Iterable[Any] = (), *, upstream: Callable[[], Catalog] | None = None
+    ) -> None:
+        """``tables``: ``(table, source)`` pairs (a validated table or its parsed data) and
+        :class:`PendingTable` items. ``upstream`` gives the catalog in which a ``same_as``
+        that these tables do not hold is resolved (for tables checked on their own)."""
+        self._upstream = upstream
         self.providers: dict[str, Provider] = {}
-        self._models: dict[str, dict[str, Model]] = {}
-        for table, source in tables:
-            self._add(table, source)
-        self._index()
-
-    def _add(self, table: ProviderTable, source: str) -> None:
-        known = self.providers.get(table.provider)
-        if known is None or known.source != source:
-            self.providers[table.provider] = Provider(
-                table.provider, table.name, table.pricing_url, tuple(table.api_hosts), source
-            )
-        models = self._models.setdefault(table.provider, {})
-        for entry in table.models:
-            # a later table overrides a model of the same provider and id
-            models[entry.id.lower()] = Model.from_entry(table.provider, entry, source)
-
-    def _index(self) -> None:
-        self._by_provider: dict[str, dict[str, Model]] = {}
-        self._short: dict[str, dict[str, list[Model]]] = {}
-        self._own: dict[str, Model] = {}
-        self._anywhere: dict[str, list[Model]] = {}
+        self._aliases: dict[str, str] = {}
+        self._pending: dict[str, list[Any]] = {}  # provider -> tables in order, some pending
+        self._models: dict[str, _ProviderModels] = {}
         self._cache: dict[tuple[str, str | None], Model] = {}
-        for provider, models in self._models.items():
-            index = self._by_provider.setdefault(provider, {})
-            short = self._short.setdefault(provider, {})
-            for model in models.values():
-                for ref in (model.id, *model.aliases):
-                    key = ref.lower()
-                    index.setdefault(key, model)
-                    self._anywhere.setdefault(key, []).append(model)
-                    if "/" in key:
-                        short.setdefault(key.split("/", 1)[1], []).append(model)
-                    elif model.maker == provider:
-                        self._own.setdefault(key, model)
-                        self._own.setdefault(f"{provider}/{key}", model)
+        self._own: dict[str, tuple[str, str]] | None = None
+        self._anywhere: dict[str, list[tuple[str, str]]] | None = None
+        self._building: set[tuple[str, str]] = set()
+        self._lock = threading.RLock()
+        for item in tables:
+            if isinstance(item, PendingTable):
+                self._register(item.provider, item)
+            else:
+                table, source = item
+                data = _table_data(table)
+                self._register(_provider_of(data, source), (data, source))
+
+    def _register(self, provider: Provider, item: Any) -> None:
+        known = self.providers.get(provider.id)
+        if known is None or known.source != provider.source:
+            merged = provider
+            if known is not None:
+                merged = Provider(
+                    provider.id, provider.name, provider.pricing_url or known.pricing_url,
+                    provider.api_hosts or known.api_hosts, provider.source,
+                    tuple(dict.fromkeys(known.aliases + provider.aliases)),
+                    provider.resells or known.resells,
+                )
+            self.providers[provider.id] = merged
+        for alias in provider.aliases:
+            self._aliases.setdefault(alias, provider.id)
+        self._pending.setdefault(provider.id, []).append(item)
+        self._models.pop(provider.id, None)
+        self._own = self._anywhere = None
+
+    # -- loading -------------------------------------------------------------------------
+
+    def _provider_models(self, provider: str) -> _ProviderModels:
+        found = self._models.get(provider)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._models.get(provider)
+            if found is None:
+                found = _ProviderModels()
+                for item in self._pending.get(provider, ()):
+                    if isinstance(item, PendingTable):
+                        found.add(item.load(), item.provider.source)
+                    else:
+                        found.add(*item)
+                found.index()
+                self._models[provider] = found
+            return found
+
+    def _all(self) -> None:
+        if self._own is not None and self._anywhere is not None:
+            return
+        with self._lock:
+            own: dict[str, tuple[str, str]] = {}
+            anywhere: dict[str, list[tuple[str, str]]] = {}
+            for provider, about in self.providers.items():
+                models = self._provider_models(provider)
+                for ref, key in models.by_ref.items():
+                    anywhere.setdefault(ref, []).append((provider, key))
+                    if "/" not in ref and not about.resells:
+                        own.setdefault(ref, (provider, key))
+                        own.setdefault(f"{provider}/{ref}", (provider, key))
+            self._anywhere = anywhere
+            self._own = own
+
+    def _build(self, provider: str, key: str) -> Model:
+        models = self._provider_models(provider)
+        built = models.built.get(key)
+        if built is not None:
+            return built
+        with self._lock:
+            built = models.built.get(key)
+            if built is not None:
+                return built
+            entry, source = models.entries[key]
+            if (provider, key) in self._building:
+                raise PricingError(
+                    f"{source}: model {entry['id']}: same_as {entry.get('same_as')!r} "
+                    "leads back to itself"
+                )
+            self._building.add((provider, key))
+            try:
+                upstream = None
+                same_as = entry.get("same_as")
+                if same_as is not None:
+                    try:
+                        upstream = self._resolve_upstream(str(same_as))
+                    except (UnknownModelError, UnknownProviderError) as exc:
+                        raise PricingError(
+                            f"{source}: model {entry['id']}: same_as {same_as!r} does not "
+                            f"resolve: {exc}"
+                        ) from None
+                built = Model.from_data(provider, entry, source, upstream)
+            finally:
+                self._building.discard((provider, key))
+            models.built[key] = built
+            return built
+
+    def _resolve_upstream(self, ref: str) -> Model:
+        try:
+            return self.resolve(ref)
+        except (UnknownModelError, UnknownProviderError):
+            if self._upstream is None:
+                raise
+            return self._upstream().resolve(ref)
 
     @property
     def models(self) -> list[Model]:
         """Every model, by provider then id."""
-        return [m for p in sorted(self._models) for m in sorted(
-            self._models[p].values(), key=lambda m: m.id)]
+        found = []
+        for provider in sorted(self.providers):
+            models = self._provider_models(provider)
+            found += sorted((self._build(provider, key) for key in models.entries),
+                            key=lambda m: m.id)
+        return found
+
+    def checked_models(self) -> tuple[list[Model], list[str]]:
+        """Every model that builds, and a problem for each that does not (a ``same_as``
+        that does not resolve), for ``costbook check``."""
+        found: list[Model] = []
+        problems: list[str] = []
+        for provider in sorted(self.providers):
+            for key in sorted(self._provider_models(provider).entries):
+                try:
+                    found.append(self._build(provider, key))
+                except PricingError as exc:
+                    problems.append(str(exc))
+        return found, problems
+
+    def models_of(self, provider: str) -> list[Model]:
+        """Every model of one provider, by id."""
+        provider = self.provider(provider).id
+        models = self._provider_models(provider)
+        return sorted((self._build(provider, key) for key in models.entries), key=lambda m: m.id)
 
     def provider(self, provider: str) -> Provider:
-        """The provider named ``provider``, or :class:`UnknownProviderError`."""
-        try:
-            return self.providers[provider]
-        except KeyError:
-            raise UnknownProviderError(provider, sorted(self.providers)) from None
+        """The provider named ``provider`` (or one of its aliases, in any case), or
+        :class:`UnknownProviderError`."""
+        found = self._provider_id(provider)
+        if found is None:
+            raise UnknownProviderError(str(provider), sorted(self.providers))
+        return self.providers[found]
+
+    def _provider_id(self, provider: str) -> str | None:
+        if not isinstance(provider, str):
+            return None
+        key = provider.strip().lower()
+        if key in self.providers:
+            return key
+        return self._aliases.get(key)
+
+    # -- resolving -------------------------------------------------------------------------
 
     def resolve(self, ref: str, provider: str | None = None) -> Model:
         """The model a ref names: at ``provider`` when given (or qualified as
@@ -100,75 +286,83 @@ class Catalog:
             raise UnknownModelError(repr(ref), detail="(a model ref is a non-empty string)")
         text = ref.strip()
         head, colon, rest = text.partition(":")
-        if colon and "/" not in head and head.lower() in self.providers:
-            if provider is not None and provider != head.lower():
+        if colon and "/" not in head and "." not in head and self._provider_id(head):
+            named = self._provider_id(head)
+            if provider is not None and self._provider_id(provider) != named:
                 raise PricingError(
                     f"model ref {ref!r} names provider {head!r} but provider={provider!r} "
                     "was given; give one or the other"
                 )
-            provider, text = head.lower(), rest
-        key = text.lower()
+            provider, text = named, rest
         if provider is not None:
-            self.provider(provider)
-            found = self._at_provider(key, provider)
-            if found is not None:
-                return found
+            provider = self.provider(provider).id
+            for spelling in _spellings(text):
+                found = self._at_provider(spelling, provider)
+                if found is not None:
+                    return found
             raise UnknownModelError(
                 ref, self.suggest(text, provider), detail=f"at provider {provider!r}"
             )
-        own = self._own.get(key)
-        if own is not None:
-            return own
-        sellers = self._anywhere.get(key, [])
-        if len(sellers) == 1:
-            return sellers[0]
-        if sellers:
-            refs = ", ".join(m.ref for m in sellers)
-            raise UnknownModelError(
-                ref, detail=f"is sold by several providers and none made it; name one: {refs}"
-            )
+        self._all()
+        assert self._own is not None and self._anywhere is not None
+        for spelling in _spellings(text):
+            own = self._own.get(spelling)
+            if own is not None:
+                return self._build(*own)
+            sellers = self._anywhere.get(spelling, [])
+            makers = [s for s in sellers if not self.providers[s[0]].resells]
+            if len(makers) == 1:
+                return self._build(*makers[0])
+            if len(sellers) == 1:
+                return self._build(*sellers[0])
+            if sellers:
+                refs = ", ".join(self._build(*s).ref for s in sellers)
+                raise UnknownModelError(
+                    ref, detail=f"is sold by several providers and none made it; name one: {refs}"
+                )
         raise UnknownModelError(ref, self.suggest(text))
 
     def _at_provider(self, key: str, provider: str) -> Model | None:
-        index = self._by_provider.get(provider, {})
-        found = index.get(key)
+        models = self._provider_models(provider)
+        found = models.by_ref.get(key)
         if found is not None:
-            return found
+            return self._build(provider, found)
         maker, slash, name = key.partition("/")
-        if slash and maker == provider:  # openai/gpt-4o-mini at openai
-            found = index.get(name)
+        if slash and self._provider_id(maker) == provider:  # openai/gpt-4o-mini at openai
+            found = models.by_ref.get(name)
             if found is not None:
-                return found
+                return self._build(provider, found)
         if not slash:  # gpt-4o-mini at openrouter: openai/gpt-4o-mini
-            candidates = self._short.get(provider, {}).get(key, [])
+            candidates = models.short.get(key, [])
             if len(candidates) == 1:
-                return candidates[0]
+                return self._build(provider, candidates[0])
         return None
 
     def suggest(self, text: str, provider: str | None = None, limit: int = 5) -> list[str]:
         """Up to ``limit`` known refs closest to ``text``, one per model."""
-        names: dict[str, tuple[str, Model]] = {}
-        if provider is not None:
-            for ref, model in sorted(self._by_provider.get(provider, {}).items()):
-                names[ref] = (ref, model)
-        else:
-            for ref, model in self._own.items():
-                names[ref] = (ref, model)
-            for p, models in self._models.items():
-                for m in models.values():
-                    if m.maker != p:
-                        names.setdefault(m.id.lower(), (m.ref, m))
         import difflib
 
+        names: dict[str, tuple[str, str, str]] = {}  # ref -> (shown, provider, key)
+        if provider is not None:
+            for ref, key in sorted(self._provider_models(provider).by_ref.items()):
+                names[ref] = (ref, provider, key)
+        else:
+            self._all()
+            assert self._own is not None
+            for ref, (p, key) in self._own.items():
+                names[ref] = (ref, p, key)
+            for p in self.providers:
+                for key, (entry, _) in self._provider_models(p).entries.items():
+                    names.setdefault(key, (f"{p}:{entry['id']}", p, key))
         wanted = text.lower()
         close = difflib.get_close_matches(wanted, list(names), n=limit * 3, cutoff=0.5)
         close += [n for n in sorted(names) if wanted in n and n not in close]
         found: list[str] = []
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         for name in close:
-            shown, model = names[name]
-            if model.ref not in seen:
-                seen.add(model.ref)
+            shown, p, key = names[name]
+            if (p, key) not in seen:
+                seen.add((p, key))
                 found.append(shown)
         return found[:limit]
 
@@ -178,13 +372,45 @@ class Catalog:
         names = {base.id.lower(), *(a.lower() for a in base.aliases)}
         names |= {f"{base.maker}/{n}" for n in list(names)}
         found = []
-        for provider in sorted(self._models):
-            for name in names:
+        for provider in sorted(self.providers):
+            for name in sorted(names):
                 model = self._at_provider(name, provider)
                 if model is not None:
                     found.append(model)
                     break
         return found
+
+
+def _spellings(text: str) -> list[str]:
+    """The spellings to try for a model ref, as given first: without a routing suffix,
+    a Bedrock region prefix or version suffix, a Vertex ``@`` version, ``-latest`` or a
+    date."""
+    key = text.lower()
+    found = [key]
+
+    def add(spelling: str) -> None:
+        if spelling and spelling not in found:
+            found.append(spelling)
+
+    for suffix in ROUTING_SUFFIXES:
+        if key.endswith(suffix):
+            add(key.removesuffix(suffix))
+    for spelling in list(found):
+        add(_BEDROCK_VERSION.sub("", _BEDROCK_REGION.sub("", spelling)))
+        vertex = _VERTEX_VERSION.search(spelling)
+        if vertex is not None:
+            version = vertex.group(1)
+            base = spelling[: vertex.start()]
+            if version.isdigit() and len(version) == 8:
+                add(f"{base}-{version}")
+            add(base)
+        if spelling.endswith("-latest"):
+            add(spelling.removesuffix("-latest"))
+    for spelling in list(found):
+        undated = _DATE_SUFFIX.sub("", spelling)
+        if undated != spelling:
+            add(undated)
+    return found
 
 
 _lock = threading.Lock()
@@ -205,16 +431,26 @@ def catalog() -> Catalog:
         return _catalog
 
 
+def user_tables(paths: Sequence[Path]) -> list[tuple[ProviderTable, str]]:
+    """The user's tables in ``paths``, validated now (a bad one raises PricingError)."""
+    from ._tables import read_table, table_files
+
+    return [(read_table(f), str(f)) for f in table_files(paths)]
+
+
 def _build() -> Catalog:
     from pathlib import Path
 
-    from ._tables import bundled_pricing_dir, read_table, table_files
+    from ._bundle import bundled_tables
 
-    paths: list[Path] = [bundled_pricing_dir()]
+    paths: list[Path] = []
     env = os.environ.get(PRICING_PATH_ENV, "")
     paths += [Path(p) for p in env.split(os.pathsep) if p]
     paths += _extra_paths
-    return Catalog((read_table(f), str(f)) for f in table_files(paths))
+    tables: list[Any] = list(bundled_tables())
+    if paths:
+        tables += user_tables(paths)
+    return Catalog(tables)
 
 
 def load(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> Catalog:

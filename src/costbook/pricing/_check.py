@@ -67,22 +67,25 @@ def check_tables(paths: Sequence[str | os.PathLike[str]] | None = None) -> Check
                 report.problems.append(str(exc))
     if report.files == 0 and not report.problems:
         raise PricingError(
-            f"no pricing tables (*.yaml, *.yml) in {', '.join(map(str, paths))}; give table "
-            "files, or folders that hold them"
+            f"no pricing tables (*.yaml, *.yml, *.json) in {', '.join(map(str, paths))}; "
+            "give table files, or folders that hold them"
         )
-    _verify_examples(Catalog(loaded), report)
+    _verify_examples(Catalog(loaded, upstream=catalog), report)
     return report
 
 
 def _verify_examples(tables: Catalog, report: CheckReport) -> None:
-    for model in tables.models:
+    models, problems = tables.checked_models()
+    report.models += len(problems)
+    report.problems += problems
+    for model in models:
         report.models += 1
         for example in model.examples:
             report.examples += 1
             at = example.at or model.checked
             try:
-                usage = Usage(**example.usage.model_dump())
-                got = price_with(usage, model, model.rates_at(at)).total
+                usage = example.usage
+                got = price_with(usage, model, model.rates_at(at, example.service_tier)).total
             except (CostbookError, ValueError) as exc:
                 report.problems.append(f"{model.source}: model {model.id}: example: {exc}")
                 continue

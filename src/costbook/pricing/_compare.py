@@ -26,16 +26,26 @@ class Unpriced:
 
 
 def compare(
-    model: str, usage: Usage, *, at: date | datetime | None = None
+    model: str,
+    usage: Usage,
+    *,
+    at: date | datetime | None = None,
+    service_tier: str | None = None,
 ) -> list[Cost | Unpriced]:
     """The cost of ``usage`` for ``model`` at every provider that sells it, cheapest first,
     then the providers that cannot price a part of the usage, each with the reason. A
-    provider with no price in force on ``at`` (default today) is left out."""
+    provider with no price in force on ``at`` (default today) is left out, and, when ``at``
+    is given, one whose tables do not say since when they sell it; so is one that does not
+    sell the model at ``service_tier`` (when one is given)."""
     costs: list[Cost] = []
     unpriced: list[Unpriced] = []
     for seller in catalog().sellers(model):
+        if service_tier not in (None, "standard") and service_tier not in seller.service_tiers:
+            continue
+        if at is not None and not seller.known_at(at, service_tier):
+            continue
         try:
-            rates = seller.rates_at(at)
+            rates = seller.rates_at(at, service_tier)
         except PricingError:
             continue  # not sold at that date
         try:

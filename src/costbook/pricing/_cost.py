@@ -20,7 +20,9 @@ class Cost:
     """What a usage costs: one exact ``Decimal`` per priced part and their sum, in USD.
 
     ``items`` maps each priced part (``input``, ``cache_read``, ``output``, ...) to its cost;
-    their sum is ``total``. ``effective`` is the date the price set used took effect.
+    their sum is ``total``. ``effective`` is the date the price set used took effect,
+    ``service_tier`` the request mode it priced (``standard``, ``batch``, ...) and
+    ``prompt_tier`` the prompt-size tier (``above 200000``), or ``None`` for the base rates.
     """
 
     total: Decimal
@@ -30,6 +32,8 @@ class Cost:
     usage: Usage
     effective: date | None = None
     currency: str = "USD"
+    service_tier: str = "standard"
+    prompt_tier: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; every amount is a decimal string, never a float."""
@@ -41,4 +45,6 @@ class Cost:
             "items": {part: money_text(value) for part, value in self.items.items()},
             "usage": self.usage.as_dict(),
             "effective": self.effective.isoformat() if self.effective else None,
+            "service_tier": self.service_tier,
+            "prompt_tier": self.prompt_tier,
         }

@@ -63,9 +63,10 @@ class TableDiff:
 
 def load_tables(paths: Sequence[str | os.PathLike[str]]) -> Catalog:
     """A catalog of just the tables in ``paths`` (files or folders), without the bundled ones."""
+    from ._catalog import catalog
     from ._tables import read_table, table_files
 
-    return Catalog((read_table(f), str(f)) for f in table_files(paths))
+    return Catalog(((read_table(f), str(f)) for f in table_files(paths)), upstream=catalog)
 
 
 def diff_tables(

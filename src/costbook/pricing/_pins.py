@@ -26,12 +26,10 @@ PIN_HEADER = (
 
 
 def rate_map(rates: Rates) -> dict[str, Decimal]:
-    """Every rate of a price set by name: token rates per million, then per image/request."""
-    result = dict(sorted(rates.per_million_tokens.items()))
-    if rates.per_image is not None:
-        result["per_image"] = rates.per_image
-    if rates.per_request is not None:
-        result["per_request"] = rates.per_request
+    """Every rate a price set states by name: token rates per million (its own and those
+    ``billed_as`` names, not the defaults), then the per-unit fees."""
+    result = dict(sorted(rates.stated_per_million.items()))
+    result.update(rates.per_unit)
     return result
 
 
@@ -40,7 +38,7 @@ class Pin:
     """The rates of one model at one provider, as pinned."""
 
     ref: str
-    effective: date
+    effective: date | None
     rates: dict[str, Decimal]
 
 
@@ -66,7 +64,8 @@ def pins_text(pins: Sequence[Pin]) -> str:
     lines = [PIN_HEADER.rstrip("\n"), "pins:"]
     for item in sorted(pins, key=lambda p: p.ref):
         lines.append(f"  {_quote(item.ref)}:")
-        lines.append(f"    effective: {item.effective.isoformat()}")
+        effective = item.effective.isoformat() if item.effective else "null  # not stated"
+        lines.append(f"    effective: {effective}")
         lines.append("    rates:")
         for name in sorted(item.rates):
             lines.append(f"      {name}: {money_text(item.rates[name])}")
@@ -101,7 +100,7 @@ def read_pins(path: str | os.PathLike[str]) -> list[Pin]:
             rates = {str(k): Decimal(v) for k, v in body["rates"].items()}
             if not all(rate.is_finite() for rate in rates.values()):
                 raise ValueError("a rate is not a finite number")
-            if not isinstance(effective, date):
+            if effective is not None and not isinstance(effective, date):
                 raise TypeError("effective is not a date")
         except (KeyError, TypeError, AttributeError, ArithmeticError, ValueError) as exc:
             raise PricingError(

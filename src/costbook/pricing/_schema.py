@@ -13,10 +13,20 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 RateName = Literal[
-    "input", "output", "cache_read", "cache_write", "cache_write_1h", "reasoning"
+    "input", "output", "cache_read", "cache_write", "cache_write_1h", "reasoning",
+    "audio_input", "audio_output", "audio_cache_read",
 ]
 Tokenizer = Literal["o200k_base", "cl100k_base", "claude", "approximate"]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
+TierName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+# Rate fields: token rates in USD per million tokens, per-unit fees in USD per unit.
+TOKEN_RATE_FIELDS: tuple[str, ...] = (
+    "input", "output", "cache_read", "cache_write", "cache_write_1h", "reasoning",
+    "audio_input", "audio_output", "audio_cache_read",
+)
+UNIT_RATE_FIELDS: tuple[str, ...] = ("per_image", "per_request", "per_web_search")
+RATE_FIELDS = TOKEN_RATE_FIELDS + UNIT_RATE_FIELDS
 
 
 MAX_DIGITS = 28
@@ -73,7 +83,7 @@ def _short(value: Decimal) -> str:
 def _iso_date(value: Any) -> Any:
     """Only a date or ``YYYY-MM-DD`` text is a date: a number is refused, not read as
     seconds since 1970."""
-    if isinstance(value, date) or (
+    if value is None or isinstance(value, date) or (
         isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-"
     ):
         return value
@@ -84,37 +94,97 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PriceSet(_Strict):
+def _rate(description: str) -> Any:
+    return Field(None, ge=0, description=description)
+
+
+class _RateFields(_Strict):
+    """The rates a price set, a prompt-size tier or an override can state."""
+
+    input: Decimal | None = _rate("USD per 1M uncached text input tokens.")
+    output: Decimal | None = _rate("USD per 1M text output tokens.")
+    cache_read: Decimal | None = _rate(
+        "USD per 1M cache-read tokens (default: the input rate, never less)."
+    )
+    cache_write: Decimal | None = _rate("USD per 1M cache-write tokens (5-minute lifetime).")
+    cache_write_1h: Decimal | None = _rate(
+        "USD per 1M cache-write tokens with a 1-hour lifetime."
+    )
+    reasoning: Decimal | None = _rate(
+        "USD per 1M reasoning tokens, where it differs from output (default: output)."
+    )
+    audio_input: Decimal | None = _rate("USD per 1M uncached audio input tokens.")
+    audio_output: Decimal | None = _rate("USD per 1M audio output tokens.")
+    audio_cache_read: Decimal | None = _rate(
+        "USD per 1M cached audio input tokens (default: the audio input rate)."
+    )
+    per_image: Decimal | None = _rate("USD per input image.")
+    per_request: Decimal | None = _rate("USD per request.")
+    per_web_search: Decimal | None = _rate("USD per web search (a $10 per 1,000 fee is 0.01).")
+
+    _rates_are_exact = field_validator(*RATE_FIELDS, mode="before")(_no_float)
+    _rates_in_range = field_validator(*RATE_FIELDS)(_in_range)
+
+    def stated(self) -> dict[str, Decimal]:
+        """The rates this object states, by name."""
+        return {name: getattr(self, name) for name in RATE_FIELDS
+                if getattr(self, name) is not None}
+
+
+class PromptTier(_RateFields):
+    """Rates for the whole request once its prompt (all input tokens, cache parts included)
+    passes a threshold; a rate not given here is the price set's own."""
+
+    above: int | None = Field(None, ge=0, description="Applies when the prompt has more tokens.")
+    at_or_above: int | None = Field(
+        None, ge=0, description="Applies when the prompt has at least this many tokens."
+    )
+
+    @model_validator(mode="after")
+    def _one_threshold(self) -> PromptTier:
+        if (self.above is None) == (self.at_or_above is None):
+            raise ValueError("a prompt-size tier gives one threshold: above or at_or_above")
+        if not self.stated():
+            raise ValueError("a prompt-size tier gives at least one rate")
+        return self
+
+    @property
+    def threshold(self) -> int:
+        """The prompt size this tier starts past (``above``) or at (``at_or_above``)."""
+        return self.above if self.above is not None else (self.at_or_above or 0)
+
+    @property
+    def label(self) -> str:
+        """How :class:`~costbook.Cost` names this tier: ``above 200000``."""
+        if self.above is not None:
+            return f"above {self.above}"
+        return f"at or above {self.at_or_above}"
+
+    def applies(self, prompt_tokens: int) -> bool:
+        """Whether a prompt of ``prompt_tokens`` is billed at this tier."""
+        if self.above is not None:
+            return prompt_tokens > self.above
+        return prompt_tokens >= (self.at_or_above or 0)
+
+
+class PriceSet(_RateFields):
     """The rates in force from one date on. Token rates are USD per million tokens."""
 
-    effective: date = Field(description="The date these rates took effect.")
-    input: Decimal | None = Field(None, ge=0, description="USD per 1M uncached input tokens.")
-    output: Decimal | None = Field(None, ge=0, description="USD per 1M output tokens.")
-    cache_read: Decimal | None = Field(None, ge=0, description="USD per 1M cache-read tokens.")
-    cache_write: Decimal | None = Field(
-        None, ge=0, description="USD per 1M cache-write tokens (5-minute lifetime)."
+    effective: date | None = Field(
+        None,
+        description="The date these rates took effect; the first set of a model may omit "
+        "it when the provider does not say (then it is in force on any date).",
     )
-    cache_write_1h: Decimal | None = Field(
-        None, ge=0, description="USD per 1M cache-write tokens with a 1-hour lifetime."
-    )
-    reasoning: Decimal | None = Field(
-        None, ge=0, description="USD per 1M reasoning tokens, where it differs from output."
-    )
-    per_image: Decimal | None = Field(None, ge=0, description="USD per input image.")
-    per_request: Decimal | None = Field(None, ge=0, description="USD per request.")
     billed_as: dict[RateName, RateName] = Field(
         default_factory=dict,
-        description="Parts billed at another rate, e.g. {reasoning: output}.",
+        description="Parts billed at another rate, e.g. {cache_read: input}: no discount.",
+    )
+    tiers: list[PromptTier] = Field(
+        default_factory=list,
+        description="Prompt-size tiers, lowest threshold first: the whole request is "
+        "billed at a tier's rates once its prompt passes the threshold.",
     )
 
-    _rates_are_exact = field_validator(
-        "input", "output", "cache_read", "cache_write", "cache_write_1h", "reasoning",
-        "per_image", "per_request", mode="before",
-    )(_no_float)
-    _rates_in_range = field_validator(
-        "input", "output", "cache_read", "cache_write", "cache_write_1h", "reasoning",
-        "per_image", "per_request",
-    )(_in_range)
     _dates = field_validator("effective", mode="before")(_iso_date)
 
     @model_validator(mode="after")
@@ -140,7 +210,17 @@ class PriceSet(_Strict):
                     )
                 chain.append(rate)
                 rate = self.billed_as[rate]
+        thresholds = [t.threshold for t in self.tiers]
+        if thresholds != sorted(set(thresholds)):
+            raise ValueError(
+                "tiers must be listed lowest threshold first with distinct thresholds, got "
+                + ", ".join(str(t) for t in thresholds)
+            )
         return self
+
+
+class RateOverride(_RateFields):
+    """Rates a router's own page lists differently from the upstream entry it follows."""
 
 
 class TileImages(_Strict):
@@ -194,7 +274,11 @@ class ExampleUsage(_Strict):
     cache_write_tokens: int = Field(0, ge=0)
     cache_write_1h_tokens: int = Field(0, ge=0)
     reasoning_tokens: int = Field(0, ge=0)
+    audio_input_tokens: int = Field(0, ge=0)
+    audio_output_tokens: int = Field(0, ge=0)
+    audio_cache_read_tokens: int = Field(0, ge=0)
     images: int = Field(0, ge=0)
+    web_searches: int = Field(0, ge=0)
     requests: int = Field(1, ge=0)
 
 
@@ -203,6 +287,7 @@ class Example(_Strict):
 
     usage: ExampleUsage
     total: Decimal
+    service_tier: TierName | None = Field(None, description="The service tier; default standard.")
     at: date | None = Field(None, description="Price date of the example; default: today.")
     source: str | None = Field(None, description="Where the provider states it.")
 
@@ -212,33 +297,79 @@ class Example(_Strict):
 
 
 class ModelEntry(_Strict):
-    """One model as one provider sells it."""
+    """One model as one provider sells it.
+
+    Only ``id`` and the rates are needed; names, URLs, the checked date and the limits are
+    optional (a bundled table gives them all). A router entry may instead follow an
+    upstream entry with ``same_as`` and override what the router's own page lists
+    differently.
+    """
 
     id: str = Field(min_length=1, description="The id as this provider spells it.")
     name: str | None = None
     aliases: list[str] = Field(
         default_factory=list, description="Dated snapshots and other spellings."
     )
-    context_window: int = Field(gt=0)
-    max_output_tokens: int = Field(gt=0)
-    tokenizer: Tokenizer
-    pricing_url: str = Field(pattern=r"^https://", description="The provider's own pricing page.")
-    checked: date = Field(description="When the prices were last checked against that page.")
+    context_window: int | None = Field(None, gt=0)
+    max_output_tokens: int | None = Field(None, gt=0)
+    tokenizer: Tokenizer | None = Field(
+        None, description="How to count its tokens offline; default: approximate."
+    )
+    pricing_url: str | None = Field(
+        None, pattern=r"^https://", description="The provider's own pricing page."
+    )
+    checked: date | None = Field(
+        None, description="When the prices were last checked against that page."
+    )
+    deprecated: date | None = Field(None, description="When the provider retired the model.")
     images: ImageBilling | None = None
-    prices: list[PriceSet] = Field(min_length=1)
+    same_as: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9_.-]*:.+$",
+        description="provider:model of the upstream entry this one charges the same as.",
+    )
+    overrides: RateOverride | None = Field(
+        None, description="With same_as: rates this provider lists differently."
+    )
+    prices: list[PriceSet] = Field(
+        default_factory=list, description="The standard rates, oldest first."
+    )
+    service_tiers: dict[TierName, list[PriceSet]] = Field(
+        default_factory=dict,
+        description="Other request modes (batch, flex, priority, fast, ...), each with "
+        "its own rates, oldest first.",
+    )
     examples: list[Example] = Field(default_factory=list)
 
     _dates = field_validator("checked", mode="before")(_iso_date)
 
     @model_validator(mode="after")
     def _prices_in_date_order(self) -> ModelEntry:
-        dates = [p.effective for p in self.prices]
-        if dates != sorted(set(dates)):
-            raise ValueError(
-                "prices must be listed oldest first with distinct effective dates, got "
-                + ", ".join(d.isoformat() for d in dates)
-            )
-        if self.max_output_tokens > self.context_window:
+        if self.same_as is None:
+            if not self.prices:
+                raise ValueError("a model gives its prices, or follows another with same_as")
+            if self.overrides is not None:
+                raise ValueError("overrides go with same_as")
+        elif self.prices:
+            raise ValueError("a same_as entry takes its prices from upstream; use overrides")
+        if "standard" in self.service_tiers:
+            raise ValueError("service_tiers: the standard rates are the model's prices")
+        for name, sets in [("prices", self.prices), *self.service_tiers.items()]:
+            if any(p.effective is None for p in sets[1:]):
+                raise ValueError(f"{name}: only the first price set may omit its effective date")
+            dates = [p.effective or date.min for p in sets]
+            if dates != sorted(set(dates)):
+                raise ValueError(
+                    f"{name} must be listed oldest first with distinct effective dates, got "
+                    + ", ".join(str(p.effective) for p in sets)
+                )
+            if name != "prices" and not sets:
+                raise ValueError(f"service tier {name} lists no prices")
+        if (
+            self.max_output_tokens is not None
+            and self.context_window is not None
+            and self.max_output_tokens > self.context_window
+        ):
             raise ValueError(
                 f"max_output_tokens {self.max_output_tokens} is larger than "
                 f"context_window {self.context_window}"
@@ -250,8 +381,16 @@ class ProviderTable(_Strict):
     """A pricing table: every model one provider bills for."""
 
     provider: Slug = Field(description="Who bills the call: openai, anthropic, openrouter, ...")
-    name: str
-    pricing_url: str = Field(pattern=r"^https://")
+    name: str | None = None
+    pricing_url: str | None = Field(None, pattern=r"^https://")
+    aliases: list[Slug] = Field(
+        default_factory=list, description="Other spellings of the provider id: aws, x-ai, ..."
+    )
+    resells: bool = Field(
+        False,
+        description="The provider sells models other makers made (a router, a cloud, an "
+        "inference host): a model ref that names no provider resolves at the maker first.",
+    )
     api_hosts: list[str] = Field(
         default_factory=list, description="API host names that identify this provider."
     )

@@ -6,15 +6,19 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from .._errors import PricingError
-from ._schema import ProviderTable
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._schema import ProviderTable
+
+# Files in a tables folder that are not tables.
+NOT_TABLES = frozenset({"schema.json", "index.json"})
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -152,23 +156,15 @@ def _check_shape(text: str, source: str) -> None:
             )
 
 
-def bundled_pricing_dir() -> Path:
-    """The folder of the tables that ship with costbook."""
-    packaged = resources.files("costbook").joinpath("tables")
-    if packaged.is_dir():
-        return Path(str(packaged))
-    source_tree = Path(__file__).resolve().parents[3] / "pricing"
-    if source_tree.is_dir():
-        return source_tree
-    raise PricingError(f"costbook's bundled pricing tables are missing (looked in {packaged})")
-
-
 def table_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
     """The ``*.yaml`` files named by ``paths``: files as given, folders by their contents."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from sorted(p for p in path.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+            yield from sorted(
+                p for p in path.iterdir()
+                if p.suffix in (".yaml", ".yml", ".json") and p.name not in NOT_TABLES
+            )
         elif path.is_file():
             yield path
         else:
@@ -177,11 +173,24 @@ def table_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
 
 def read_table(path: Path) -> ProviderTable:
     """Parse and validate one table file. Raises :class:`PricingError` naming what is wrong."""
+    return validate_table(read_table_data(path), source=str(path))
+
+
+def read_table_data(path: Path) -> Any:
+    """Parse one table file (YAML, or the compiled JSON of a bundled table) without
+    validating it: rates come out as ``Decimal`` (YAML) or decimal strings (JSON)."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise PricingError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return validate_table(load_yaml(raw, source=str(path)), source=str(path))
+    if path.suffix == ".json":
+        import json
+
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise PricingError(f"{path}: not valid JSON: {exc}") from None
+    return load_yaml(raw, source=str(path))
 
 
 def load_yaml(raw: bytes | str, *, source: str) -> Any:
@@ -224,13 +233,17 @@ def validate_table(data: Any, *, source: str) -> ProviderTable:
             f"{source}: a pricing table is a mapping with provider, name, pricing_url "
             f"and models; got {type(data).__name__}"
         )
+    from pydantic import ValidationError
+
+    from ._schema import ProviderTable
+
     try:
         return ProviderTable.model_validate(data)
     except ValidationError as exc:
         raise PricingError(_describe(exc, data, source)) from None
 
 
-def _describe(exc: ValidationError, data: dict[str, Any], source: str) -> str:
+def _describe(exc: Any, data: dict[str, Any], source: str) -> str:
     lines = []
     for error in exc.errors(include_url=False):
         loc = list(error["loc"])

@@ -8,14 +8,19 @@ TYPE_CHECKING = False  # typing is not imported at run time, to keep `import cos
 if TYPE_CHECKING:
     from typing import Any
 
-# A part and the total it belongs to: cache reads and writes are parts of the input tokens,
-# reasoning tokens part of the output tokens, 1-hour cache writes part of all cache writes.
-PART_OF: dict[str, str] = {
-    "cache_read_tokens": "input_tokens",
-    "cache_write_tokens": "input_tokens",
-    "cache_write_1h_tokens": "cache_write_tokens",
-    "reasoning_tokens": "output_tokens",
-}
+# A part and a total it belongs to: cache reads and writes and audio input are parts of the
+# input tokens, reasoning and audio output parts of the output tokens, 1-hour cache writes
+# part of all cache writes, cached audio part of both the cache reads and the audio input.
+PART_OF: tuple[tuple[str, str], ...] = (
+    ("cache_read_tokens", "input_tokens"),
+    ("cache_write_tokens", "input_tokens"),
+    ("cache_write_1h_tokens", "cache_write_tokens"),
+    ("reasoning_tokens", "output_tokens"),
+    ("audio_input_tokens", "input_tokens"),
+    ("audio_output_tokens", "output_tokens"),
+    ("audio_cache_read_tokens", "audio_input_tokens"),
+    ("audio_cache_read_tokens", "cache_read_tokens"),
+)
 
 MAX_COUNT = 2**63 - 1
 """The largest count of one call: a ledger stores counts as signed 64-bit integers."""
@@ -25,11 +30,14 @@ MAX_COUNT = 2**63 - 1
 class Usage:
     """Counts of the billable units of one call.
 
-    ``input_tokens`` counts *all* input tokens, cache reads and writes included;
-    ``output_tokens`` counts *all* output tokens, reasoning included. The cache and
-    reasoning counts are parts of those totals; ``cache_write_1h_tokens`` is the part of
-    ``cache_write_tokens`` written with a 1-hour lifetime (Anthropic). ``images`` counts
-    input images where a provider bills per image; ``requests`` the calls billed per request.
+    ``input_tokens`` counts *all* input tokens, cache reads and writes and audio included;
+    ``output_tokens`` counts *all* output tokens, reasoning and audio included. The cache,
+    reasoning and audio counts are parts of those totals; ``cache_write_1h_tokens`` is the
+    part of ``cache_write_tokens`` written with a 1-hour lifetime (Anthropic);
+    ``audio_cache_read_tokens`` the part of the audio input read from the cache (it counts
+    in ``cache_read_tokens`` too). ``images`` counts input images where a provider bills per
+    image, ``web_searches`` the searches a provider bills per search, ``requests`` the
+    calls billed per request.
 
     Each count is a whole number from 0 to ``2**63 - 1`` (9,223,372,036,854,775,807, what a
     ledger stores); anything else is a ValueError naming the field. A sum of usages
@@ -42,7 +50,11 @@ class Usage:
     cache_write_tokens: int = 0
     cache_write_1h_tokens: int = 0
     reasoning_tokens: int = 0
+    audio_input_tokens: int = 0
+    audio_output_tokens: int = 0
+    audio_cache_read_tokens: int = 0
     images: int = 0
+    web_searches: int = 0
     requests: int = 1
 
     def __post_init__(self) -> None:
@@ -60,7 +72,7 @@ class Usage:
                     f"usage {name} must be at most 2**63 - 1 ({MAX_COUNT}), got "
                     f"{count_text(value)}"
                 )
-        for part, total in PART_OF.items():
+        for part, total in PART_OF:
             if getattr(self, part) > getattr(self, total):
                 raise ValueError(
                     f"usage {part} ({getattr(self, part)}) is larger than {total} "
@@ -72,6 +84,20 @@ class Usage:
                 f"({self.cache_read_tokens} + {self.cache_write_tokens}) is larger than "
                 f"input_tokens ({self.input_tokens}); input_tokens counts all input, "
                 "cache reads and writes included"
+            )
+        text_cached = self.cache_read_tokens - self.audio_cache_read_tokens
+        if text_cached + self.cache_write_tokens + self.audio_input_tokens > self.input_tokens:
+            raise ValueError(
+                "usage cache reads, cache writes and audio input "
+                f"({self.cache_read_tokens} + {self.cache_write_tokens} + "
+                f"{self.audio_input_tokens}, cached audio counted once) are larger than "
+                f"input_tokens ({self.input_tokens})"
+            )
+        if self.reasoning_tokens + self.audio_output_tokens > self.output_tokens:
+            raise ValueError(
+                "usage reasoning_tokens + audio_output_tokens "
+                f"({self.reasoning_tokens} + {self.audio_output_tokens}) is larger than "
+                f"output_tokens ({self.output_tokens})"
             )
 
     @property

@@ -17,6 +17,9 @@ from ._tokens import Tally
 
 _CHAT_MAX_KEYS = ("max_completion_tokens", "max_tokens")
 _RESPONSES_MAX_KEYS = ("max_output_tokens",)
+# The output bound assumed for a model whose table gives no max output and no context
+# window, when the request sets no maximum either: the estimate says so.
+UNKNOWN_MAX_OUTPUT = 32_768
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +38,7 @@ class Estimate:
     images: int
     max_output_tokens: int
     n: int
-    context_window: int
+    context_window: int | None
     low: Cost
     high: Cost
     exact: bool
@@ -69,6 +72,7 @@ def estimate_request(
     provider: str | None = None,
     image_sizes: Mapping[str, tuple[int, int]] | None = None,
     at: date | datetime | None = None,
+    service_tier: str | None = None,
 ) -> Estimate:
     """Estimate a Chat Completions body (``model``, ``messages``, ``tools``,
     ``max_completion_tokens`` or ``max_tokens``, ``n``) or a Responses API body
@@ -78,7 +82,11 @@ def estimate_request(
     ``http(s)`` URLs are never fetched: give their sizes in ``image_sizes``
     (``{url: (width, height)}``), or each counts as the most one image can cost and the
     estimate is not exact. When no output maximum is set, ``high`` uses the model's max
-    output, or what is left of its context window if that is less.
+    output, or what is left of its context window if that is less; a table that gives
+    neither assumes :data:`UNKNOWN_MAX_OUTPUT` and says so in ``approximations``.
+    ``service_tier`` prices it at a request mode the table lists (``batch``, ``flex``, ...);
+    by default the body's own ``service_tier`` when it names one the table has, else
+    ``standard``.
 
     Raises :class:`~costbook.ContextWindowExceeded` when the input plus the requested
     output do not fit the model's context window.
@@ -124,7 +132,18 @@ def estimate_request(
             "the structured-output schema is counted as its JSON text; "
             "OpenAI publishes no rule for it"
         )
-    return _estimate(model, tally, requested, choices, at)
+    if service_tier is None:
+        service_tier = _body_service_tier(body, model)
+    return _estimate(model, tally, requested, choices, at, service_tier)
+
+
+def _body_service_tier(body: Mapping[str, Any], model: Model) -> str | None:
+    """The body's ``service_tier`` when the table sells the model at it (``auto`` and
+    ``default`` are the standard rates)."""
+    asked = body.get("service_tier")
+    if isinstance(asked, str) and asked in model.service_tiers:
+        return asked
+    return None
 
 
 def _estimate(
@@ -133,33 +152,53 @@ def _estimate(
     requested: int | None,
     choices: int,
     at: date | datetime | None,
+    service_tier: str | None = None,
 ) -> Estimate:
     input_tokens = tally.tokens
     window = model.context_window
+    most = model.max_output_tokens
+    lacking: list[str] = []
     if requested is not None:
-        if requested > model.max_output_tokens:
+        if most is not None and requested > most:
             raise ValueError(
                 f"the request asks for up to {requested} output tokens, but {model.ref} "
-                f"gives at most {model.max_output_tokens}"
+                f"gives at most {most}"
             )
-        if input_tokens + requested > window:
+        if window is not None and input_tokens + requested > window:
             raise ContextWindowExceeded(model.ref, input_tokens, requested, window)
         max_output = requested
     else:
-        if input_tokens > window:
+        if window is not None and input_tokens > window:
             raise ContextWindowExceeded(model.ref, input_tokens, 0, window)
-        max_output = min(model.max_output_tokens, window - input_tokens)
+        bounds = [b for b in (most, None if window is None else window - input_tokens)
+                  if b is not None]
+        if bounds:
+            max_output = min(bounds)
+        else:
+            max_output = UNKNOWN_MAX_OUTPUT
+            lacking.append(
+                f"{model.ref}'s table gives no max output tokens or context window: the "
+                f"high bound assumes {UNKNOWN_MAX_OUTPUT} output tokens (set max_tokens to "
+                "bound it)"
+            )
+    if window is None:
+        lacking.append(f"{model.ref}'s table gives no context window: the fit is not checked")
     per_image = model.images is not None and model.images.billing == "per_image"
     images = tally.images if per_image else 0
-    low = price(Usage(input_tokens=input_tokens, images=images), model, at=at)
+    low = price(Usage(input_tokens=input_tokens, images=images), model, at=at,
+                service_tier=service_tier)
     high = price(
         Usage(input_tokens=input_tokens, output_tokens=max_output * choices, images=images),
         model,
         at=at,
+        service_tier=service_tier,
     )
-    approximations = list(tally.approximations)
+    approximations = list(tally.approximations) + lacking
     if not tally.counter.exact:
-        approximations.insert(0, f"{model.tokenizer} tokenizer: {tally.counter.method}")
+        tokenizer = (
+            f"{model.tokenizer} tokenizer" if model.tokenizer else "no tokenizer in the table"
+        )
+        approximations.insert(0, f"{tokenizer}: {tally.counter.method}")
     return Estimate(
         model=model.id,
         provider=model.provider,
@@ -170,7 +209,7 @@ def _estimate(
         context_window=window,
         low=low,
         high=high,
-        exact=tally.exact,
+        exact=tally.exact and not lacking,
         approximations=tuple(approximations),
     )
 

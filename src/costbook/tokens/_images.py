@@ -32,10 +32,10 @@ from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING
 
 from .._errors import PricingError
-from ..pricing._model import Model
+from ..pricing._model import Model, PatchRule, PixelRule, TileRule
 
 if TYPE_CHECKING:
-    from ..pricing._schema import PatchImages, PixelImages, TileImages
+    pass
 
 DETAILS = ("auto", "low", "high")
 
@@ -60,31 +60,31 @@ def image_tokens(width: int, height: int, model: str | Model, *, detail: str = "
 
 
 def rule_tokens(
-    rule: TileImages | PatchImages | PixelImages, width: int, height: int, detail: str
+    rule: TileRule | PatchRule | PixelRule, width: int, height: int, detail: str
 ) -> int:
     """Tokens of a ``width`` x ``height`` image by one table rule."""
-    if rule.method == "tiles":
+    if isinstance(rule, TileRule):
         return _tile_tokens(rule, width, height, detail)
-    if rule.method == "patches":
+    if isinstance(rule, PatchRule):
         return _patch_tokens(rule, width, height)
     return _pixel_tokens(rule, width, height)
 
 
-def largest_image_tokens(rule: TileImages | PatchImages | PixelImages, detail: str) -> int:
+def largest_image_tokens(rule: TileRule | PatchRule | PixelRule, detail: str) -> int:
     """The most one image can cost by ``rule``: used for images of unknown size.
 
     Tiles: ``base_tokens`` at low detail, else ``base_tokens + 8 * tile_tokens`` (a 2048 x
     768 image); patches: ``max_patches`` times the multiplier; pixels: ``max_tokens``.
     """
-    if rule.method == "tiles":
+    if isinstance(rule, TileRule):
         most = 0 if detail == "low" else _MOST_TILES
         return rule.base_tokens + most * rule.tile_tokens
-    if rule.method == "patches":
+    if isinstance(rule, PatchRule):
         return _times(rule.max_patches, rule.multiplier)
     return rule.max_tokens
 
 
-def token_rule(model: Model) -> TileImages | PatchImages | PixelImages | None:
+def token_rule(model: Model) -> TileRule | PatchRule | PixelRule | None:
     """The image token rule of ``model``; ``None`` when it bills images per image.
 
     A model that takes no images, or whose table gives no token rule, raises
@@ -105,7 +105,7 @@ def token_rule(model: Model) -> TileImages | PatchImages | PixelImages | None:
     return billing.tokens
 
 
-def _token_rule(model: Model) -> TileImages | PatchImages | PixelImages:
+def _token_rule(model: Model) -> TileRule | PatchRule | PixelRule:
     rule = token_rule(model)
     if rule is None:
         raise PricingError(
@@ -115,7 +115,7 @@ def _token_rule(model: Model) -> TileImages | PatchImages | PixelImages:
     return rule
 
 
-def _tile_tokens(rule: TileImages, width: int, height: int, detail: str) -> int:
+def _tile_tokens(rule: TileRule, width: int, height: int, detail: str) -> int:
     if detail == "low":
         return rule.base_tokens
     longest = max(width, height)
@@ -129,7 +129,7 @@ def _tile_tokens(rule: TileImages, width: int, height: int, detail: str) -> int:
     return rule.base_tokens + rule.tile_tokens * tiles
 
 
-def _patch_tokens(rule: PatchImages, width: int, height: int) -> int:
+def _patch_tokens(rule: PatchRule, width: int, height: int) -> int:
     budget = rule.max_patches
     patches = _cover(width, _PATCH) * _cover(height, _PATCH)
     if patches > budget:
@@ -151,7 +151,7 @@ def _patches_after_scaling(width: int, height: int, budget: int) -> int:
     return down * _cover(width * down, height)
 
 
-def _pixel_tokens(rule: PixelImages, width: int, height: int) -> int:
+def _pixel_tokens(rule: PixelRule, width: int, height: int) -> int:
     longest = max(width, height)
     if longest > rule.max_edge:
         width = max(width * rule.max_edge // longest, 1)

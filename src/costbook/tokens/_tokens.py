@@ -114,7 +114,7 @@ def _build_counter(tokenizer: str) -> TextCounter:
 
 def counter_for(model: Model) -> TextCounter:
     """The text counter of ``model``'s tokenizer."""
-    return text_counter(model.tokenizer)
+    return text_counter(model.tokenizer or "approximate")
 
 
 def count_tokens(text: str, model: str | Model) -> int:
