@@ -103,7 +103,7 @@ PROVIDERS: list[ProviderSpec] = [
                  resells=True),
     ProviderSpec("azure", "Azure OpenAI",
                  "https://azure.microsoft.com/en-us/pricing/details/cognitive-services/openai-service/",
-                 genai="azure", aliases=("azure_ai", "azure-openai"),
+                 genai="azure", models_dev=("azure",), aliases=("azure_ai", "azure-openai"),
                  api_hosts=("openai.azure.com", "cognitiveservices.azure.com",
                             "services.ai.azure.com"),
                  litellm=("azure", "azure_ai"),

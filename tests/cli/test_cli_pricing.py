@@ -289,3 +289,43 @@ def test_models_at_a_date_lists_what_had_a_price_then_and_leaves_out_the_rest(ca
     assert "openai:gpt-4o-mini" in refs
     assert "anthropic:claude-3-5-haiku-20241022" not in refs  # priced from 2024-11-04
     assert all(m["effective"] <= "2024-08-01" for m in json.loads(out))
+
+
+def test_estimate_names_the_prompt_tier_and_the_service_tier(capsys):
+    code, out, _ = run(capsys, "estimate", "claude-sonnet-4-5", "--input", "300k", "--output",
+                       "10k")
+    assert code == 0
+    assert out.splitlines()[0] == (
+        "anthropic:claude-sonnet-4-5-20250929 (prompt above 200000 tokens)")
+    assert out.splitlines()[-1].split() == ["total", "$2.0250"]
+    code, out, _ = run(capsys, "estimate", "gpt-4o-mini", "--input", "1M", "--output", "1M",
+                       "--service-tier", "batch", "--json")
+    data = json.loads(out)
+    assert (code, data["total"], data["service_tier"]) == (0, "0.375", "batch")
+
+
+def test_a_service_tier_the_model_lacks_exits_2_naming_the_ones_it_has(capsys):
+    code, _, err = run(capsys, "estimate", "gpt-4o-mini", "--input", "1M", "--service-tier",
+                       "turbo")
+    assert code == 2
+    assert err.startswith("costbook: error: openai:gpt-4o-mini has no service tier 'turbo'; "
+                          "it has standard, batch")
+
+
+def test_estimate_prices_web_searches_and_audio(capsys):
+    code, out, _ = run(capsys, "estimate", "claude-sonnet-4-5", "--input", "10k",
+                       "--web-searches", "3", "--json")
+    assert code == 0 and json.loads(out)["items"] == {"input": "0.03", "web_search": "0.03"}
+    code, out, _ = run(capsys, "estimate", "gpt-audio", "--input", "1M", "--audio-input",
+                       "1M", "--output", "1M", "--audio-output", "500k", "--json")
+    assert code == 0
+    assert json.loads(out)["items"] == {"audio_input": "32", "output": "5", "audio_output": "32"}
+
+
+def test_models_lists_a_providers_tiers(capsys):
+    code, out, _ = run(capsys, "models", "--provider", "anthropic", "--json")
+    assert code == 0
+    sonnet = next(m for m in json.loads(out) if m["id"] == "claude-sonnet-4-5-20250929")
+    assert sonnet["service_tiers"] == ["standard", "batch"]
+    assert sonnet["prompt_tiers"][0]["threshold"] == "above 200000"
+    assert sonnet["per_web_search"] == "0.01"

@@ -276,3 +276,128 @@ def test_images_counted_for_a_model_that_bills_them_as_tokens_are_refused(ref):
 def test_images_of_a_model_that_bills_per_image_are_priced():
     cost = costbook.estimate("openrouter:openai/gpt-4o-mini", input_tokens=1000, images=3)
     assert cost.items["image"] == Decimal("0.000651")
+
+
+# --- prompt-size tiers ---------------------------------------------------------------------
+
+def _tiered(threshold_key="above", **extra):
+    prices = {"effective": "2025-01-01", "input": "1", "output": "2", "cache_read": "0.1",
+              "tiers": [{threshold_key: 200_000, "input": "2", "output": "3"}], **extra}
+    return catalog_of(table_data("acme", model_entry(prices=[prices]))).resolve("tiny-1")
+
+
+def test_a_prompt_past_the_threshold_bills_the_whole_request_at_the_tier():
+    model = _tiered()
+    base = price_with(Usage(input_tokens=200_000, output_tokens=1000), model, model.rates_at())
+    assert (base.total, base.prompt_tier) == (D("0.202"), None)
+    past = price_with(Usage(input_tokens=200_001, output_tokens=1000), model, model.rates_at())
+    # every input and output token at the tier's rates, not just the ones past 200K
+    assert past.items == {"input": D("0.400002"), "output": D("0.003")}
+    assert past.prompt_tier == "above 200000"
+
+
+def test_at_or_above_includes_the_threshold_itself():
+    model = _tiered("at_or_above")
+    cost = price_with(Usage(input_tokens=200_000), model, model.rates_at())
+    assert (cost.total, cost.prompt_tier) == (D("0.4"), "at or above 200000")
+
+
+def test_cache_parts_count_toward_the_prompt_and_unlisted_rates_keep_the_base():
+    model = _tiered()
+    usage = Usage(input_tokens=250_000, cache_read_tokens=200_000, output_tokens=10)
+    cost = price_with(usage, model, model.rates_at())
+    # 50K uncached at the tier's 2, 200K cache reads at the base 0.1 (the tier lists none)
+    assert cost.items == {"input": D("0.1"), "cache_read": D("0.02"), "output": D("0.00003")}
+    assert cost.prompt_tier == "above 200000"
+
+
+def test_bundled_long_context_tiers():
+    long = Usage(input_tokens=300_000, output_tokens=10_000)
+    sonnet = price(long, "claude-sonnet-4-5")
+    assert (sonnet.total, sonnet.prompt_tier) == (D("2.025"), "above 200000")
+    assert price(long, "claude-sonnet-4", at=date(2025, 8, 1)).prompt_tier is None
+    assert price(long, "claude-sonnet-4", at=date(2025, 8, 12)).total == D("2.025")
+    gpt = price(long, "gpt-5.4")
+    assert (gpt.total, gpt.prompt_tier) == (D("1.725"), "above 272000")
+    gemini = price(long, "gemini-2.5-pro")
+    assert gemini.prompt_tier == "above 200000"
+    assert gemini.total == price(long, "gemini-2.5-pro", provider="google").total
+
+
+# --- service tiers ------------------------------------------------------------------------
+
+def _tiers_model():
+    entry = model_entry(service_tiers={
+        "batch": [{"effective": "2025-01-01", "input": "0.5", "output": "1"}],
+        "priority": [{"effective": "2025-06-01", "input": "2", "output": "4"}],
+    })
+    return catalog_of(table_data("acme", entry)).resolve("tiny-1")
+
+
+def test_a_service_tier_prices_at_its_own_rates_and_dates():
+    model = _tiers_model()
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    assert price(usage, model).total == D("3")
+    batch = price(usage, model, service_tier="batch")
+    assert (batch.total, batch.service_tier) == (D("1.5"), "batch")
+    assert price(usage, model, service_tier="standard").service_tier == "standard"
+    assert price(usage, model, service_tier="priority", at=date(2025, 6, 1)).total == D("6")
+    with pytest.raises(PricingError, match="no price in force on 2025-05-31 at service tier"):
+        price(usage, model, service_tier="priority", at=date(2025, 5, 31))
+
+
+def test_a_service_tier_the_model_lacks_lists_the_ones_it_has():
+    with pytest.raises(PricingError) as caught:
+        price(Usage(input_tokens=1), _tiers_model(), service_tier="flex")
+    assert str(caught.value) == (
+        "acme:tiny-1 has no service tier 'flex'; it has standard, batch, priority")
+
+
+def test_estimate_takes_a_service_tier():
+    cost = estimate("gpt-4o-mini", input_tokens=1_000_000, output_tokens=1_000_000,
+                    service_tier="batch")
+    assert (cost.total, cost.service_tier) == (D("0.375"), "batch")
+
+
+# --- per-unit fees and audio ----------------------------------------------------------------
+
+def test_web_searches_are_priced_per_search():
+    model = catalog_of(table_data("acme", model_entry(
+        prices=[{"effective": "2025-01-01", "input": "1", "output": "2",
+                 "per_web_search": "0.01"}]))).resolve("tiny-1")
+    cost = price_with(Usage(input_tokens=1000, web_searches=3), model, model.rates_at())
+    assert cost.items == {"input": D("0.001"), "web_search": D("0.03")}
+    assert price(Usage(web_searches=1000), "claude-sonnet-4-5").total == D("10")
+
+
+def test_audio_tokens_have_their_own_rates():
+    model = catalog_of(table_data("acme", model_entry(
+        prices=[{"effective": "2025-01-01", "input": "4", "output": "16", "cache_read": "0.4",
+                 "audio_input": "32", "audio_output": "64", "audio_cache_read": "0.4"}]
+    ))).resolve("tiny-1")
+    usage = Usage(input_tokens=1_000_000, audio_input_tokens=400_000,
+                  audio_cache_read_tokens=100_000, cache_read_tokens=300_000,
+                  output_tokens=1_000_000, audio_output_tokens=250_000)
+    cost = price_with(usage, model, model.rates_at())
+    assert cost.items == {
+        "input": D("1.6"),  # 400K text tokens neither cached nor audio
+        "cache_read": D("0.08"),  # 200K cached text
+        "audio_input": D("9.6"),  # 300K uncached audio
+        "audio_cache_read": D("0.04"),  # 100K cached audio
+        "output": D("12"),  # 750K text
+        "audio_output": D("16"),
+    }
+
+
+def test_a_table_without_a_cache_read_discount_says_so():
+    model = catalog_of(table_data("acme", model_entry(
+        prices=[{"effective": "2025-01-01", "input": "1", "output": "2",
+                 "billed_as": {"cache_read": "input"}}]))).resolve("tiny-1")
+    cost = price_with(Usage(input_tokens=1000, cache_read_tokens=600), model, model.rates_at())
+    assert cost.items == {"input": D("0.0004"), "cache_read": D("0.0006")}
+
+
+def test_a_free_model_states_its_zero_rates():
+    cost = price(Usage(input_tokens=1000, output_tokens=1000),
+                 "openrouter:meta-llama/llama-3.3-70b-instruct:free")
+    assert cost.total == 0 and cost.items == {"input": 0, "output": 0}

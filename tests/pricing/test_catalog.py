@@ -1,10 +1,12 @@
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 import costbook
-from costbook import PricingError, UnknownModelError, UnknownProviderError
+from costbook import PricingError, UnknownModelError, UnknownProviderError, Usage, price
 from costbook.pricing._catalog import catalog, reset
+from costbook.pricing._check import check_tables
 from table_factory import catalog_of, model_entry, table_data, write_one_model_table, write_yaml
 
 
@@ -158,4 +160,124 @@ def test_pricing_path_environment_variable(tmp_path, monkeypatch):
         assert costbook.estimate("acme-1", output_tokens=1_000_000).total == Decimal("4")
     finally:
         monkeypatch.delenv("COSTBOOK_PRICING_PATH")
+        reset()
+
+
+# --- refs as providers spell them -------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("ref", "provider", "expected"),
+    [
+        # OpenRouter's answers: dated, family last, routing suffixes
+        ("anthropic/claude-4.6-sonnet-20260217", "openrouter", "openrouter:anthropic/claude-sonnet-4.6"),
+        ("anthropic/claude-4.5-sonnet-20250929", "openrouter", "openrouter:anthropic/claude-sonnet-4.5"),
+        ("openai/gpt-5-mini-2025-08-07", "openrouter", "openrouter:openai/gpt-5-mini"),
+        ("openai/gpt-4o-mini:nitro", "openrouter", "openrouter:openai/gpt-4o-mini"),
+        ("openai/gpt-4o-mini:floor", "openrouter", "openrouter:openai/gpt-4o-mini"),
+        ("openai/gpt-4o-mini:online", "openrouter", "openrouter:openai/gpt-4o-mini"),
+        # Bedrock: geographic prefixes and bare ids are the regional price, global its own
+        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock",
+         "bedrock:regional.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        ("anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock",
+         "bedrock:regional.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        ("global.anthropic.claude-sonnet-4-5-20250929-v1:0", "bedrock",
+         "bedrock:global.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+        ("eu.amazon.nova-lite-v1:0", "bedrock", "bedrock:amazon.nova-lite-v1:0"),
+        # Vertex @ versions, -latest aliases
+        ("claude-sonnet-4-5@20250929", "vertex", "vertex:claude-sonnet-4-5@20250929"),
+        ("claude-3-5-haiku-latest", None, "anthropic:claude-3-5-haiku-20241022"),
+        ("mistral-large-latest", None, "mistral:mistral-large"),
+        # the models a new user asked for
+        ("gemini-2.5-pro", None, "google:gemini-2.5-pro"),
+        ("deepseek-chat", None, "deepseek:deepseek-chat"),
+        ("llama-3.3-70b-versatile", "groq", "groq:llama-3.3-70b-versatile"),
+        ("gpt-4o", "azure", "azure:gpt-4o"),
+    ],
+)
+def test_refs_as_providers_and_sdks_spell_them(ref, provider, expected):
+    assert catalog().resolve(ref, provider).ref == expected
+
+
+@pytest.mark.parametrize(
+    ("alias", "provider"),
+    [("aws", "bedrock"), ("x-ai", "xai"), ("gemini", "google"), ("together_ai", "together"),
+     ("moonshotai", "moonshot"), ("vertex_ai", "vertex"), ("GEMINI", "google"),
+     ("OpenRouter", "openrouter")],
+)
+def test_provider_aliases_and_case(alias, provider):
+    assert catalog().provider(alias).id == provider
+    assert costbook.estimate(f"{alias}:{_model_of(provider)}", input_tokens=1).provider == provider
+
+
+def _model_of(provider):
+    return {"bedrock": "amazon.nova-lite-v1:0", "xai": "grok-4", "google": "gemini-2.5-pro",
+            "together": "meta-llama/Llama-3.3-70B-Instruct-Turbo", "moonshot": "kimi-k2",
+            "vertex": "claude-sonnet-4-5@20250929", "openrouter": "openai/gpt-4o-mini"}[provider]
+
+
+def test_an_unqualified_ref_resolves_at_the_maker_before_resellers():
+    # GitHub Copilot, Azure and others resell gpt-4o-mini under the same id
+    assert catalog().resolve("gpt-4o-mini").ref == "openai:gpt-4o-mini"
+    assert catalog().provider("github-copilot").resells
+
+
+# --- routers that follow their upstream ----------------------------------------------------
+
+def test_a_router_entry_follows_its_upstream_and_overrides_what_it_lists_differently():
+    tables = catalog_of(
+        table_data("maker", model_entry(id="m-1", aliases=[], prices=[
+            {"effective": "2025-01-01", "input": "1", "output": "4", "cache_read": "0.1"},
+            {"effective": "2025-06-01", "input": "2", "output": "8", "cache_read": "0.2"}],
+            service_tiers={"batch": [{"effective": "2025-01-01", "input": "1", "output": "4"}]})),
+        {**table_data("router", {"id": "maker/m-1", "same_as": "maker:m-1",
+                                 "overrides": {"cache_read": "0.15"}}), "resells": True},
+    )
+    model = tables.resolve("router:maker/m-1")
+    assert model.same_as == "maker:m-1"
+    assert model.context_window == 1000 and model.tokenizer == "o200k_base"  # from upstream
+    usage = Usage(input_tokens=1_000_000, cache_read_tokens=1_000_000)
+    assert price(usage, model, at=date(2025, 3, 1)).items == {"cache_read": Decimal("0.15")}
+    assert price(usage, model).items == {"cache_read": Decimal("0.15")}
+    assert price(Usage(input_tokens=1_000_000), model, at=date(2025, 3, 1)).total == 1
+    assert price(Usage(input_tokens=1_000_000), model).total == 2
+    assert price(Usage(input_tokens=1_000_000), model, service_tier="batch").total == 1
+
+
+def test_requesty_resells_makers_models_at_their_price_keeping_its_own_cache_read():
+    seed = catalog().resolve("requesty:openai/gpt-4o-mini")
+    assert seed.price_sets[-1].per_million("cache_read") == Decimal("0.07")
+    follower = catalog().resolve("requesty:anthropic/claude-sonnet-4-5")
+    assert follower.same_as == "anthropic:claude-sonnet-4-5-20250929"
+    usage = Usage(input_tokens=300_000, output_tokens=1000)
+    assert price(usage, follower).total == price(usage, "anthropic:claude-sonnet-4-5").total
+
+
+def test_check_fails_on_a_same_as_that_does_not_resolve(tmp_path):
+    write_yaml(tmp_path / "r.yaml", "provider: r\nmodels:\n"
+               "  - {id: x/y, same_as: 'nobody:nothing'}\n")
+    report = check_tables([tmp_path])
+    assert len(report.problems) == 1
+    assert "model x/y: same_as 'nobody:nothing' does not resolve" in report.problems[0]
+
+
+# --- a user's own table needs little --------------------------------------------------------
+
+def test_a_minimal_user_table_prices_with_defaults_that_never_under_price(tmp_path):
+    write_yaml(tmp_path / "mine.yaml", "provider: mine\nmodels:\n"
+               "  - id: tiny\n    prices: [{input: 1, output: 2}]\n")
+    try:
+        costbook.load(tmp_path / "mine.yaml")
+        usage = Usage(input_tokens=1_000_000, cache_read_tokens=500_000,
+                      output_tokens=1_000_000, reasoning_tokens=400_000)
+        cost = price(usage, "mine:tiny")
+        # cache reads at the input rate, reasoning at the output rate
+        assert cost.items == {"input": Decimal("0.5"), "cache_read": Decimal("0.5"),
+                              "output": Decimal("2")}
+        with pytest.raises(PricingError, match="no cache_write rate"):
+            price(Usage(input_tokens=10, cache_write_tokens=10), "mine:tiny")
+        estimate = costbook.estimate_request({"model": "mine:tiny",
+                                              "messages": [{"role": "user", "content": "hi"}]})
+        assert not estimate.exact
+        assert any("no max output tokens or context window" in a for a in estimate.approximations)
+    finally:
         reset()

@@ -99,9 +99,12 @@ def test_percent_change(old, new, text):
     assert percent_change(Decimal(old), Decimal(new)) == text
 
 
-def test_pins_text_round_trips():
-    pins = pin(["gpt-4o-mini"])
-    assert pins_text(pins).count("\n") == 11
+def test_pins_text_round_trips(tmp_path):
+    pins = pin(["gpt-4o-mini", "claude-sonnet-4-5", "openrouter:openai/gpt-4o-mini"])
+    path = tmp_path / "p.lock"
+    path.write_text(pins_text(pins))
+    assert read_pins(path) == pins
+    assert pins[0].rates["per_web_search"] == Decimal("0.01")
 
 
 @pytest.mark.parametrize("rate", ["nan", "Infinity", "-inf"])

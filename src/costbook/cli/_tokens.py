@@ -69,7 +69,8 @@ def run_request_estimate(args: argparse.Namespace) -> int:
     except RecursionError:
         raise too_deep from None
     try:
-        estimate = estimate_request(body, provider=args.provider, at=args.at)
+        estimate = estimate_request(body, provider=args.provider, at=args.at,
+                                    service_tier=args.service_tier)
     except RecursionError:
         raise too_deep from None
     if args.json:

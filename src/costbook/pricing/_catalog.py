@@ -32,6 +32,10 @@ PRICING_PATH_ENV = "COSTBOOK_PRICING_PATH"
 # OpenRouter's routing suffixes that pick how a request is routed, not what it costs.
 ROUTING_SUFFIXES = (":nitro", ":floor", ":online", ":beta", ":exacto")
 _BEDROCK_REGION = re.compile(r"^(?:us|eu|apac|ap|global|us-gov|jp|au|ca|sa)\.(?=[a-z0-9-]+\.)")
+_BEDROCK_GEO = re.compile(r"^(?:us|eu|apac|ap|us-gov|jp|au|ca|sa)\.(?=[a-z0-9-]+\.)")
+_BEDROCK_BARE = re.compile(r"^(?:anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen)\.")
+# OpenRouter's answers name Claude models family last: claude-4.6-sonnet for claude-sonnet-4.6
+_CLAUDE_NUMBER_FIRST = re.compile(r"claude-(\d+(?:[.-]\d+)?)-(sonnet|opus|haiku)\b")
 _BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
 _VERTEX_VERSION = re.compile(r"@(\d{8}|\d{3}|latest|default)$")
 _DATE_SUFFIX = re.compile(r"[-@](?:\d{8}|\d{4}-\d{2}-\d{2})$")
@@ -396,6 +400,11 @@ def _spellings(text: str) -> list[str]:
         if key.endswith(suffix):
             add(key.removesuffix(suffix))
     for spelling in list(found):
+        # Bedrock: a geographic prefix (us., eu., ...) or none is the regional price
+        if _BEDROCK_GEO.match(spelling):
+            add(_BEDROCK_GEO.sub("regional.", spelling))
+        elif _BEDROCK_BARE.match(spelling):
+            add(f"regional.{spelling}")
         add(_BEDROCK_VERSION.sub("", _BEDROCK_REGION.sub("", spelling)))
         vertex = _VERTEX_VERSION.search(spelling)
         if vertex is not None:
@@ -410,6 +419,8 @@ def _spellings(text: str) -> list[str]:
         undated = _DATE_SUFFIX.sub("", spelling)
         if undated != spelling:
             add(undated)
+    for spelling in list(found):
+        add(_CLAUDE_NUMBER_FIRST.sub(r"claude-\2-\1", spelling))
     return found
 
 
