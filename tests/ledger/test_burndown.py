@@ -31,6 +31,7 @@ def test_a_month_s_window_is_burned_day_by_day_up_to_now(ledger):
     ledger.record(cost(1_000_000), at=at(3))
     ledger.record(cost(2_000_000), at=at(3, 18))
     ledger.record(cost(1), at=at(9))
+    ledger.record(cost(2), at=at(10, 6))  # today, before now: its point is now
     down = Budget("1", ledger=ledger, window="month").burn_down(now=at(10, 8))
     assert down.step == "day" and down.window == "month"
     assert down.start == datetime(2025, 6, 1, tzinfo=UTC)
@@ -39,18 +40,18 @@ def test_a_month_s_window_is_burned_day_by_day_up_to_now(ledger):
         (datetime(2025, 6, 1, tzinfo=UTC), Decimal(0)),
         (datetime(2025, 6, 4, tzinfo=UTC), Decimal("0.45")),
         (datetime(2025, 6, 10, tzinfo=UTC), Decimal("0.45000015")),
-        (at(10, 8), Decimal("0.45000015")),
+        (at(10, 8), Decimal("0.45000045")),
     ]
-    assert down.spent == Decimal("0.45000015") and down.reserved == 0
-    assert down.remaining == Decimal("0.54999985")
+    assert down.spent == Decimal("0.45000045") and down.reserved == 0
+    assert down.remaining == Decimal("0.54999955")
     data = down.as_dict()
     assert data["points"][1] == {"at": "2025-06-04T00:00:00.000000Z", "spent": "0.45"}
-    assert data["limit"] == "1" and data["remaining"] == "0.54999985"
+    assert data["limit"] == "1" and data["remaining"] == "0.54999955"
 
 
 def test_a_day_s_window_is_burned_hour_by_hour_with_the_open_reservations(ledger):
-    now = datetime.now(UTC)
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    now = start + timedelta(hours=3)
     ledger.record(cost(1_000_000), at=start + timedelta(minutes=5))
     ledger.record(cost(2_000_000), at=start + timedelta(minutes=50))
     ledger.record(cost(1_000_000), at=start - timedelta(minutes=1))  # yesterday

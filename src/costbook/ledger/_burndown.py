@@ -34,8 +34,9 @@ class BurnPoint:
 class BurnDown:
     """How a budget's window was spent: ``points`` of cumulative spend, one at ``start``
     and one at the end of each ``step`` (``hour`` for a day's window, else ``day``) that
-    had spend, and one at ``now``; ``end`` is when the window ends (None for ``total``).
-    ``spent``, ``reserved`` and ``remaining`` are the budget's status in that window."""
+    had spend (``now`` for the step under way), and one at ``now``; ``end`` is when the
+    window ends (None for ``total``). ``spent``, ``reserved`` and ``remaining`` are the
+    budget's status in that window."""
 
     limit: Decimal
     window: str
@@ -92,9 +93,12 @@ def burn_down(budget: Budget, now: datetime | None = None) -> BurnDown:
         start = min(first - timedelta(days=1), day_start) if first else day_start
     points = [BurnPoint(start, Decimal(0))]
     spent = Decimal(0)
+    length = timedelta(hours=1) if step == "hour" else timedelta(days=1)
     for at in sorted(steps):
         spent = EXACT.add(spent, steps[at])
-        points.append(BurnPoint(max(at, start), spent))
+        # the step under way ends now: its spend so far is known, not that of its end
+        points.append(BurnPoint(moment if at - length <= moment < at else max(at, start),
+                                spent))
     if points[-1].at < moment:
         points.append(BurnPoint(moment, spent))
     return BurnDown(
