@@ -107,6 +107,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "otel":  # a submodule, imported on first use
+        return importlib.import_module("costbook.otel")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'costbook' has no attribute {name!r}")

@@ -39,6 +39,16 @@ def register(subparsers: Any) -> None:
     output = p.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print JSON; amounts exact strings")
     output.add_argument("--csv", action="store_true", help="print CSV")
+    output.add_argument("--html", metavar="PATH",
+                        help="write a self-contained HTML page (charts, top spenders, "
+                        "costliest calls, drift) to PATH")
+    page = p.add_argument_group("the HTML page")
+    page.add_argument("--limit", type=amount, metavar="AMOUNT",
+                      help="draw a budget burn-down against this limit in USD")
+    page.add_argument("--window", choices=["total", "day", "month"],
+                      help="the budget's window: all time (default), today or this month (UTC)")
+    page.add_argument("--top", type=int, default=None, metavar="N",
+                      help="list the N costliest calls (default 10)")
     p.set_defaults(run=run_report)
 
     budget = subparsers.add_parser("budget", help="budgets over a ledger's spend")
@@ -117,6 +127,13 @@ def run_report(args: argparse.Namespace) -> int:
     from ..pricing._usage import USAGE_FIELDS
 
     by = args.by or ["model"]
+    if args.html is None:
+        given = [f"--{name}" for name in ("limit", "window", "top")
+                 if getattr(args, name) is not None]
+        if given:
+            raise ValueError(f"{', '.join(given)} draw on the HTML page; add --html PATH")
+    else:
+        return _write_html(args, by)
     with _open(args) as ledger:
         _check_keys(ledger, by)
         rows = ledger.report(by, status=args.status, **_filters(args))
@@ -155,6 +172,32 @@ def run_report(args: argparse.Namespace) -> int:
         body.append(cells(totals[0], ["total", *([""] * (len(names) - 1))]))
     headers = [*names, "calls", *(label for label, _ in _TOKEN_COLUMNS), "cost"]
     print(table(body, headers, right=set(range(len(names), len(headers)))))
+    return 0
+
+
+def _write_html(args: argparse.Namespace, by: list[str]) -> int:
+    from pathlib import Path
+
+    from ..ledger._html import html_report
+    from ..pricing._money import usd
+
+    if args.top is not None and args.top < 0:
+        raise ValueError(f"--top must be 0 or more calls, got {args.top}")
+    with _open(args) as ledger:
+        _check_keys(ledger, by)
+        page = html_report(
+            ledger, by, status=args.status, limit=args.limit, window=args.window or "total",
+            top=10 if args.top is None else args.top, **_filters(args),
+        )
+        totals = ledger.report((), status=args.status, **_filters(args))
+    data = page.encode("utf-8")
+    if args.html == "-":
+        sys.stdout.write(page)
+        return 0
+    Path(args.html).write_bytes(data)
+    calls, cost = (totals[0].calls, totals[0].cost) if totals else (0, Decimal(0))
+    print(f"wrote {args.html}: {calls:,} call{'' if calls == 1 else 's'}, {usd(cost)}, "
+          f"{len(data) / 1024:,.0f} KB")
     return 0
 
 

@@ -12,15 +12,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._errors import BudgetExceeded
 from ..pricing._cost import Cost
 from ..pricing._money import money_text, usd
 from ._entry import EXACT, Entry, format_time
 from ._ledger import Ledger, amount_of, cost_amount, make_entry
+from ._listeners import recorded as notify
 from ._store import EntryFilter
 from ._tags import check_tags
+
+if TYPE_CHECKING:
+    from ._burndown import BurnDown
 
 log = logging.getLogger("costbook.ledger")
 
@@ -148,6 +152,14 @@ class Budget:
             overrun=overrun,
             late=late,
         )
+
+    def burn_down(self, now: datetime | None = None) -> BurnDown:
+        """How the window's spend grew up to ``now`` (default: the current time): a
+        :class:`~costbook.ledger._burndown.BurnDown` of cumulative spend per hour (a day's
+        window) or per day, with the limit and the status, for a chart against the limit."""
+        from ._burndown import burn_down
+
+        return burn_down(self, now)
 
     def spent(self) -> Decimal:
         """The ledger's spend in the current window (with the budget's tags)."""
@@ -286,9 +298,9 @@ class Reservation:
         if spool:
             recorded = self.budget.ledger.keep(entry, settle=self.id, reserved=self.amount)
         else:
-            recorded = self.budget.ledger.store.append(
+            recorded = notify(self.budget.ledger.store.append(
                 entry, settle=self.id, reserved=self.amount
-            )
+            ))
         self._settled()
         return recorded
 

@@ -19,6 +19,7 @@ from ..pricing._money import MIN_EXPONENT, money_text
 from ..pricing._usage import MAX_COUNT, count_text
 from ._entry import EXACT, STATUSES, Entry, entry_time, exact_sum, utc
 from ._export import EXPORT_FORMATS, write_csv, write_jsonl
+from ._listeners import recorded
 from ._spool import Spool
 from ._store import GROUP_COLUMNS, TAG_PREFIX, EntryFilter, LedgerStore, ReportRow
 from ._tags import SECRET, check_tags
@@ -120,7 +121,7 @@ class Ledger:
             estimate=estimate, status=status, duration=duration, at=at,
         )
         self._replay()
-        return self._store.append(entry)
+        return recorded(self._store.append(entry))
 
     def keep(
         self, entry: Entry, *, settle: int | None = None, reserved: Decimal | None = None
@@ -132,7 +133,7 @@ class Ledger:
         try:
             if self._spool.has_waiting():
                 self._replay()
-            return self._store.append(entry, settle=settle, reserved=reserved)
+            stored = self._store.append(entry, settle=settle, reserved=reserved)
         except LedgerError as exc:
             where = self._spool.add(entry, settle=settle)
             warnings.warn(
@@ -141,7 +142,8 @@ class Ledger:
                 RuntimeWarning,
                 stacklevel=3,
             )
-            return entry
+            return recorded(entry)
+        return recorded(stored)
 
     def spooled(self) -> int:
         """How many entries wait in the spool to be written into the ledger."""
@@ -232,6 +234,24 @@ class Ledger:
             )
             for row in rows
         ]
+
+    def costliest(
+        self,
+        limit: int = 10,
+        *,
+        since: date | datetime | None = None,
+        until: date | datetime | None = None,
+        model: str | None = None,
+        provider: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        status: str | None = None,
+    ) -> list[Entry]:
+        """The ``limit`` most expensive entries among those :meth:`entries` would give,
+        costliest first (of equal costs, the one recorded first)."""
+        from ._costliest import costliest_entries
+
+        where = entry_filter(since, until, model, provider, tags, status)
+        return costliest_entries(self._store, where, limit)
 
     def tag_keys(self) -> list[str]:
         """Every tag key carried by an entry of the ledger, sorted: the keys ``report``
