@@ -43,6 +43,24 @@ def import_seconds(module: str, *, rounds: int = 7) -> float | None:
     return max(loaded - bare, 0.0)
 
 
+def cold_seconds(code: str, *, rounds: int = 7) -> float | None:
+    """The median time to run ``code`` in a fresh interpreter, less a bare start-up; None
+    when it fails (a peer not installed)."""
+    def run(text: str) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", text], check=True, env=PEER_ENV,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return time.perf_counter() - start
+
+    try:
+        run(code)
+    except subprocess.CalledProcessError:
+        return None
+    bare = statistics.median(run("pass") for _ in range(rounds))
+    loaded = statistics.median(run(code) for _ in range(rounds))
+    return max(loaded - bare, 0.0)
+
+
 def fmt_seconds(seconds: float | None) -> str:
     """Seconds in the unit that reads best."""
     if seconds is None:

@@ -93,35 +93,28 @@ def price_with(usage: Usage, model: Model, rates: Rates) -> Cost:
         rates = rates.for_prompt(usage.input_tokens)
     per_token = rates.per_token
     items: dict[str, Decimal] = {}
-
-    def add(part: str, rate_name: str, count: int) -> None:
-        if count == 0:
-            return
-        rate = per_token.get(rate_name)
-        if rate is None:
-            raise PricingError(
-                f"{model.ref} has no {rate_name} rate, so {count} {part} cannot be priced; "
-                f"its table can give a {rate_name} rate"
-                + _billed_as_hint(rate_name)
-            )
-        items[rate_name] = _tidy(rate * count)
-
     audio_cached = usage.audio_cache_read_tokens
     audio_uncached = usage.audio_input_tokens - audio_cached
-    add("input_tokens (uncached text)", "input", usage.uncached_input_tokens - audio_uncached)
-    add("cache_read_tokens", "cache_read", usage.cache_read_tokens - audio_cached)
-    five_minute = usage.cache_write_tokens - usage.cache_write_1h_tokens
-    add("cache_write_tokens", "cache_write", five_minute)
-    add("cache_write_1h_tokens", "cache_write_1h", usage.cache_write_1h_tokens)
-    add("audio_input_tokens (uncached)", "audio_input", audio_uncached)
-    add("audio_cache_read_tokens", "audio_cache_read", audio_cached)
     text_output = usage.output_tokens - usage.audio_output_tokens
-    if rates.reasoning_separate and usage.reasoning_tokens:
-        add("output_tokens", "output", text_output - usage.reasoning_tokens)
-        add("reasoning_tokens", "reasoning", usage.reasoning_tokens)
-    else:
-        add("output_tokens", "output", text_output)
-    add("audio_output_tokens", "audio_output", usage.audio_output_tokens)
+    reasoning = usage.reasoning_tokens if rates.reasoning_separate else 0
+    five_minute = usage.cache_write_tokens - usage.cache_write_1h_tokens
+    for rate_name, count in (
+        ("input", usage.input_tokens - usage.cache_read_tokens - usage.cache_write_tokens
+         - audio_uncached),
+        ("cache_read", usage.cache_read_tokens - audio_cached),
+        ("cache_write", five_minute),
+        ("cache_write_1h", usage.cache_write_1h_tokens),
+        ("audio_input", audio_uncached),
+        ("audio_cache_read", audio_cached),
+        ("output", text_output - reasoning),
+        ("reasoning", reasoning),
+        ("audio_output", usage.audio_output_tokens),
+    ):
+        if count:
+            rate = per_token.get(rate_name)
+            if rate is None:
+                raise _no_rate(model, rate_name, count)
+            items[rate_name] = _tidy(rate * count)
     if usage.images:
         _price_images(usage.images, model, rates, items)
     if usage.web_searches:
@@ -143,6 +136,26 @@ def price_with(usage: Usage, model: Model, rates: Rates) -> Cost:
         effective=rates.effective,
         service_tier=rates.service_tier,
         prompt_tier=rates.prompt_tier,
+    )
+
+
+_PARTS = {
+    "input": "input_tokens (uncached text)",
+    "cache_read": "cache_read_tokens",
+    "cache_write": "cache_write_tokens",
+    "cache_write_1h": "cache_write_1h_tokens",
+    "audio_input": "audio_input_tokens (uncached)",
+    "audio_cache_read": "audio_cache_read_tokens",
+    "output": "output_tokens",
+    "reasoning": "reasoning_tokens",
+    "audio_output": "audio_output_tokens",
+}
+
+
+def _no_rate(model: Model, rate_name: str, count: int) -> PricingError:
+    return PricingError(
+        f"{model.ref} has no {rate_name} rate, so {count} {_PARTS[rate_name]} cannot be "
+        f"priced; its table can give a {rate_name} rate" + _billed_as_hint(rate_name)
     )
 
 
