@@ -113,6 +113,16 @@ def test_an_empty_database_is_refused_without_create_and_read_only_refuses_write
             reader.record(mini(10))
 
 
+def test_the_environment_and_the_command_line_take_a_url(postgres_url, monkeypatch):
+    monkeypatch.setenv("COSTBOOK_LEDGER", postgres_url)
+    with Ledger() as ledger:
+        assert ledger.location == postgres_url
+        ledger.record(mini(1000), tags={"team": "search"})
+    shown = run_cli("report", "--by", "team")  # the child inherits COSTBOOK_LEDGER
+    assert shown.returncode == 0, shown.stderr
+    assert "search" in shown.stdout and "$0.00015" in shown.stdout
+
+
 # -- connections --------------------------------------------------------------------------------
 
 

@@ -74,7 +74,7 @@ class Ledger:
 
             assert isinstance(path, str)
             self._store: LedgerStore = PostgresStore(
-                path, timeout=timeout, create=create, read_only=read_only
+                path, timeout=timeout, durable=durable, create=create, read_only=read_only
             )
             self._spool = Spool.beside(self._store.location)
             return

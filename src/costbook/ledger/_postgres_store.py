@@ -9,7 +9,12 @@ Money is ``NUMERIC`` (exact), read back as Decimal and written out with the same
 are the same text from both; times are ``TIMESTAMPTZ`` in UTC; token counts ``BIGINT``,
 summed exactly by PostgreSQL (a sum of ``BIGINT`` is ``NUMERIC``).
 
-Each entry is one short transaction (one statement when it settles nothing). A budget's
+Each entry is one short transaction (one statement when it settles nothing), committed
+with ``synchronous_commit=off``: like the SQLite store's ``synchronous=NORMAL``, a
+committed entry survives a killed process, and the server writes it to disk within a
+fraction of a second (a crash of the server's machine may lose the last few);
+``durable=True`` keeps the server's own setting (``on`` by default: each commit waits for
+its sync to disk), at a lower rate. A budget's
 check and reservation are one transaction under an advisory lock, so that processes on
 any host are granted one at a time, each seeing what the others hold and spent; a
 serialization failure or deadlock is retried with bounded, jittered backoff. Sums are
@@ -111,7 +116,9 @@ _CACHED_TOTALS = 32
 _FIRST_DELAY = 0.005
 _MAX_DELAY = 0.2
 _RETRIED_STATES = {"40001", "40P01"}  # serialization failure, deadlock
+_ENDED_STATES = ("08", "57P01", "57P02", "57P03")  # connection exceptions, shutdowns
 _MAX_POOL = 4
+_IDLE_CHECK = 1.0  # seconds a pooled connection may idle before it is checked
 # Pools of a parent process, kept by a forked child that must not close their
 # connections (closing would end them for the parent too).
 _ABANDONED: list[Any] = []
@@ -142,13 +149,14 @@ def masked(url: str) -> str:
 class PostgresStore:
     """A ledger kept in a PostgreSQL database, shared by threads (a connection pool),
     processes and hosts. ``timeout`` bounds connecting and waiting for a lock, in
-    seconds."""
+    seconds; ``durable`` waits for each commit's sync to disk."""
 
     def __init__(
         self,
         url: str,
         *,
         timeout: float = 10.0,
+        durable: bool = False,
         create: bool = True,
         read_only: bool = False,
     ) -> None:
@@ -167,6 +175,11 @@ class PostgresStore:
         self._password = urlsplit(self._url).password or ""
         self._timeout = timeout
         self._read_only = read_only
+        self._options = " ".join([
+            *(["-c default_transaction_read_only=on"] if read_only else []),
+            *([] if durable else ["-c synchronous_commit=off"]),
+        ])
+        self._used: dict[int, float] = {}
         self._lock = threading.Lock()
         self._totals: OrderedDict[EntryFilter, tuple[int, Decimal]] = OrderedDict()
         self._pool: Any = None
@@ -184,8 +197,8 @@ class PostgresStore:
         import psycopg
 
         extra: dict[str, Any] = {"connect_timeout": max(1, round(self._timeout))}
-        if self._read_only:
-            extra["options"] = "-c default_transaction_read_only=on"
+        if self._options:
+            extra["options"] = self._options
         try:
             return psycopg.connect(self._url, autocommit=True, **extra)
         except psycopg.Error as exc:
@@ -231,14 +244,21 @@ class PostgresStore:
             from psycopg_pool import ConnectionPool
 
             kwargs: dict[str, Any] = {"autocommit": True}
-            if self._read_only:
-                kwargs["options"] = "-c default_transaction_read_only=on"
+            if self._options:
+                kwargs["options"] = self._options
             self._pool = ConnectionPool(
                 self._url, min_size=1, max_size=_MAX_POOL, kwargs=kwargs, open=True,
-                timeout=max(self._timeout, 0.1), check=ConnectionPool.check_connection,
-                name="costbook-ledger",
+                timeout=max(self._timeout, 0.1), check=self._check, name="costbook-ledger",
             )
         return self._pool
+
+    def _check(self, connection: Any) -> None:
+        """Check a connection idle for a while before it is used (a round trip): the
+        server may have ended it meanwhile."""
+        if time.monotonic() - self._used.get(id(connection), 0.0) > _IDLE_CHECK:
+            from psycopg_pool import ConnectionPool
+
+            ConnectionPool.check_connection(connection)
 
     # -- running work ------------------------------------------------------------------
 
@@ -272,7 +292,9 @@ class PostgresStore:
             try:
                 with pool.connection() as connection:
                     began = True
-                    return work(connection)
+                    result = work(connection)
+                    self._used[id(connection)] = time.monotonic()
+                    return result
             except PoolTimeout as exc:
                 raise LedgerError(
                     f"cannot connect to ledger {self._location} within {self._timeout:g} s "
@@ -290,12 +312,16 @@ class PostgresStore:
                         f"after {self._timeout:g} s (another process may hold a long "
                         "transaction; raise the timeout or find it)"
                     ) from None
-                if state is None and lost == 0 and (not write or not began):
+                # the server ended the connection (it says so: the statement did not run),
+                # or it was lost without a word (a write may have run: retried only when
+                # it had not begun)
+                ended = state is not None and state.startswith(_ENDED_STATES)
+                if lost == 0 and (ended or (state is None and (not write or not began))):
                     lost += 1
                     log.warning("ledger %s: connection lost (%s); retrying once",
                                 self._location, self._clean(exc))
                     continue
-                if state is None:
+                if state is None or ended:
                     raise LedgerError(
                         f"lost the connection to ledger {self._location}: {self._clean(exc)}"
                         + ("; the write may or may not have been stored" if write else "")
