@@ -29,3 +29,28 @@ def _ledger_outside_home(tmp_path_factory: pytest.TempPathFactory,
     """No test writes to the user's default ledger: it points to a temporary file."""
     path = tmp_path_factory.mktemp("default-ledger") / "ledger.sqlite"
     monkeypatch.setenv("COSTBOOK_LEDGER", str(path))
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    """A throwaway PostgreSQL server for the session (see pg_server.py). The tests that
+    need it skip, saying why, where none can be started; with COSTBOOK_TEST_POSTGRES set
+    to ``required`` (as in CI) they fail instead."""
+    import os
+
+    from pg_server import PostgresServer, Unavailable
+
+    try:
+        server = PostgresServer()
+    except Unavailable as exc:
+        if os.environ.get("COSTBOOK_TEST_POSTGRES") == "required":
+            pytest.fail(f"no PostgreSQL server could be started: {exc}")
+        pytest.skip(f"no PostgreSQL server could be started: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:  # type: ignore[no-untyped-def]
+    """The URL of a new, empty database on the session's PostgreSQL server."""
+    return str(postgres_server.new_database())

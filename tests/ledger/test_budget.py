@@ -18,12 +18,6 @@ from ledger_workers import cost_of, release_together, start
 UTC = timezone.utc
 
 
-@pytest.fixture
-def ledger(tmp_path):
-    with Ledger(tmp_path / "spend.sqlite") as opened:
-        yield opened
-
-
 class Bounds:
     """Shaped like costbook's Estimate: low and high costs."""
 

@@ -24,12 +24,6 @@ from costbook.ledger._sqlite_store import SQLiteStore
 UTC = timezone.utc
 
 
-@pytest.fixture
-def ledger(tmp_path):
-    with Ledger(tmp_path / "spend.sqlite") as opened:
-        yield opened
-
-
 def mini(input_tokens: int = 1000, output_tokens: int = 0, **parts: int) -> Cost:
     usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens, **parts)
     return price(usage, "gpt-4o-mini")
@@ -545,6 +539,7 @@ def damage(ledger: Ledger, entry_id: int, **columns: object) -> None:
     db.close()
 
 
+@pytest.mark.sqlite_only
 def test_a_stored_row_with_a_bad_time_is_still_read_and_exported(ledger):
     for day in (10, 11, 12):
         ledger.record(mini(1000 * day), at=on(day), tags={"user": "bob"})
@@ -572,6 +567,7 @@ def test_a_stored_row_with_a_bad_time_is_still_read_and_exported(ledger):
     assert lines[1]["cost"] == "0.00165"
 
 
+@pytest.mark.sqlite_only
 def test_a_stored_row_with_unreadable_values_is_still_read_and_exported(ledger):
     ledger.record(mini(1000), at=on(10), reported_cost="0.001")
     ledger.record(mini(2000), at=on(11))
@@ -595,6 +591,7 @@ def test_a_stored_row_with_unreadable_values_is_still_read_and_exported(ledger):
     assert lines[1] == fine.as_dict()
 
 
+@pytest.mark.sqlite_only
 def test_exports_stream_in_pages_and_give_exactly_what_the_entries_say(ledger, monkeypatch):
     monkeypatch.setattr(sqlite_store, "_EXPORT_PAGE", 2)
     ledger.record(mini(1000, 20, cache_read_tokens=100, reasoning_tokens=5), at=on(1),
@@ -625,6 +622,7 @@ def test_exports_stream_in_pages_and_give_exactly_what_the_entries_say(ledger, m
     assert ledger.export("jsonl", since=on(2), until=on(4)).count("\n") == 2
 
 
+@pytest.mark.sqlite_only
 def test_exports_are_the_same_without_sqlites_own_json_functions(ledger):
     ledger.record(mini(1000), at=on(10), tags={"user": "zoë"})
     ledger.record(mini(2000), at=on(11))
@@ -635,6 +633,7 @@ def test_exports_are_the_same_without_sqlites_own_json_functions(ledger):
     assert json.loads(with_sqlite[0].splitlines()[1])["unreadable"] == {"tags": "{broken"}
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("columns", "unreadable"),
     [

@@ -85,8 +85,8 @@ def register(subparsers: Any) -> None:
 
 def _add_ledger_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ledger", metavar="PATH",
-                   help="ledger file (default: $COSTBOOK_LEDGER, else ledger.sqlite in the "
-                   "user data directory)")
+                   help="ledger file or postgresql:// URL (default: $COSTBOOK_LEDGER, else "
+                   "ledger.sqlite in the user data directory)")
 
 
 def _add_filter_options(p: argparse.ArgumentParser) -> None:

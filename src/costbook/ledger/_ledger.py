@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from types import TracebackType
-from typing import IO, Any, Literal, overload
+from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
 from .._errors import LedgerError
 from ..pricing._cost import Cost
@@ -24,6 +24,9 @@ from ._spool import Spool
 from ._store import GROUP_COLUMNS, TAG_PREFIX, EntryFilter, LedgerStore, ReportRow
 from ._tags import SECRET, check_tags
 
+if TYPE_CHECKING:
+    from ._copy import CopyResult
+
 # Strings shaped like provider API keys or auth headers; a ledger never stores them.
 
 _MAX_PERCENT = Decimal(1_000_000)
@@ -31,7 +34,8 @@ _MAX_DIGITS = 100
 
 
 class Ledger:
-    """Spend records: one :class:`Entry` per call, kept in an SQLite file.
+    """Spend records: one :class:`Entry` per call, kept in an SQLite file or a PostgreSQL
+    database.
 
     ``Ledger(path)`` opens the ledger at ``path``, creating it when missing (``create=False``
     refuses to), or an in-memory ledger with ``":memory:"``; without a path, the ledger at
@@ -42,6 +46,10 @@ class Ledger:
     and left untouched. ``read_only=True`` opens an existing ledger for reading alone, even
     in a folder or on a file system that cannot be written; recording then raises a
     :class:`LedgerError`.
+
+    ``Ledger("postgresql://user@host:5432/db")`` keeps the ledger in that PostgreSQL
+    database (in its schema ``costbook``), shared by processes on many hosts; it needs
+    ``pip install 'costbook[postgres]'``. ``COSTBOOK_LEDGER`` may hold such a URL.
 
     Entries that could not be written when their call ended wait in a spool file beside
     the ledger (``<path>.spool``, see :meth:`keep`); they are written first at the ledger's
@@ -57,6 +65,20 @@ class Ledger:
         create: bool = True,
         read_only: bool = False,
     ) -> None:
+        from ._paths import LEDGER_ENV
+        from ._postgres_store import is_postgres_url
+
+        if path is None and is_postgres_url(os.environ.get(LEDGER_ENV, "")):
+            path = os.environ[LEDGER_ENV].strip()
+        if is_postgres_url(path):
+            from ._postgres_store import PostgresStore
+
+            assert isinstance(path, str)
+            self._store: LedgerStore = PostgresStore(
+                path, timeout=timeout, durable=durable, create=create, read_only=read_only
+            )
+            self._spool = Spool.beside(self._store.location)
+            return
         from ._sqlite_store import SQLiteStore
 
         if path is None:
@@ -66,7 +88,7 @@ class Ledger:
             if create and not read_only:
                 default.parent.mkdir(parents=True, exist_ok=True)
             path = default
-        self._store: LedgerStore = SQLiteStore(
+        self._store = SQLiteStore(
             path, timeout=timeout, durable=durable, create=create, read_only=read_only
         )
         self._spool = Spool.beside(self._store.location)
@@ -87,7 +109,8 @@ class Ledger:
 
     @property
     def location(self) -> str:
-        """Where the entries are kept: a file path or ``:memory:``."""
+        """Where the entries are kept: a file path, ``:memory:``, or a URL without its
+        password."""
         return self._store.location
 
     # -- recording ---------------------------------------------------------------------
@@ -339,6 +362,17 @@ class Ledger:
             )
             for key, entries in sorted(groups.items())
         ]
+
+    def copy_to(
+        self, target: Ledger, *, progress: Callable[[int, int], None] | None = None
+    ) -> CopyResult:
+        """Copy every entry of this ledger into ``target`` (SQLite to PostgreSQL or back),
+        keeping ids and exact amounts; entries there already are not copied again, and an
+        id holding another entry there is refused. ``progress(done, total)`` is called as
+        it goes. See :func:`costbook.ledger._copy.copy_entries`."""
+        from ._copy import copy_entries
+
+        return copy_entries(self, target, progress=progress)
 
     def check(self) -> list[str]:
         """Check every stored page and index: what is damaged (the first few problems),

@@ -379,24 +379,7 @@ class SQLiteStore:
         reserved: Decimal | None = None,
         spool_key: str | None = None,
     ) -> Entry:
-        usage = entry.usage
-        values = [
-            format_time(entry.time),
-            entry.provider,
-            entry.model,
-            entry.request_id,
-            entry.status,
-            *(getattr(usage, name) for name in USAGE_COLUMNS),
-            money_text(entry.total),
-            json.dumps({part: money_text(v) for part, v in entry.items.items()}),
-            entry.currency,
-            entry.effective.isoformat() if entry.effective else None,
-            _text(entry.reported_cost),
-            _text(entry.estimate_low),
-            _text(entry.estimate_high),
-            entry.duration,
-            json.dumps(dict(entry.tags), ensure_ascii=False, sort_keys=True),
-        ]
+        values = _values(entry)
         tags = list(entry.tags.items())
 
         def work(connection: sqlite3.Connection) -> Entry:
@@ -440,6 +423,36 @@ class SQLiteStore:
             return replace(entry, overrun=overrun, late=late)
 
         return self._write(work)
+
+    def import_entries(self, entries: Sequence[Entry]) -> tuple[int, int]:
+        from ._copy import refuse_different
+
+        def work(connection: sqlite3.Connection) -> tuple[int, int]:
+            ids = [e.id for e in entries]
+            present: dict[int, Entry] = {}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                rows = connection.execute(
+                    f"SELECT {_ENTRY_COLUMNS} FROM entries e WHERE e.id IN "
+                    f"({', '.join('?' * len(chunk))})", chunk,
+                ).fetchall()
+                present.update((row[0], entry_from_row(row)) for row in rows)
+            refuse_different(self.location, entries, present)
+            new = [e for e in entries if e.id not in present]
+            connection.executemany(
+                _INSERT_ENTRY.replace("INSERT INTO entries (", "INSERT INTO entries (id, ")
+                .replace("VALUES (", "VALUES (?, "),
+                [[e.id, *_values(e), _text(e.overrun), int(e.late)] for e in new],
+            )
+            connection.executemany(
+                "INSERT INTO entry_tags (entry_id, key, value) VALUES (?, ?, ?)",
+                [(e.id, key, value) for e in new for key, value in e.tags.items()],
+            )
+            return len(new), len(present)
+
+        result = self._write(work) if entries else (0, 0)
+        self._totals.clear()  # ids below those summed may have been added
+        return result
 
     def overruns(self, where: EntryFilter) -> tuple[Decimal, int]:
         clause, params = _where(where)
@@ -733,6 +746,27 @@ def _is_busy(exc: sqlite3.Error) -> bool:
         return bool(code & 0xFF in _BUSY_CODES)
     text = str(exc)
     return "locked" in text or "busy" in text
+
+
+def _values(entry: Entry) -> list[Any]:
+    """An entry's stored values, from its time to its tags (without overrun and late)."""
+    return [
+        format_time(entry.time),
+        entry.provider,
+        entry.model,
+        entry.request_id,
+        entry.status,
+        *(getattr(entry.usage, name) for name in USAGE_COLUMNS),
+        money_text(entry.total),
+        json.dumps({part: money_text(v) for part, v in entry.items.items()}),
+        entry.currency,
+        entry.effective.isoformat() if entry.effective else None,
+        _text(entry.reported_cost),
+        _text(entry.estimate_low),
+        _text(entry.estimate_high),
+        entry.duration,
+        json.dumps(dict(entry.tags), ensure_ascii=False, sort_keys=True),
+    ]
 
 
 def _text(amount: Decimal | None) -> str | None:

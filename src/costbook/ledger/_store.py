@@ -1,4 +1,4 @@
-"""The storage interface of a ledger: what a backend (SQLite here, PostgreSQL later) does.
+"""The storage interface of a ledger: what a backend (SQLite, PostgreSQL) does.
 
 A backend stores entries (append-only: an entry is never changed or removed) and budget
 reservations, and answers the few questions the ledger and budgets ask. The ledger
@@ -89,8 +89,9 @@ def counts_toward(hold_tags: Mapping[str, str], budget_tags: Mapping[str, str]) 
 
 
 class LedgerStore(Protocol):
-    """A ledger's storage. Every method is one transaction; the SQLite backend is
-    :class:`costbook.ledger._sqlite_store.SQLiteStore`."""
+    """A ledger's storage. Every method is one transaction; the backends are
+    :class:`costbook.ledger._sqlite_store.SQLiteStore` and
+    :class:`costbook.ledger._postgres_store.PostgresStore`."""
 
     @property
     def location(self) -> str:
@@ -116,6 +117,13 @@ class LedgerStore(Protocol):
     def settle(self, reservation_id: int, entry: Entry, reserved: Decimal) -> Entry:
         """Remove a reservation that an entry stored already settles, marking the entry as
         :meth:`append` with ``settle`` does; the entry is returned with its marks."""
+        ...
+
+    def import_entries(self, entries: Sequence[Entry]) -> tuple[int, int]:
+        """Store ``entries`` keeping their ids (and marks), in one transaction: how many
+        were stored, and how many were there already (the same entry under its id). An
+        id holding another entry is refused with a :class:`LedgerError`, and nothing of
+        the batch is stored."""
         ...
 
     def overruns(self, where: EntryFilter) -> tuple[Decimal, int]:

@@ -1,0 +1,97 @@
+"""Copying a ledger's entries into another ledger: SQLite to PostgreSQL, and back.
+
+Entries keep their ids, so a copy run again (or cut short and run again) copies only what
+is missing; amounts, times, marks and tags are copied exactly. An id that holds another
+entry in the target is refused, and an entry whose stored values could not be read is
+left where it is (it would be copied with stand-ins): both are named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .._errors import LedgerError
+from ._entry import Entry, format_time
+from ._store import EntryFilter
+
+if TYPE_CHECKING:
+    from ._ledger import Ledger
+
+BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class CopyResult:
+    """What a copy did: entries read from the source, copied into the target, found
+    there already, and the ids of those left behind because they could not be read."""
+
+    source: str
+    target: str
+    read: int
+    copied: int
+    present: int
+    unreadable: tuple[int, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "source": self.source,
+            "target": self.target,
+            "read": self.read,
+            "copied": self.copied,
+            "present": self.present,
+            "unreadable": list(self.unreadable),
+        }
+
+
+def copy_entries(
+    source: Ledger, target: Ledger, *, progress: Callable[[int, int], None] | None = None
+) -> CopyResult:
+    """Copy every entry of ``source`` into ``target`` in batches, each one transaction;
+    ``progress(done, total)`` after each."""
+    if source.store is target.store:
+        raise ValueError("a ledger cannot be copied into itself")
+    everything = EntryFilter()
+    totals = source.store.report((), everything)
+    total = totals[0].calls if totals else 0
+    read = copied = present = 0
+    unreadable: list[int] = []
+    batch: list[Entry] = []
+
+    def flush() -> None:
+        nonlocal copied, present
+        stored, there = target.store.import_entries(batch)
+        copied += stored
+        present += there
+        batch.clear()
+        if progress is not None:
+            progress(read, total)
+
+    for entry in source.store.entries(everything):
+        read += 1
+        if entry.unreadable:
+            unreadable.append(entry.id)
+            continue
+        batch.append(entry)
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    return CopyResult(source.location, target.location, read, copied, present,
+                      tuple(unreadable))
+
+
+def refuse_different(location: str, entries: Sequence[Entry],
+                     present: Mapping[int, Entry]) -> None:
+    """Raise when an entry's id holds another entry in the ledger at ``location``."""
+    for entry in entries:
+        stored = present.get(entry.id)
+        if stored is not None and stored != entry:
+            raise LedgerError(
+                f"ledger {location} has another entry under id {entry.id} (stored "
+                f"{stored.provider}:{stored.model} at {format_time(stored.time)}, copied "
+                f"{entry.provider}:{entry.model} at {format_time(entry.time)}); entries are "
+                "copied keeping their ids: copy into a new ledger, or one copied from the "
+                "same source"
+            )

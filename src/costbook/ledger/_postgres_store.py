@@ -1,0 +1,793 @@
+"""The PostgreSQL ledger store: one ledger shared by processes on many hosts.
+
+``PostgresStore("postgresql://user@host:5432/db")`` keeps a ledger in the schema
+``costbook`` of that database (see :mod:`._postgres_schema`), through psycopg 3 and a
+connection pool that threads share (``pip install 'costbook[postgres]'``).
+
+Money is ``NUMERIC`` (exact), read back as Decimal and written out with the same
+:func:`~costbook.pricing._money.money_text` as the SQLite store, so reports and exports
+are the same text from both; times are ``TIMESTAMPTZ`` in UTC; token counts ``BIGINT``,
+summed exactly by PostgreSQL (a sum of ``BIGINT`` is ``NUMERIC``).
+
+Each entry is one short transaction (one statement when it settles nothing), committed
+with ``synchronous_commit=off``: like the SQLite store's ``synchronous=NORMAL``, a
+committed entry survives a killed process, and the server writes it to disk within a
+fraction of a second (a crash of the server's machine may lose the last few);
+``durable=True`` keeps the server's own setting (``on`` by default: each commit waits for
+its sync to disk), at a lower rate. A budget's
+check and reservation are one transaction under an advisory lock, so that processes on
+any host are granted one at a time, each seeing what the others hold and spent; a
+serialization failure or deadlock is retried with bounded, jittered backoff. Sums are
+cached per filter up to the oldest transaction still running (entries are append-only,
+and every one written by a finished transaction is visible), so a budget's check reads
+only the entries written since.
+
+A connection found lost is replaced and the call retried once (a write only when it had
+not been sent yet); past that, a :class:`LedgerError` says so. The password of the URL is
+never shown: not in :attr:`location`, errors, reprs or logs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .._errors import LedgerError
+from ..pricing._money import money_text
+from ..pricing._usage import USAGE_FIELDS, Usage
+from ._copy import refuse_different
+from ._entry import EXACT, Entry, entry_from_row
+from ._postgres_schema import (
+    LOCK_CLASS,
+    RESERVE_LOCK,
+    SCHEMA,
+    SPOOL_LOCK,
+    inspect,
+    migrate,
+    validate,
+)
+from ._sqlite_store import process_alive
+from ._store import (
+    GROUP_COLUMNS,
+    TAG_PREFIX,
+    EntryFilter,
+    Hold,
+    ReportRow,
+    ReserveOutcome,
+    counts_toward,
+)
+
+log = logging.getLogger("costbook.ledger")
+
+T = TypeVar("T")
+
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+_E = f"{SCHEMA}.entries"
+_ROW_SQL = ", ".join([
+    "e.id",
+    "to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+    "e.provider", "e.model", "e.request_id", "e.status",
+    *(f"e.{name}" for name in USAGE_FIELDS),
+    "e.cost", "e.cost_items::text", "e.currency", "to_char(e.effective, 'YYYY-MM-DD')",
+    "e.reported_cost", "e.estimate_low", "e.estimate_high", "e.duration", "e.tags::text",
+    "e.overrun", "e.late::int",
+])
+_AMOUNTS = tuple(
+    6 + len(USAGE_FIELDS) + offset for offset in (0, 4, 5, 6, 9)
+)  # cost, reported_cost, estimate_low, estimate_high, overrun in a row
+_AS_WRITTEN = "json_typeof(e.cost_items) = 'object' AND json_typeof(e.tags) = 'object'"
+_INSERT_COLUMNS = (
+    "time", "provider", "model", "request_id", "status", *USAGE_FIELDS, "cost",
+    "cost_items", "currency", "effective", "reported_cost", "estimate_low", "estimate_high",
+    "duration", "tags", "overrun", "late",
+)
+_INSERT = (
+    f"INSERT INTO {_E} ({', '.join(_INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))}) RETURNING id"
+)
+_INSERT_TAGGED = (
+    f"WITH e AS ({_INSERT}), t AS (INSERT INTO {SCHEMA}.entry_tags (entry_id, key, value) "
+    "SELECT e.id, u.k, u.v FROM e, unnest(%s::text[], %s::text[]) AS u(k, v)) "
+    "SELECT id FROM e"
+)
+_GROUP_SQL = {
+    "model": "e.model",
+    "provider": "e.provider",
+    "status": "e.status",
+    "day": "to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+    "month": "to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM')",
+}
+_PAGE = 1000
+_EXPORT_PAGE = 5000
+_CACHED_TOTALS = 32
+_FIRST_DELAY = 0.005
+_MAX_DELAY = 0.2
+_RETRIED_STATES = {"40001", "40P01"}  # serialization failure, deadlock
+_ENDED_STATES = ("08", "57P01", "57P02", "57P03")  # connection exceptions, shutdowns
+_MAX_POOL = 4
+_IDLE_CHECK = 1.0  # seconds a pooled connection may idle before it is checked
+# Pools of a parent process, kept by a forked child that must not close their
+# connections (closing would end them for the parent too).
+_ABANDONED: list[Any] = []
+
+
+def is_postgres_url(location: object) -> bool:
+    """Whether ``location`` is a PostgreSQL URL (``postgresql://`` or ``postgres://``)."""
+    return isinstance(location, str) and location.strip().lower().startswith(URL_SCHEMES)
+
+
+def masked(url: str) -> str:
+    """``url`` without its password (in the authority or as a ``password`` parameter)."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            user, host = netloc.rsplit("@", 1)
+            netloc = user.split(":", 1)[0] + "@" + host
+        query = urlencode([
+            (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if k.lower() != "password"
+        ])
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return f"{url.split('://', 1)[0]}://(a URL that cannot be read)"
+
+
+class PostgresStore:
+    """A ledger kept in a PostgreSQL database, shared by threads (a connection pool),
+    processes and hosts. ``timeout`` bounds connecting and waiting for a lock, in
+    seconds; ``durable`` waits for each commit's sync to disk."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 10.0,
+        durable: bool = False,
+        create: bool = True,
+        read_only: bool = False,
+    ) -> None:
+        if timeout < 0:
+            raise ValueError(f"timeout must be 0 or more seconds, got {timeout}")
+        try:
+            import psycopg  # noqa: F401
+            import psycopg_pool  # noqa: F401
+        except ImportError as exc:
+            raise LedgerError(
+                f"a PostgreSQL ledger needs psycopg 3 and psycopg_pool ({exc}); install "
+                "them with: pip install 'costbook[postgres]'"
+            ) from None
+        self._url = url.strip()
+        self._location = masked(self._url)
+        self._password = urlsplit(self._url).password or ""
+        self._timeout = timeout
+        self._read_only = read_only
+        self._options = " ".join([
+            *(["-c default_transaction_read_only=on"] if read_only else []),
+            *([] if durable else ["-c synchronous_commit=off"]),
+        ])
+        self._used: dict[int, float] = {}
+        self._lock = threading.Lock()
+        self._totals: OrderedDict[EntryFilter, tuple[int, Decimal]] = OrderedDict()
+        self._pool: Any = None
+        self._pid = os.getpid()
+        self._closed = False
+        self._prepare(create=create and not read_only)
+
+    # -- opening -----------------------------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        return self._location
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        extra: dict[str, Any] = {"connect_timeout": max(1, round(self._timeout))}
+        if self._options:
+            extra["options"] = self._options
+        try:
+            return psycopg.connect(self._url, autocommit=True, **extra)
+        except psycopg.Error as exc:
+            raise LedgerError(
+                f"cannot connect to ledger {self._location}: {self._clean(exc)}"
+            ) from None
+
+    def _prepare(self, *, create: bool) -> None:
+        connection = self._connect()
+        try:
+            with connection.cursor() as cursor:
+                exists, meta, columns = inspect(cursor)
+                if validate(self._location, exists, meta, columns, create=create):
+                    return
+                if self._read_only:
+                    raise LedgerError(
+                        f"ledger {self._location} needs an upgrade of its schema, which "
+                        "needs write access: open it once with costbook.Ledger(url)"
+                    )
+                with connection.transaction():
+                    migrate(cursor, self._location)
+        except LedgerError:
+            raise
+        except Exception as exc:
+            raise self._error(exc, "cannot open ledger") from None
+        finally:
+            connection.close()
+
+    def _get_pool(self) -> Any:
+        with self._lock:
+            return self._pool_here()
+
+    def _pool_here(self) -> Any:
+        if self._closed:
+            raise LedgerError(f"ledger {self._location} is closed")
+        if self._pid != os.getpid():  # forked: the parent's connections stay the parent's
+            if self._pool is not None:
+                _ABANDONED.append(self._pool)
+            self._pool = None
+            self._pid = os.getpid()
+            self._totals.clear()
+        if self._pool is None:
+            from psycopg_pool import ConnectionPool
+
+            kwargs: dict[str, Any] = {"autocommit": True}
+            if self._options:
+                kwargs["options"] = self._options
+            self._pool = ConnectionPool(
+                self._url, min_size=1, max_size=_MAX_POOL, kwargs=kwargs, open=True,
+                timeout=max(self._timeout, 0.1), check=self._check, name="costbook-ledger",
+            )
+        return self._pool
+
+    def _check(self, connection: Any) -> None:
+        """Check a connection idle for a while before it is used (a round trip): the
+        server may have ended it meanwhile."""
+        if time.monotonic() - self._used.get(id(connection), 0.0) > _IDLE_CHECK:
+            from psycopg_pool import ConnectionPool
+
+            ConnectionPool.check_connection(connection)
+
+    # -- running work ------------------------------------------------------------------
+
+    def _clean(self, exc: BaseException) -> str:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if self._password:
+            text = text.replace(self._password, "***")
+        return text.replace(self._url, self._location)
+
+    def _error(self, exc: BaseException, doing: str = "ledger") -> LedgerError:
+        return LedgerError(f"{doing} {self._location}: {self._clean(exc)}")
+
+    def _run(self, work: Callable[[Any], T], *, write: bool) -> T:
+        """Run ``work(connection)``: a lost connection retried once (a write only when
+        it was lost before the work began), serialization failures and deadlocks retried
+        with backoff until ``timeout``."""
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        if write and self._read_only:
+            raise LedgerError(
+                f"ledger {self._location} was opened read-only; open it without "
+                "read_only=True to record or reserve"
+            )
+        deadline = time.monotonic() + self._timeout
+        delay = _FIRST_DELAY
+        lost = 0
+        while True:
+            pool = self._get_pool()
+            began = False
+            try:
+                with pool.connection() as connection:
+                    began = True
+                    result = work(connection)
+                    self._used[id(connection)] = time.monotonic()
+                    return result
+            except PoolTimeout as exc:
+                raise LedgerError(
+                    f"cannot connect to ledger {self._location} within {self._timeout:g} s "
+                    f"({self._clean(exc)}); is the server running and reachable?"
+                ) from None
+            except psycopg.OperationalError as exc:
+                state = getattr(exc, "sqlstate", None)
+                if state in _RETRIED_STATES and time.monotonic() + delay < deadline:
+                    time.sleep(delay * random.uniform(0.5, 1.5))
+                    delay = min(delay * 2, _MAX_DELAY)
+                    continue
+                if state == "55P03":  # lock_not_available: lock_timeout passed
+                    raise LedgerError(
+                        f"ledger {self._location} is locked by another connection; gave up "
+                        f"after {self._timeout:g} s (another process may hold a long "
+                        "transaction; raise the timeout or find it)"
+                    ) from None
+                # the server ended the connection (it says so: the statement did not run),
+                # or it was lost without a word (a write may have run: retried only when
+                # it had not begun)
+                ended = state is not None and state.startswith(_ENDED_STATES)
+                if lost == 0 and (ended or (state is None and (not write or not began))):
+                    lost += 1
+                    log.warning("ledger %s: connection lost (%s); retrying once",
+                                self._location, self._clean(exc))
+                    continue
+                if state is None or ended:
+                    raise LedgerError(
+                        f"lost the connection to ledger {self._location}: {self._clean(exc)}"
+                        + ("; the write may or may not have been stored" if write else "")
+                    ) from None
+                raise self._error(exc) from None
+            except psycopg.errors.ReadOnlySqlTransaction as exc:
+                raise self._error(exc) from None
+            except psycopg.Error as exc:
+                raise self._error(exc) from None
+
+    def _transaction(self, work: Callable[[Any], T], *, write: bool = True) -> T:
+        def run(connection: Any) -> T:
+            with connection.transaction(), connection.cursor() as cursor:
+                if write:
+                    cursor.execute(
+                        "SELECT set_config('lock_timeout', %s, true)",
+                        (f"{int(self._timeout * 1000)}ms",),
+                    )
+                return work(cursor)
+
+        return self._run(run, write=write)
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        def run(connection: Any) -> list[tuple[Any, ...]]:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                return list(cursor.fetchall())
+
+        return self._run(run, write=False)
+
+    # -- entries -----------------------------------------------------------------------
+
+    def append(
+        self,
+        entry: Entry,
+        *,
+        settle: int | None = None,
+        reserved: Decimal | None = None,
+        spool_key: str | None = None,
+    ) -> Entry:
+        values = _values(entry)
+        keys = list(entry.tags)
+        tagged = [*keys], [entry.tags[k] for k in keys]
+
+        def insert(cursor: Any, overrun: Decimal | None, late: bool) -> int:
+            row = [*values, _text(overrun), late]
+            if keys:
+                cursor.execute(_INSERT_TAGGED, [*row, *tagged])
+            else:
+                cursor.execute(_INSERT, row)
+            return int(cursor.fetchone()[0])
+
+        if settle is None and spool_key is None:
+            def plain(connection: Any) -> int:
+                with connection.cursor() as cursor:
+                    return insert(cursor, None, False)
+
+            return replace(entry, id=self._run(plain, write=True), overrun=None, late=False)
+
+        def work(cursor: Any) -> Entry:
+            if spool_key is not None:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                               (LOCK_CLASS + SPOOL_LOCK, spool_key))
+                cursor.execute(f"SELECT entry_id FROM {SCHEMA}.spooled WHERE key = %s",
+                               (spool_key,))
+                stored = cursor.fetchone()
+                if stored is not None:
+                    if settle is not None:
+                        cursor.execute(f"DELETE FROM {SCHEMA}.reservations WHERE id = %s",
+                                       (settle,))
+                    return replace(entry, id=int(stored[0]))
+            overrun, late = (
+                (None, False) if settle is None
+                else _settle(cursor, settle, entry.total, reserved)
+            )
+            entry_id = insert(cursor, overrun, late)
+            if spool_key is not None:
+                cursor.execute(
+                    f"INSERT INTO {SCHEMA}.spooled (key, entry_id) VALUES (%s, %s)",
+                    (spool_key, entry_id),
+                )
+            return replace(entry, id=entry_id, overrun=overrun, late=late)
+
+        return self._transaction(work)
+
+    def settle(self, reservation_id: int, entry: Entry, reserved: Decimal) -> Entry:
+        def work(cursor: Any) -> Entry:
+            overrun, late = _settle(cursor, reservation_id, entry.total, reserved)
+            if overrun is None and not late:
+                return entry
+            cursor.execute(f"UPDATE {_E} SET overrun = %s, late = %s WHERE id = %s",
+                           (_text(overrun), late, entry.id))
+            return replace(entry, overrun=overrun, late=late)
+
+        return self._transaction(work)
+
+    def import_entries(self, entries: Sequence[Entry]) -> tuple[int, int]:
+        """Store ``entries`` keeping their ids, in one transaction: (stored, present).
+        An id stored already counts as present when its entry is the same, and is
+        refused (nothing of the batch stored) when it differs."""
+        if not entries:
+            return 0, 0
+
+        def work(cursor: Any) -> tuple[int, int]:
+            ids = [e.id for e in entries]
+            cursor.execute(f"SELECT {_ROW_SQL} FROM {_E} e WHERE e.id = ANY(%s)", (ids,))
+            present = {row[0]: entry_from_row(_texts(row)) for row in cursor.fetchall()}
+            refuse_different(self._location, entries, present)
+            new = [e for e in entries if e.id not in present]
+            if new:
+                columns = ", ".join(("id", *_INSERT_COLUMNS))
+                cursor.executemany(
+                    f"INSERT INTO {_E} ({columns}) OVERRIDING SYSTEM VALUE VALUES "
+                    f"({', '.join(['%s'] * (len(_INSERT_COLUMNS) + 1))})",
+                    [[e.id, *_values(e), _text(e.overrun), e.late] for e in new],
+                )
+                cursor.executemany(
+                    f"INSERT INTO {SCHEMA}.entry_tags (entry_id, key, value) "
+                    "VALUES (%s, %s, %s)",
+                    [(e.id, k, v) for e in new for k, v in e.tags.items()],
+                )
+                cursor.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{_E}', 'id'), "
+                    f"greatest((SELECT max(id) FROM {_E}), 1))"
+                )
+            return len(new), len(present)
+
+        return self._transaction(work)
+
+    def overruns(self, where: EntryFilter) -> tuple[Decimal, int]:
+        clause, params = _where(where)
+        ((amount, late),) = self._query(
+            f"SELECT sum(e.overrun), count(*) FILTER (WHERE e.late) FROM {_E} e "
+            f"WHERE {clause}", params,
+        )
+        return _exact(amount), int(late or 0)
+
+    def entries(self, where: EntryFilter) -> Iterator[Entry]:
+        for page in self._pages(where, _ROW_SQL, _PAGE):
+            for row in page:
+                yield entry_from_row(row)
+
+    def entry_rows(
+        self, where: EntryFilter, *, marked: bool = False
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        selected = f"{_ROW_SQL}, {_AS_WRITTEN}" if marked else _ROW_SQL
+        yield from self._pages(where, selected, _EXPORT_PAGE)
+
+    def _pages(self, where: EntryFilter, selected: str,
+               size: int) -> Iterator[list[tuple[Any, ...]]]:
+        after = 0
+        while True:
+            clause, params = _where(where, after=after)
+            rows = self._query(
+                f"SELECT {selected} FROM {_E} e WHERE {clause} ORDER BY e.id LIMIT %s",
+                [*params, size],
+            )
+            if rows:
+                yield [_texts(row) for row in rows]
+            if len(rows) < size:
+                return
+            after = rows[-1][0]
+
+    def check(self) -> list[str]:
+        checks = [
+            (f"SELECT count(*) FROM {_E} e WHERE json_typeof(e.cost_items) <> 'object' "
+             "OR json_typeof(e.tags) <> 'object'",
+             "entries whose cost items or tags are not JSON objects"),
+            (f"SELECT count(*) FROM {SCHEMA}.entry_tags t WHERE NOT EXISTS "
+             f"(SELECT 1 FROM {_E} e WHERE e.id = t.entry_id)",
+             "tags of entries that do not exist"),
+            (f"SELECT count(*) FROM {_E} e WHERE e.tags::jsonb <> coalesce((SELECT "
+             f"jsonb_object_agg(t.key, t.value) FROM {SCHEMA}.entry_tags t "
+             "WHERE t.entry_id = e.id), '{}'::jsonb)",
+             "entries whose tags differ from their tag rows"),
+            (f"SELECT count(*) FROM {SCHEMA}.spooled s WHERE NOT EXISTS "
+             f"(SELECT 1 FROM {_E} e WHERE e.id = s.entry_id)",
+             "spool keys of entries that do not exist"),
+        ]
+        problems = []
+        for sql, what in checks:
+            try:
+                ((count,),) = self._query(sql)
+            except LedgerError as exc:
+                problems.append(str(exc))
+                continue
+            if count:
+                problems.append(f"{count} {what}")
+        return problems
+
+    def total(self, where: EntryFilter) -> Decimal:
+        def run(connection: Any) -> Decimal:
+            with connection.cursor() as cursor:
+                return self._sums(cursor, where, None)[0]
+
+        return self._run(run, write=False)
+
+    def _sums(self, cursor: Any, where: EntryFilter,
+              now: datetime | None) -> tuple[Decimal, list[tuple[Any, ...]]]:
+        """The summed cost matching ``where`` and (with ``now``) the reservations
+        unexpired at ``now``, read in one statement (one snapshot). The sum is cached up
+        to the oldest transaction running at that snapshot: every entry written by a
+        transaction before it is final, so the next sum reads only the entries after."""
+        with self._lock:
+            horizon, known = self._totals.get(where, (0, Decimal(0)))
+        clause, params = _where(where)
+        holds = (
+            f"(SELECT coalesce(json_agg(json_build_array(r.id, r.amount::text, r.tags, "
+            f"r.pid, r.host) ORDER BY r.id), '[]') FROM {SCHEMA}.reservations r "
+            "WHERE r.expires > %s)::text"
+            if now is not None else "'[]'"
+        )
+        cursor.execute(
+            f"SELECT h.x::text, (SELECT sum(e.cost) FROM {_E} e WHERE {clause} "
+            f"AND e.xid >= %s::xid8 AND e.xid < h.x), (SELECT sum(e.cost) FROM {_E} e "
+            f"WHERE {clause} AND e.xid >= h.x), {holds} "
+            "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x) h",
+            [*params, str(horizon), *params, *([now] if now is not None else [])],
+        )
+        text, settled, recent, held = cursor.fetchone()
+        reached = int(text)
+        known = EXACT.add(known, _exact(settled))
+        with self._lock:
+            if reached > self._totals.get(where, (0, Decimal(0)))[0]:
+                self._totals[where] = (reached, known)
+                self._totals.move_to_end(where)
+                while len(self._totals) > _CACHED_TOTALS:
+                    self._totals.popitem(last=False)
+        return EXACT.add(known, _exact(recent)), [tuple(h) for h in json.loads(held)]
+
+    def report(self, by: Sequence[str], where: EntryFilter) -> list[ReportRow]:
+        keys: list[str] = []
+        joins: list[str] = []
+        join_params: list[Any] = []
+        for index, name in enumerate(by):
+            if name.startswith(TAG_PREFIX):
+                alias = f"g{index}"
+                joins.append(
+                    f"LEFT JOIN {SCHEMA}.entry_tags {alias} ON {alias}.entry_id = e.id "
+                    f"AND {alias}.key = %s"
+                )
+                join_params.append(name.removeprefix(TAG_PREFIX))
+                keys.append(f"{alias}.value")
+            elif name in _GROUP_SQL:
+                keys.append(_GROUP_SQL[name])
+            else:
+                raise ValueError(
+                    f"cannot group by {name!r}; use one of {', '.join(GROUP_COLUMNS)} "
+                    "or tag:KEY"
+                )
+        clause, params = _where(where)
+        sums = ", ".join(f"sum(e.{column})" for column in USAGE_FIELDS)
+        selected = ", ".join([*keys, "count(*)", sums, "sum(e.cost)"])
+        sql = f"SELECT {selected} FROM {_E} e {' '.join(joins)} WHERE {clause}"
+        if keys:
+            sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys)))
+        rows = self._query(sql, [*join_params, *params])
+        width = len(keys)
+        result = [
+            ReportRow(
+                group=dict(zip(by, row[:width], strict=True)),
+                calls=row[width],
+                usage=Usage.summed({
+                    name: int(value)
+                    for name, value in zip(USAGE_FIELDS, row[width + 1:-1], strict=True)
+                }),
+                cost=_exact(row[-1]),
+            )
+            for row in rows
+            if row[width]
+        ]
+        result.sort(key=lambda r: [(v is None, v or "") for v in r.group.values()])
+        return result
+
+    def tag_keys(self) -> list[str]:
+        rows = self._query(
+            f"SELECT DISTINCT key COLLATE \"C\" FROM {SCHEMA}.entry_tags ORDER BY 1"
+        )
+        return [row[0] for row in rows]
+
+    # -- reservations ------------------------------------------------------------------
+
+    def reserve(
+        self,
+        amount: Decimal,
+        *,
+        limit: Decimal,
+        where: EntryFilter,
+        tags: Mapping[str, str],
+        expires: datetime,
+    ) -> ReserveOutcome:
+        here = socket.gethostname()
+
+        def work(cursor: Any) -> ReserveOutcome:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, RESERVE_LOCK))
+            now = datetime.now(timezone.utc)
+            cursor.execute(f"DELETE FROM {SCHEMA}.reservations WHERE expires <= %s", (now,))
+            cursor.execute(f"SELECT id, pid FROM {SCHEMA}.reservations WHERE host = %s",
+                           (here,))
+            dead = [hold_id for hold_id, pid in cursor.fetchall() if not process_alive(pid)]
+            if dead:
+                cursor.execute(f"DELETE FROM {SCHEMA}.reservations WHERE id = ANY(%s)",
+                               (dead,))
+            spent, holds = self._sums(cursor, where, now)
+            reserved = _reserved(holds, tags, here)
+            if EXACT.add(EXACT.add(spent, reserved), amount) > limit:
+                return ReserveOutcome(None, spent, reserved)
+            cursor.execute(
+                f"INSERT INTO {SCHEMA}.reservations (amount, tags, created, expires, pid, "
+                "host) VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+                (money_text(amount), json.dumps(dict(tags), ensure_ascii=False,
+                                                sort_keys=True),
+                 now, expires, os.getpid(), here),
+            )
+            return ReserveOutcome(int(cursor.fetchone()[0]), spent, reserved)
+
+        return self._transaction(work)
+
+    def spend(self, where: EntryFilter, tags: Mapping[str, str]) -> tuple[Decimal, Decimal]:
+        def run(connection: Any) -> tuple[Decimal, Decimal]:
+            with connection.cursor() as cursor:
+                spent, holds = self._sums(cursor, where, datetime.now(timezone.utc))
+            return spent, _reserved(holds, tags, socket.gethostname())
+
+        return self._run(run, write=False)
+
+    def holds(self) -> list[Hold]:
+        here = socket.gethostname()
+        rows = self._query(
+            f"SELECT id, amount, tags::text, created, expires, pid, host FROM "
+            f"{SCHEMA}.reservations WHERE expires > %s ORDER BY id",
+            (datetime.now(timezone.utc),),
+        )
+        alive: dict[int, bool] = {}
+        return [
+            Hold(row[0], row[1], json.loads(row[2]), row[3].astimezone(timezone.utc),
+                 row[4].astimezone(timezone.utc))
+            for row in rows
+            if row[6] != here or alive.setdefault(row[5], process_alive(row[5]))
+        ]
+
+    def renew(self, reservation_id: int, expires: datetime) -> bool:
+        def work(cursor: Any) -> bool:
+            cursor.execute(
+                f"UPDATE {SCHEMA}.reservations SET expires = %s WHERE id = %s "
+                "AND expires > %s", (expires, reservation_id, datetime.now(timezone.utc)),
+            )
+            return bool(cursor.rowcount == 1)
+
+        return self._transaction(work)
+
+    def release(self, reservation_id: int) -> None:
+        def work(cursor: Any) -> None:
+            cursor.execute(f"DELETE FROM {SCHEMA}.reservations WHERE id = %s",
+                           (reservation_id,))
+
+        self._transaction(work)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+        if pool is not None and self._pid == os.getpid():
+            pool.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self._location!r})"
+
+
+def _values(entry: Entry) -> list[Any]:
+    """An entry's values for :data:`_INSERT_COLUMNS`, without overrun and late."""
+    usage = entry.usage
+    return [
+        entry.time,
+        entry.provider,
+        entry.model,
+        entry.request_id,
+        entry.status,
+        *(getattr(usage, name) for name in USAGE_FIELDS),
+        money_text(entry.total),
+        json.dumps({part: money_text(v) for part, v in entry.items.items()}),
+        entry.currency,
+        entry.effective,
+        _text(entry.reported_cost),
+        _text(entry.estimate_low),
+        _text(entry.estimate_high),
+        entry.duration,
+        json.dumps(dict(entry.tags), ensure_ascii=False, sort_keys=True),
+    ]
+
+
+def _texts(row: Sequence[Any]) -> tuple[Any, ...]:
+    """A stored row with its amounts as the exact text the SQLite store keeps."""
+    values = list(row)
+    for index in _AMOUNTS:
+        if values[index] is not None:
+            values[index] = money_text(values[index])
+    return tuple(values)
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else money_text(amount)
+
+
+def _exact(value: Decimal | None) -> Decimal:
+    return Decimal(0) if value is None else value
+
+
+def _where(where: EntryFilter, *, after: int = 0) -> tuple[str, list[Any]]:
+    clauses = ["e.id > %s"]
+    params: list[Any] = [after]
+    if where.since is not None:
+        clauses.append("e.time >= %s")
+        params.append(where.since)
+    if where.until is not None:
+        clauses.append("e.time < %s")
+        params.append(where.until)
+    for column in ("model", "provider", "status"):
+        value = getattr(where, column)
+        if value is not None:
+            clauses.append(f"e.{column} = %s")
+            params.append(value)
+    if where.reported:
+        clauses.append("e.reported_cost IS NOT NULL")
+    for key, value in where.tags:
+        clauses.append(
+            f"EXISTS (SELECT 1 FROM {SCHEMA}.entry_tags t WHERE t.entry_id = e.id "
+            "AND t.key = %s AND t.value = %s)"
+        )
+        params.extend((key, value))
+    return " AND ".join(clauses), params
+
+
+def _settle(cursor: Any, reservation_id: int, total: Decimal,
+            reserved: Decimal | None) -> tuple[Decimal | None, bool]:
+    """Drop a reservation that a cost settles: the cost above it (None when within it),
+    and whether it had lapsed (expired, or gone) before this moment."""
+    now = datetime.now(timezone.utc)
+    cursor.execute(
+        f"DELETE FROM {SCHEMA}.reservations WHERE id = %s RETURNING amount, expires",
+        (reservation_id,),
+    )
+    row = cursor.fetchone()
+    late = row is None or row[1] <= now
+    held = row[0] if row is not None else reserved
+    overrun = None
+    notes = ["after it had lapsed"] if late else []
+    if held is not None and total > held:
+        overrun = EXACT.subtract(total, held)
+        notes.insert(0, f"{money_text(overrun)} above its {money_text(held)}")
+    if notes:
+        log.warning(
+            "reservation %d settled %s: the cost %s is recorded in full and counted",
+            reservation_id, " and ".join(notes), money_text(total),
+        )
+    return overrun, late
+
+
+def _reserved(holds: Sequence[tuple[Any, ...]], tags: Mapping[str, str], here: str) -> Decimal:
+    """The open reservations counting toward ``tags``: those of this host's processes
+    that are gone hold nothing."""
+    total = Decimal(0)
+    alive: dict[int, bool] = {}
+    for _, amount, hold_tags, pid, host in holds:
+        if host == here and not alive.setdefault(pid, process_alive(pid)):
+            continue
+        if counts_toward(hold_tags, tags):
+            total = EXACT.add(total, Decimal(amount))
+    return total
