@@ -45,3 +45,15 @@ def test_every_error_is_one_line_in_one_style(capsys, argv):
     assert err.startswith("costbook: error: "), err
     assert err.count("error:") == 1
     assert "Errno" not in err
+
+
+def test_a_reader_that_goes_away_is_no_error():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        f"{sys.executable} -m costbook models | head -n 2", shell=True, capture_output=True,
+        text=True, timeout=120)
+    assert done.returncode == 0
+    assert len(done.stdout.splitlines()) == 2
+    assert "error" not in done.stderr and "Traceback" not in done.stderr
