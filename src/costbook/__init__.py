@@ -38,9 +38,9 @@ if TYPE_CHECKING:
     from .pricing._catalog import Catalog, catalog
     from .pricing._model import Model
     from .testing._assertions import assert_estimate
-    from .tokens._anthropic import estimate_messages
     from .tokens._estimate import Estimate, estimate_request
     from .tokens._images import image_tokens
+    from .tokens._messages import estimate_messages
     from .tokens._tokens import count_message_tokens, count_tokens
 
 __version__ = "0.1.0"
@@ -57,7 +57,7 @@ _LAZY: dict[str, str] = {
     "default_ledger_path": "costbook.ledger._paths",
     "Estimate": "costbook.tokens._estimate",
     "estimate_request": "costbook.tokens._estimate",
-    "estimate_messages": "costbook.tokens._anthropic",
+    "estimate_messages": "costbook.tokens._messages",
     "count_tokens": "costbook.tokens._tokens",
     "count_message_tokens": "costbook.tokens._tokens",
     "image_tokens": "costbook.tokens._images",

@@ -7,7 +7,7 @@ import pytest
 
 import costbook
 from costbook import ContextWindowExceeded, Usage, estimate_messages, price
-from costbook.tokens._anthropic import TOOL_USE_SYSTEM_PROMPT
+from costbook.tokens._messages import TOOL_USE_SYSTEM_PROMPT
 
 MODEL = "claude-sonnet-4-5"
 
