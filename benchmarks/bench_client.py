@@ -1,9 +1,10 @@
 """The overhead of a tracked call over an untracked one, against a local server.
 
-Run: ``python benchmarks/bench_client.py``. Both clients call the same local
-OpenAI-compatible server on 127.0.0.1 (the one costbook's tests use); the difference per call
-is what tracking adds: estimating the request (counting its tokens), pricing the answer and
-recording it in a SQLite ledger.
+Run: ``python benchmarks/bench_client.py``. Both clients call the same local server on
+127.0.0.1 (the one costbook's tests use, which speaks the OpenAI and Anthropic protocols);
+the difference per call is what tracking adds: estimating the request (counting its
+tokens), pricing the answer and recording it in a SQLite ledger. Measured for the openai
+SDK and, when it is installed, the anthropic SDK.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
 import costbook
+import fake_anthropic_server
 from fake_llm_server import FakeLLMServer
 
 MESSAGES = [
@@ -24,30 +26,57 @@ MESSAGES = [
 ]
 
 
-def per_call(create, calls: int) -> float:
+CLAUDE_BODY = {
+    "model": "claude-sonnet-4-6",
+    "max_tokens": 50,
+    "system": "You are a concise assistant.",
+    "messages": [{"role": "user",
+                  "content": "Give me one tip for writing clear commit messages."}],
+}
+
+
+def per_call(create, calls: int, body: dict) -> float:
     start = time.perf_counter()
     for _ in range(calls):
-        create(model="gpt-4o-mini", messages=MESSAGES, max_tokens=50)
+        create(**body)
     return (time.perf_counter() - start) / calls
+
+
+def compare(name: str, plain, tracked, body: dict, ledger, calls: int, rounds: int) -> None:
+    for create in (plain, tracked):
+        per_call(create, 20, body)  # warm up: connections, tokenizer, tables
+    plain_best = tracked_best = float("inf")
+    for _ in range(rounds):  # interleaved, so both see the same machine load
+        plain_best = min(plain_best, per_call(plain, calls, body))
+        tracked_best = min(tracked_best, per_call(tracked, calls, body))
+    recorded = len(ledger.entries())
+    overhead = tracked_best - plain_best
+    print(f"\n{name}")
+    print(f"  untracked call          {plain_best * 1e3:8.3f} ms")
+    print(f"  tracked call            {tracked_best * 1e3:8.3f} ms")
+    print(f"  overhead per call       {overhead * 1e3:8.3f} ms  "
+          f"({tracked_best / plain_best:.2f}x; {recorded} entries recorded)")
 
 
 def main(calls: int = 300, rounds: int = 5) -> None:
     with FakeLLMServer() as server, tempfile.TemporaryDirectory() as folder:
         ledger = costbook.Ledger(Path(folder) / "bench.sqlite")
-        plain = server.client()
         tracked = costbook.track(server.client(), ledger=ledger, provider="openai")
-        for create in (plain.chat.completions.create, tracked.chat.completions.create):
-            per_call(create, 20)  # warm up: connections, tokenizer, tables
-        plain_best = tracked_best = float("inf")
-        for _ in range(rounds):  # interleaved, so both see the same machine load
-            plain_best = min(plain_best, per_call(plain.chat.completions.create, calls))
-            tracked_best = min(tracked_best, per_call(tracked.chat.completions.create, calls))
-        recorded = len(ledger.entries())
-    overhead = tracked_best - plain_best
-    print(f"untracked call            {plain_best * 1e3:8.3f} ms")
-    print(f"tracked call              {tracked_best * 1e3:8.3f} ms")
-    print(f"overhead per call         {overhead * 1e3:8.3f} ms  "
-          f"({tracked_best / plain_best:.2f}x; {recorded} entries recorded)")
+        compare("openai SDK, chat.completions.create", server.client().chat.completions.create,
+                tracked.chat.completions.create,
+                {"model": "gpt-4o-mini", "messages": MESSAGES, "max_tokens": 50},
+                ledger, calls, rounds)
+        try:
+            import anthropic  # noqa: F401
+        except ImportError:
+            print("\nanthropic SDK: not installed")
+            return
+        claude_ledger = costbook.Ledger(Path(folder) / "bench-anthropic.sqlite")
+        claude = costbook.track(fake_anthropic_server.client(server), ledger=claude_ledger,
+                                provider="anthropic")
+        compare("anthropic SDK, messages.create",
+                fake_anthropic_server.client(server).messages.create,
+                claude.messages.create, CLAUDE_BODY, claude_ledger, calls, rounds)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""A local HTTP server that speaks the OpenAI Chat Completions and Responses protocols.
+"""A local HTTP server that speaks the OpenAI Chat Completions and Responses protocols
+(and Anthropic's Messages protocol, in :mod:`fake_anthropic_server`).
 
 Tests drive it with the real ``openai`` SDK (``base_url=server.base_url``) to get real
 responses, real streams and real API errors, with deterministic token counts.
@@ -73,6 +74,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
+
+import fake_anthropic_server
 
 if TYPE_CHECKING:
     import openai
@@ -275,6 +278,9 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         path = self.path.split("?", 1)[0]
         number = self.server.fake._record(RecordedRequest(method, path, headers, body, raw))
+        if path == "/v1/messages":  # Anthropic's Messages protocol
+            fake_anthropic_server.answer(self, method, headers, body, number)
+            return
         endpoint = {"/v1/chat/completions": "chat", "/v1/responses": "responses"}.get(path)
         if endpoint is None:
             self._error(404, number)

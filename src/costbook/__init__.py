@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .testing._assertions import assert_estimate
     from .tokens._estimate import Estimate, estimate_request
     from .tokens._images import image_tokens
+    from .tokens._messages import estimate_messages
     from .tokens._tokens import count_message_tokens, count_tokens
 
 __version__ = "0.1.0"
@@ -56,6 +57,7 @@ _LAZY: dict[str, str] = {
     "default_ledger_path": "costbook.ledger._paths",
     "Estimate": "costbook.tokens._estimate",
     "estimate_request": "costbook.tokens._estimate",
+    "estimate_messages": "costbook.tokens._messages",
     "count_tokens": "costbook.tokens._tokens",
     "count_message_tokens": "costbook.tokens._tokens",
     "image_tokens": "costbook.tokens._images",
@@ -94,6 +96,7 @@ __all__ = [
     "count_tokens",
     "default_ledger_path",
     "estimate",
+    "estimate_messages",
     "estimate_request",
     "image_tokens",
     "load",

@@ -246,6 +246,39 @@ def test_anthropic_without_cache_fields_needs_type_or_provider() -> None:
     assert usage_from_response(bare).provider is None
 
 
+def test_anthropic_web_searches_and_thinking_tokens() -> None:
+    found = usage_from_response(
+        {
+            "id": "msg_02",
+            "type": "message",
+            "model": "claude-sonnet-4-5-20250929",
+            "usage": {
+                "input_tokens": 2100,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": 0,
+                "output_tokens": 900,
+                "output_tokens_details": {"thinking_tokens": 640},
+                "server_tool_use": {"web_search_requests": 3, "web_fetch_requests": 1},
+                "service_tier": "standard",
+            },
+        }
+    )
+    assert found.usage == Usage(input_tokens=2100, output_tokens=900, reasoning_tokens=640,
+                                web_searches=3)
+
+
+def test_anthropic_thinking_larger_than_the_output_is_refused() -> None:
+    payload = {"type": "message", "usage": {
+        "input_tokens": 5, "output_tokens": 10, "output_tokens_details": {"thinking_tokens": 11}}}
+    with pytest.raises(ValueError, match=r"thinking_tokens \(11\) is larger than "
+                                         r"usage.output_tokens \(10\)"):
+        usage_from_response(payload)
+    bad = {"type": "message", "usage": {
+        "input_tokens": 5, "output_tokens": 10, "server_tool_use": {"web_search_requests": -1}}}
+    with pytest.raises(ValueError, match="web_search_requests must be 0 or more"):
+        usage_from_response(bad)
+
+
 # missing and null details; no usage at all
 
 

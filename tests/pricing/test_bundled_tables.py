@@ -208,6 +208,17 @@ def test_anthropic_cache_rates_follow_the_documented_multipliers(ref, five_minut
         assert rates.per_million("cache_read") == base / 10
 
 
+@pytest.mark.parametrize(
+    "ref",
+    ["claude-3-5-haiku", "claude-3-7-sonnet", "claude-sonnet-4", "claude-opus-4-1",
+     "claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-5", "claude-opus-4-6",
+     "claude-sonnet-4-6", "claude-opus-4-7"],
+)
+def test_claude_web_searches_cost_ten_dollars_a_thousand(ref):
+    cost = costbook.price(Usage(input_tokens=1000, web_searches=3), ref, provider="anthropic")
+    assert cost.items["web_search"] == Decimal("0.03")
+
+
 def test_openai_bills_reasoning_as_output_and_cache_writes_as_input():
     usage = costbook.Usage(
         input_tokens=1_000_000, cache_write_tokens=200_000, output_tokens=300_000,

@@ -10,7 +10,9 @@ Three wire shapes are read and normalised to :class:`~costbook.Usage`'s conventi
   ``output_tokens_details``;
 - Anthropic Messages: ``input_tokens`` *excludes* ``cache_creation_input_tokens`` and
   ``cache_read_input_tokens``, so all three are added up; ``cache_creation`` splits cache
-  writes into 5-minute and 1-hour parts.
+  writes into 5-minute and 1-hour parts; ``output_tokens_details.thinking_tokens`` is the
+  thinking part of the output, and ``server_tool_use.web_search_requests`` the web
+  searches billed per search.
 
 ``usage.cost`` (OpenRouter, Requesty) is what the provider says it charged, and
 ``usage.cost_details.upstream_inference_cost`` (OpenRouter) what the upstream provider
@@ -383,12 +385,23 @@ def _anthropic_usage(raw: Mapping[str, Any]) -> Usage | None:
             f"({write_5m} + {write_1h}) is larger than usage.cache_creation_input_tokens "
             f"({cache_write}); the split by lifetime is a part of all cache writes"
         )
+    thinking = _count(_details(raw, "output_tokens_details"), "thinking_tokens",
+                      "usage.output_tokens_details") or 0
+    if thinking > (output or 0):
+        raise ValueError(
+            f"usage.output_tokens_details.thinking_tokens ({thinking}) is larger than "
+            f"usage.output_tokens ({output or 0}); thinking is a part of the output"
+        )
+    searches = _count(_details(raw, "server_tool_use"), "web_search_requests",
+                      "usage.server_tool_use") or 0
     return Usage(
         input_tokens=(uncached or 0) + (cache_read or 0) + cache_write,
         output_tokens=output or 0,
         cache_read_tokens=cache_read or 0,
         cache_write_tokens=cache_write,
         cache_write_1h_tokens=write_1h,
+        reasoning_tokens=thinking,
+        web_searches=searches,
     )
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..ledger._budget import Budget, Reservation
     from ..ledger._entry import Entry
     from ..ledger._ledger import Ledger
+    from ..tokens._estimate import Estimate
 
 ClientT = TypeVar("ClientT")
 
@@ -76,19 +77,24 @@ def track(
     """A copy of an ``openai.OpenAI`` or ``openai.AsyncOpenAI`` client, used exactly like
     it, whose ``chat.completions.create`` and ``responses.create`` calls (streamed or not)
     are estimated before sending, held against ``budget`` and any open ``max_cost`` block,
-    priced from the answer and recorded in ``ledger``.
+    priced from the answer and recorded in ``ledger``; or of an ``anthropic.Anthropic`` or
+    ``anthropic.AsyncAnthropic`` client, whose ``messages.create`` (streamed or not) and
+    ``messages.stream`` calls are tracked the same way.
 
     ``provider`` defaults to the one the client's base URL names (api.openai.com,
-    openrouter.ai, router.requesty.ai). Without ``ledger``, calls record into the
-    budget's ledger, the innermost ``max_cost`` block's, or the default ledger file.
+    openrouter.ai, router.requesty.ai, api.anthropic.com). Without ``ledger``, calls record
+    into the budget's ledger, the innermost ``max_cost`` block's, or the default ledger file.
     """
+    from ._anthropic import install_anthropic, is_anthropic_client
+
     if getattr(client, _TRACKED, False):
         raise ValueError("this client is tracked already; track the original client once")
-    for name in ("with_options", "chat"):
+    is_anthropic = is_anthropic_client(client)
+    for name in ("with_options", "messages" if is_anthropic else "chat"):
         if not hasattr(client, name):
             raise TypeError(
-                f"track() takes an openai.OpenAI or openai.AsyncOpenAI client, got "
-                f"{type(client).__name__}"
+                f"track() takes an openai.OpenAI, openai.AsyncOpenAI, anthropic.Anthropic or "
+                f"anthropic.AsyncAnthropic client, got {type(client).__name__}"
             )
     base_url = getattr(client, "base_url", None)
     chosen = provider_for_client(None if base_url is None else str(base_url), provider)
@@ -103,7 +109,8 @@ def track(
     settings = _Settings(chosen, ledger, budget, check_tags(tags),
                          key if isinstance(key, str) and len(key) >= 8 else None)
     settings.check_tags(settings.tags)
-    return _install(client.with_options(), settings)  # type: ignore[attr-defined, no-any-return]
+    install = install_anthropic if is_anthropic else _install
+    return install(client.with_options(), settings)  # type: ignore[attr-defined, no-any-return]
 
 
 def _install(client: Any, settings: _Settings) -> Any:
@@ -170,13 +177,14 @@ def _request_body(kwargs: Mapping[str, Any]) -> dict[str, Any]:
 class _Call:
     """One tracked call: its estimate and holds before sending, its entry after."""
 
-    def __init__(self, settings: _Settings, api: str, body: dict[str, Any]) -> None:
+    def __init__(self, settings: _Settings, api: str, body: dict[str, Any],
+                 estimate: Estimate | None = None) -> None:
         from ..tokens._estimate import estimate_request
 
         self.settings = settings
         self.api = api
         self.started = time.perf_counter()
-        self.estimate = estimate_request(body, provider=settings.provider)
+        self.estimate = estimate or estimate_request(body, provider=settings.provider)
         self.asked = catalog().resolve(str(body["model"]), settings.provider)
         budget = settings.budget
         # a budget's tags always go on the entry, or its cost would not count against it
@@ -400,10 +408,11 @@ class TrackedStream:
     """A streamed answer, passed through chunk by chunk; recorded when it ends, is closed,
     breaks, or is dropped unfinished (then as ``incomplete``)."""
 
-    def __init__(self, stream: Any, call: _Call, hide_usage_chunk: bool) -> None:
+    def __init__(self, stream: Any, call: _Call, hide_usage_chunk: bool,
+                 watch: _StreamWatch | None = None) -> None:
         self._stream = stream
         self._call = call
-        self._watch = _StreamWatch(call.api, hide_usage_chunk)
+        self._watch = watch or _StreamWatch(call.api, hide_usage_chunk)
         self._finalizer = weakref.finalize(self, _end_stream, call, self._watch)
 
     def __iter__(self) -> TrackedStream:
@@ -438,10 +447,11 @@ class TrackedStream:
 class AsyncTrackedStream:
     """The async twin of :class:`TrackedStream`."""
 
-    def __init__(self, stream: Any, call: _Call, hide_usage_chunk: bool) -> None:
+    def __init__(self, stream: Any, call: _Call, hide_usage_chunk: bool,
+                 watch: _StreamWatch | None = None) -> None:
         self._stream = stream
         self._call = call
-        self._watch = _StreamWatch(call.api, hide_usage_chunk)
+        self._watch = watch or _StreamWatch(call.api, hide_usage_chunk)
         self._finalizer = weakref.finalize(self, _end_stream, call, self._watch)
 
     def __aiter__(self) -> AsyncTrackedStream:
