@@ -29,3 +29,10 @@ def _ledger_outside_home(tmp_path_factory: pytest.TempPathFactory,
     """No test writes to the user's default ledger: it points to a temporary file."""
     path = tmp_path_factory.mktemp("default-ledger") / "ledger.sqlite"
     monkeypatch.setenv("COSTBOOK_LEDGER", str(path))
+
+
+@pytest.fixture(autouse=True)
+def _user_tables_outside_home(tmp_path_factory: pytest.TempPathFactory,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the user's own tables folder: it points to an empty one."""
+    monkeypatch.setenv("COSTBOOK_TABLES_DIR", str(tmp_path_factory.mktemp("user-tables")))

@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "costbook.cli._tokens",
     "costbook.cli._pins",
     "costbook.cli._ledger",
+    "costbook.cli._sync",
 ]
 
 EXIT_USAGE = 2
