@@ -27,6 +27,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from costbook.pricing._table_text import entry_text, rates_text, scalar
+from costbook.pricing._table_text import number as _number
+
 ROOT = Path(__file__).resolve().parents[1]
 PRICING = ROOT / "pricing"
 DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference"
@@ -433,7 +436,7 @@ def _with_service_tiers(text: str, spec: ProviderSpec, sources: Sources) -> str:
             out.append("    service_tiers:")
             for tier, sets in sorted(tiers.items()):
                 out.append(f"      {tier}:")
-                out += [f"        - {_rates_text(s)}" for s in sets]
+                out += [f"        - {rates_text(s)}" for s in sets]
     return "\n".join(out)
 
 
@@ -467,7 +470,7 @@ def _header(spec: ProviderSpec) -> str:
         "# provider's page), LiteLLM 1.106.2 and models.dev (limits, launch dates, and rates",
         "# genai-prices lacks). Curated entries go above the marker; the script keeps them.",
         f"provider: {spec.id}",
-        f"name: {_scalar(spec.name)}",
+        f"name: {scalar(spec.name)}",
         f"pricing_url: {spec.pricing_url}",
     ]
     if spec.aliases:
@@ -806,90 +809,9 @@ def _without_none(values: dict[str, Any]) -> dict[str, Any]:
 
 # --- writing ------------------------------------------------------------------------------
 
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./+()@ -]*[A-Za-z0-9_.)]$|^[A-Za-z]$|^https://[^\s#,\[\]{}]+$")
-_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
-_ORDER = ["id", "name", "aliases", "context_window", "max_output_tokens", "tokenizer",
-          "pricing_url", "checked", "same_as", "overrides", "prices", "service_tiers"]
-_RATE_ORDER = ["above", "at_or_above", "effective", "input", "cache_read", "cache_write",
-               "cache_write_1h", "output", "reasoning", "audio_input", "audio_cache_read",
-               "audio_output", "per_web_search", "per_request", "per_image", "billed_as", "tiers"]
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return _number(value)
-    if isinstance(value, (int, date)):
-        return str(value)
-    text = str(value)
-    if _PLAIN.match(text) and text.lower() not in _YAML_WORDS and _reads_back(text):
-        return text
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _reads_back(text: str) -> bool:
-    """Whether ``text`` written plain in a flow sequence reads back as the same string."""
-    import yaml
-
-    try:
-        return bool(yaml.safe_load(f"[{text}]") == [text])
-    except yaml.YAMLError:
-        return False
-
-
-def _number(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
-    return text
-
-
-def _rates_text(rates: dict[str, Any]) -> str:
-    keys = sorted(rates, key=lambda k: _RATE_ORDER.index(k) if k in _RATE_ORDER else 99)
-    parts = []
-    for key in keys:
-        value = rates[key]
-        if key == "tiers":
-            parts.append("tiers: [" + ", ".join(_rates_text(t) for t in value) + "]")
-        else:
-            parts.append(f"{key}: {_scalar(value)}")
-    return "{" + ", ".join(parts) + "}"
-
 
 def _entry_text(entry: Entry) -> str:
-    lines = [f"  # {line}" for comment in entry.comments for line in _wrap(comment)]
-    fields = entry.fields
-    keys = sorted(fields, key=lambda k: _ORDER.index(k) if k in _ORDER else 99)
-    first = True
-    for key in ["id", *keys]:
-        value = entry.id if key == "id" else fields[key]
-        lead = "  - " if first else "    "
-        first = False
-        if key == "aliases":
-            lines.append(f"{lead}aliases: [{', '.join(_scalar(a) for a in value)}]")
-        elif key == "overrides":
-            lines.append(f"{lead}overrides: {_rates_text(value)}")
-        elif key == "prices":
-            lines.append(f"{lead}prices:")
-            lines += [f"      - {_rates_text(s)}" for s in value]
-        elif key == "service_tiers":
-            lines.append(f"{lead}service_tiers:")
-            for tier, sets in sorted(value.items()):
-                lines.append(f"      {tier}:")
-                lines += [f"        - {_rates_text(s)}" for s in sets]
-        else:
-            lines.append(f"{lead}{key}: {_scalar(value)}")
-    return "\n".join(lines) + "\n"
-
-
-def _wrap(text: str, width: int = 92) -> list[str]:
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}".strip()
-    return [*lines, line] if line else lines
+    return entry_text(entry.id, entry.fields, entry.comments)
 
 
 if __name__ == "__main__":

@@ -54,3 +54,10 @@ def postgres_server() -> Iterator[object]:
 def postgres_url(postgres_server) -> str:  # type: ignore[no-untyped-def]
     """The URL of a new, empty database on the session's PostgreSQL server."""
     return str(postgres_server.new_database())
+
+
+@pytest.fixture(autouse=True)
+def _user_tables_outside_home(tmp_path_factory: pytest.TempPathFactory,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the user's own tables folder: it points to an empty one."""
+    monkeypatch.setenv("COSTBOOK_TABLES_DIR", str(tmp_path_factory.mktemp("user-tables")))

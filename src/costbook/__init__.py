@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .ledger._tags import tagged
     from .pricing._catalog import Catalog, catalog
     from .pricing._model import Model
+    from .pricing._sync import SyncError, SyncReport, sync
     from .testing._assertions import assert_estimate
     from .tokens._estimate import Estimate, estimate_request
     from .tokens._images import image_tokens
@@ -50,6 +51,9 @@ _LAZY: dict[str, str] = {
     "Catalog": "costbook.pricing._catalog",
     "catalog": "costbook.pricing._catalog",
     "Model": "costbook.pricing._model",
+    "sync": "costbook.pricing._sync",
+    "SyncReport": "costbook.pricing._sync",
+    "SyncError": "costbook.pricing._sync",
     "Ledger": "costbook.ledger._ledger",
     "Entry": "costbook.ledger._entry",
     "Budget": "costbook.ledger._budget",
@@ -86,6 +90,8 @@ __all__ = [
     "PricingError",
     "Reservation",
     "ResponseUsage",
+    "SyncError",
+    "SyncReport",
     "UnknownModelError",
     "UnknownProviderError",
     "Usage",
@@ -103,6 +109,7 @@ __all__ = [
     "max_cost",
     "price",
     "record_response",
+    "sync",
     "tagged",
     "track",
     "usage_from_response",

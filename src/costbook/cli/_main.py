@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "costbook.cli._pins",
     "costbook.cli._ledger",
     "costbook.cli._ledger_copy",
+    "costbook.cli._sync",
 ]
 
 EXIT_USAGE = 2

@@ -12,6 +12,7 @@ from .._errors import PricingError
 from ..pricing import _money
 from ..pricing._cost import Cost
 from ..pricing._model import Model
+from ..pricing._stale import StaleReport
 from ..pricing._usage import Usage
 from ._common import count, day, print_json, table
 
@@ -62,6 +63,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("paths", nargs="*", help="table files or folders (default: the tables in use)")
     p.add_argument("--pins", metavar="FILE",
                    help="also fail when the tables in use disagree with this pin file")
+    p.add_argument("--stale", metavar="DAYS", type=_days,
+                   help="also fail when a model's prices were last checked more than DAYS "
+                   "days ago (listed per provider)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_check)
 
@@ -253,15 +257,45 @@ def run_check(args: argparse.Namespace) -> int:
         from ..pricing._pins import check_pins
 
         report.problems += check_pins(args.pins)
+    stale = None
+    if args.stale is not None:
+        from ..pricing._stale import stale_models
+
+        stale = stale_models(args.stale, args.paths or None)
     if args.json:
-        print_json(report)
+        print_json(report if stale is None else {**report.as_dict(), "stale": stale})
     else:
         for problem in report.problems:
             print(f"FAIL {problem}", file=sys.stderr)
         status = "ok" if report.ok else f"{len(report.problems)} problem(s)"
         print(f"{status}: {report.files} table file(s), {report.models} models, "
               f"{report.examples} documented examples verified")
-    return 0 if report.ok else 1
+        if stale is not None:
+            print(format_stale(stale))
+    return 0 if report.ok and (stale is None or stale.ok) else 1
+
+
+def _days(text: str) -> int:
+    if text.strip().isdigit():
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r} is not a number of days; write it like 90")
+
+
+def format_stale(report: StaleReport) -> str:
+    """Stale models per provider, oldest first, then those without a checked date."""
+    lines = [f"stale: {report.count} model(s) last checked more than {report.days} day(s) "
+             f"ago, before {report.before.isoformat()}"]
+    for provider, models in sorted(report.stale.items()):
+        lines.append(f"  {provider}: {len(models)}")
+        for model_id, checked in sorted(models, key=lambda m: (m[1], m[0])):
+            lines.append(f"    {model_id}  checked {checked.isoformat()} "
+                         f"({(report.today - checked).days} days)")
+    if report.unchecked:
+        count = sum(len(ids) for ids in report.unchecked.values())
+        lines.append(f"without a checked date: {count} model(s)")
+        for provider, ids in sorted(report.unchecked.items()):
+            lines.append(f"  {provider}: {', '.join(sorted(ids))}")
+    return "\n".join(lines)
 
 
 def run_schema(args: argparse.Namespace) -> int:

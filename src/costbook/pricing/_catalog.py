@@ -430,8 +430,10 @@ _extra_paths: list[Path] = []
 
 
 def catalog() -> Catalog:
-    """The catalog in use: the bundled tables, then ``COSTBOOK_PRICING_PATH``, then
-    tables added with :func:`load`. Loaded on first use and cached."""
+    """The catalog in use: the bundled tables, then the per-user tables folder (where
+    ``costbook sync`` writes), then ``COSTBOOK_PRICING_PATH``, then tables added with
+    :func:`load`; a later table's model overrides an earlier one of the same provider and
+    id. Loaded on first use and cached."""
     global _catalog
     current = _catalog
     if current is not None:
@@ -453,8 +455,12 @@ def _build() -> Catalog:
     from pathlib import Path
 
     from ._bundle import bundled_tables
+    from ._user_tables import user_tables_dir
 
     paths: list[Path] = []
+    synced = user_tables_dir()
+    if synced.is_dir():
+        paths.append(synced)
     env = os.environ.get(PRICING_PATH_ENV, "")
     paths += [Path(p) for p in env.split(os.pathsep) if p]
     paths += _extra_paths
@@ -490,4 +496,12 @@ def reset() -> None:
     global _catalog
     with _lock:
         _extra_paths.clear()
+        _catalog = None
+
+
+def forget() -> None:
+    """Read the tables again on next use (after a table was written), keeping the tables
+    added with :func:`load`."""
+    global _catalog
+    with _lock:
         _catalog = None

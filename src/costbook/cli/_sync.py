@@ -1,0 +1,160 @@
+"""``costbook sync``: a router's table refreshed from its live models API."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from decimal import Decimal
+from typing import Any, TextIO
+
+from ..pricing._money import money_text
+from ..pricing._sync import ModelChange, SyncReport
+from ._common import print_json
+
+SHOWN = 12
+"""Models listed per group in the text output; ``--json`` lists them all."""
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "sync", help="refresh a router's table from its live models API (openrouter, requesty)"
+    )
+    p.add_argument("provider", help="openrouter or requesty")
+    p.add_argument("--base-url", metavar="URL",
+                   help="the API's base URL; GET URL/models (default: the provider's own)")
+    p.add_argument("--output", metavar="PATH",
+                   help="the table to write and merge into (default: PROVIDER.yaml in the "
+                   "per-user tables folder, which costbook reads after its bundled tables)")
+    p.add_argument("--check", action="store_true",
+                   help="write nothing: compare the live rates with the tables in use and "
+                   "exit 1 when a rate differs")
+    p.add_argument("--api-key-env", metavar="NAME",
+                   help="send the API key held in this environment variable (optional: "
+                   "the catalogs are public); it is never printed or written")
+    p.add_argument("--json", action="store_true", help="print JSON; rates as exact strings")
+    p.set_defaults(run=run_sync)
+
+
+def run_sync(args: argparse.Namespace) -> int:
+    from ..pricing._sync import sync
+
+    if args.check and args.output is not None:
+        raise ValueError("--check writes nothing, so it takes no --output; give one or the other")
+    api_key = None
+    if args.api_key_env is not None:
+        api_key = os.environ.get(args.api_key_env, "").strip()
+        if not api_key:
+            raise ValueError(
+                f"the environment variable {args.api_key_env} named by --api-key-env is "
+                "not set or empty"
+            )
+    with Progress(sys.stderr) as progress:
+        report = sync(args.provider, base_url=args.base_url, output=args.output,
+                      check=args.check, api_key=api_key, progress=progress)
+    if args.json:
+        print_json(report)
+    else:
+        print(format_report(report))
+    return 0 if report.ok or not args.check else 1
+
+
+class Progress:
+    """What a sync is doing, on one line of a terminal, once it has taken a second; nothing
+    when the stream is not a terminal."""
+
+    def __init__(self, stream: TextIO, delay: float = 1.0) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._start = time.monotonic()
+        self._delay = delay
+        self._message = ""
+        self._shown = False
+        self._lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+
+    def __enter__(self) -> Progress:
+        if self._tty:
+            self._timer = threading.Timer(self._delay, self._show)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __call__(self, message: str) -> None:
+        self._message = message
+        if self._tty and time.monotonic() - self._start >= self._delay:
+            self._show()
+
+    def _show(self) -> None:
+        with self._lock:
+            if self._message:
+                self._stream.write(f"\r\x1b[Kcostbook: {self._message}")
+                self._stream.flush()
+                self._shown = True
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        with self._lock:
+            self._message = ""
+            if self._shown:
+                self._stream.write("\r\x1b[K")
+                self._stream.flush()
+
+
+def _rates(rates: dict[str, Decimal]) -> str:
+    return "  ".join(f"{name} {money_text(value)}" for name, value in _ordered(rates))
+
+
+def _ordered(rates: dict[str, Decimal]) -> list[tuple[str, Decimal]]:
+    from ..pricing._table_text import RATE_ORDER
+
+    return sorted(rates.items(), key=lambda item: (
+        RATE_ORDER.index(item[0]) if item[0] in RATE_ORDER else len(RATE_ORDER)))
+
+
+def _difference(change: ModelChange) -> str:
+    parts = []
+    for name in change.differing:
+        old, new = change.old.get(name), change.new.get(name)
+        parts.append(f"{name} {'-' if old is None else money_text(old)} -> "
+                     f"{'-' if new is None else money_text(new)}")
+    return "  ".join(parts)
+
+
+def format_report(report: SyncReport) -> str:
+    """A sync report for people: the counts, then each model added, changed, removed or
+    skipped (the first few of each)."""
+    if report.check:
+        lines = [
+            f"{report.provider}: {report.models} models at {report.source}, compared with "
+            f"the tables in use: {len(report.changed)} differ, {report.unchanged} agree, "
+            f"{len(report.added)} not in the tables, {len(report.removed)} not listed live"
+        ]
+        # the models only the tables hold are counted above and listed by --json: the
+        # bundled table may hold many the live catalog no longer lists
+        groups = [("differs", report.changed, _difference),
+                  ("not in the tables", report.added, lambda c: _rates(c.new))]
+    else:
+        lines = [
+            f"{report.provider}: {report.models} models from {report.source} written to "
+            f"{report.output}: {len(report.added)} added, {len(report.changed)} changed, "
+            f"{len(report.removed)} removed, {report.unchanged} unchanged, "
+            f"{len(report.skipped)} skipped"
+        ]
+        groups = [("added", report.added, lambda c: _rates(c.new)),
+                  ("changed", report.changed, _difference),
+                  ("removed", report.removed, lambda c: "")]
+    for label, changes, describe in groups:
+        for change in changes[:SHOWN]:
+            lines.append(f"  {label}: {change.id}  {describe(change)}".rstrip())
+        if len(changes) > SHOWN:
+            lines.append(f"  {label}: ... and {len(changes) - SHOWN} more (--json lists all)")
+    for skipped in report.skipped[:SHOWN]:
+        lines.append(f"  skipped: {skipped}")
+    if len(report.skipped) > SHOWN:
+        lines.append(f"  skipped: ... and {len(report.skipped) - SHOWN} more (--json lists all)")
+    lines += [f"  note: {note}" for note in report.notes]
+    return "\n".join(lines)
