@@ -33,7 +33,9 @@ SNIPPETS = _snippets()
 def test_the_readme_has_snippets_and_few_are_not_run():
     skipped = [s for s in SNIPPETS if s.marks]
     assert len(SNIPPETS) >= 8
-    assert len(skipped) <= 3
+    # each that is not run calls a provider's API with a key (its output shown is from the
+    # local test servers) or is an excerpt of a file the tests run
+    assert len(skipped) <= 6
 
 
 @pytest.mark.parametrize("code", SNIPPETS)

@@ -1,0 +1,1 @@
+"""Callbacks that record calls made through other libraries (LangChain, LiteLLM)."""
