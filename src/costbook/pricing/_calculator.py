@@ -13,6 +13,7 @@ from ._usage import Usage
 
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
+_TEN = Decimal(10)
 
 
 def price(
@@ -169,6 +170,8 @@ def _tidy(amount: Decimal) -> Decimal:
     """The same amount without trailing zeros: 0.021 rather than 0.02100000; whole
     amounts keep exponent 0 (100, not 1E+2)."""
     tidy = amount.normalize()
+    if tidy < _TEN:  # a positive exponent needs a whole number of 10 or more (1E+2)
+        return tidy
     exponent = tidy.as_tuple().exponent
     return tidy if isinstance(exponent, int) and exponent <= 0 else tidy.quantize(_ONE)
 
