@@ -14,6 +14,7 @@ import pytest
 
 import costbook
 from costbook import SyncError, Usage
+from costbook.pricing._bundle import bundled_pricing_dir
 from costbook.pricing._catalog import catalog, reset
 from costbook.pricing._check import check_tables
 from costbook.pricing._sync import fetch_json, per_million, sync
@@ -355,8 +356,9 @@ def test_the_default_output_is_the_user_tables_folder_the_catalog_reads(server, 
     assert _cost("openrouter:openai/gpt-4o-mini", output_tokens=1_000_000) == Decimal("0.5")
     assert _cost("openrouter:acme/float-trap", input_tokens=1) == Decimal("0.0003001")
     # the bundled models the live catalog does not list are still there
-    assert catalog().resolve("openrouter:openai/gpt-4o").source.endswith("openrouter.yaml")
-    assert catalog().resolve("openrouter:openai/gpt-4o").source != str(report.output)
+    bundled = catalog().resolve("openrouter:openai/gpt-4o").source
+    assert Path(bundled).parent == bundled_pricing_dir()
+    assert Path(bundled).stem == "openrouter"
 
 
 def test_check_compares_the_live_rates_with_the_tables_in_use(server, tmp_path, monkeypatch):
