@@ -72,7 +72,7 @@ _ENTRY_COLUMNS = (
     "id, time, provider, model, request_id, status, "
     + ", ".join(USAGE_COLUMNS)
     + ", cost, cost_items, currency, effective, reported_cost, estimate_low, estimate_high,"
-    " duration, tags, overrun, late"
+    " duration, tags, overrun, late, asked_model"
 )
 _INSERT_ENTRY = (
     "INSERT INTO entries ("
@@ -412,7 +412,7 @@ class SQLiteStore:
                 (None, False) if settle is None
                 else _settle(connection, settle, entry.total, reserved)
             )
-            row = [*values, _text(overrun), int(late)]
+            row = [*values, _text(overrun), int(late), entry.asked_model]
             entry_id = connection.execute(_INSERT_ENTRY, row).lastrowid
             if spool_key is not None:
                 connection.execute(
