@@ -215,6 +215,7 @@ def test_anthropic_input_tokens_gain_cache_reads_and_writes() -> None:
         model="claude-3-5-haiku-20241022",
         request_id="msg_01",
         provider="anthropic",
+        service_tier="standard",
     )
 
 
@@ -358,6 +359,7 @@ def test_as_dict_writes_amounts_as_exact_text() -> None:
         "reported_cost": "0.000015",
         "upstream_cost": None,
         "provider": "openrouter",
+        "service_tier": None,
     }
     assert json.loads(json.dumps(found.as_dict())) == found.as_dict()
 

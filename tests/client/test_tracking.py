@@ -1,10 +1,10 @@
 import asyncio
+import contextlib
 import gc
 import json
 import sqlite3
 import threading
 import time
-import warnings
 from decimal import Decimal
 
 import openai
@@ -312,11 +312,146 @@ def test_the_provider_comes_from_the_base_url(ledger, base_url, provider):
     assert costbook.client._tracking.provider_for_client(base_url) == provider
 
 
-def test_an_unknown_model_is_refused_before_sending(llm_server, ledger):
+def test_an_unknown_model_is_sent_and_recorded_unpriced_at_the_reported_charge(llm_server,
+                                                                              ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openrouter")
+    with pytest.warns(RuntimeWarning, match=r"acme/brand-new-model.*unpriced.*\$0\.0000123"
+                      r".*costbook\.load.*costbook sync openrouter"):
+        answer = client.chat.completions.create(model="acme/brand-new-model",
+                                                messages=MESSAGES,
+                                                extra_headers=scenario("openrouter"))
+    assert answer.choices[0].message.content
+    assert len(llm_server.requests) == 1
+    [entry] = ledger.entries()
+    assert (entry.status, entry.provider, entry.model) == (
+        "unpriced", "openrouter", "acme/brand-new-model")
+    assert entry.usage == Usage(input_tokens=25, output_tokens=10)
+    assert entry.total == entry.reported_cost == Decimal("0.0000123")
+    assert entry.items == {"reported": Decimal("0.0000123")}
+    assert (entry.estimate_low, entry.estimate_high, entry.asked_model) == (None, None, None)
+    assert ledger.total() == Decimal("0.0000123")
+
+
+def test_an_unknown_model_without_a_reported_charge_counts_zero_and_says_so(llm_server,
+                                                                          ledger):
     client = track(llm_server.client(), ledger=ledger, provider="openai")
-    with pytest.raises(costbook.UnknownModelError, match="gpt-4o-mnii"):
+    with pytest.warns(RuntimeWarning, match=r"gpt-4o-mnii.*unpriced.*\$0, as the answer "
+                      r"reported no charge.*COSTBOOK_PRICING_PATH"):
         client.chat.completions.create(model="gpt-4o-mnii", messages=MESSAGES)
+    [entry] = ledger.entries()
+    assert (entry.status, entry.model, entry.total, entry.reported_cost) == (
+        "unpriced", "gpt-4o-mnii", 0, None)
+    assert entry.usage == Usage(input_tokens=25, output_tokens=10)
+
+
+@pytest.mark.parametrize("how", ["budget", "max_cost", "refuse"])
+def test_an_unknown_model_is_refused_before_any_request_under_a_limit(llm_server, ledger,
+                                                                      how):
+    budget = Budget("1", ledger=ledger) if how == "budget" else None
+    client = track(llm_server.client(), ledger=None if budget else ledger, budget=budget,
+                   provider="openrouter",
+                   unknown_models="refuse" if how == "refuse" else None)
+    with costbook.max_cost("1") if how == "max_cost" else contextlib.nullcontext(), \
+            pytest.raises(costbook.UnknownModelError) as refused:
+        client.chat.completions.create(model="acme/brand-new-model", messages=MESSAGES)
     assert llm_server.requests == []
+    assert ledger.entries() == []
+    message = str(refused.value)
+    assert "'acme/brand-new-model'" in message and "not sent" in message
+    assert "unknown_models='allow'" in message and "costbook.load" in message
+
+
+def test_unknown_models_allow_sends_under_a_budget_and_counts_the_charge(llm_server, ledger):
+    budget = Budget("1", ledger=ledger, tags={"app": "a"})
+    client = track(llm_server.client(), budget=budget, provider="openrouter",
+                   unknown_models="allow")
+    with pytest.warns(RuntimeWarning, match="unpriced"), costbook.max_cost("1") as scope:
+        client.chat.completions.create(model="acme/brand-new-model", messages=MESSAGES,
+                                       extra_headers=scenario("openrouter", cost="0.25"))
+        assert budget.reserved() == 0  # nothing was held while it ran
+    [entry] = ledger.entries()
+    assert (entry.status, entry.total, entry.tags) == ("unpriced", Decimal("0.25"), {"app": "a"})
+    assert budget.spent() == Decimal("0.25") and budget.remaining() == Decimal("0.75")
+    assert scope.spent == Decimal("0.25") and scope.calls == 1
+
+
+def test_an_answered_model_no_table_knows_is_recorded_unpriced_with_the_asked_one(llm_server,
+                                                                                ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openrouter")
+    with pytest.warns(RuntimeWarning, match="acme/fallback-9.*unpriced"):
+        client.chat.completions.create(
+            model="openai/gpt-4o-mini", messages=MESSAGES,
+            extra_headers={**scenario("openrouter"), "X-Fake-Model": "acme/fallback-9"})
+    [entry] = ledger.entries()
+    assert (entry.status, entry.model, entry.asked_model) == (
+        "unpriced", "acme/fallback-9", "openai/gpt-4o-mini")
+    assert entry.total == Decimal("0.0000123")
+    assert entry.estimate_high is not None
+
+
+@pytest.mark.parametrize("asked", ["openrouter/auto", "openai/gpt-4o-mini:nitro"])
+def test_auto_and_routing_suffixes_record_the_answering_models_catalog_id(llm_server, ledger,
+                                                                          asked):
+    client = track(llm_server.client(), ledger=ledger, provider="openrouter")
+    client.chat.completions.create(
+        model=asked, messages=MESSAGES,
+        extra_headers={**scenario("openrouter"), "X-Fake-Model": "openai/gpt-4o-mini"})
+    [entry] = ledger.entries()
+    assert (entry.status, entry.model, entry.asked_model) == (
+        "ok", "openai/gpt-4o-mini", asked)
+    assert entry.total == table_cost(entry.usage)
+
+
+def test_a_models_list_reserves_for_its_priciest_known_candidate(llm_server, ledger):
+    budget = Budget("1", ledger=ledger)
+    client = track(llm_server.client(), budget=budget, provider="openrouter")
+    body = {"model": "openrouter/auto", "messages": MESSAGES, "max_tokens": 100}
+    candidates = ["openai/gpt-4o-mini", "acme/unknown-1", "openai/gpt-4o"]
+    highs = [costbook.estimate_request({**body, "model": m}, provider="openrouter").high.total
+             for m in ("openai/gpt-4o-mini", "openai/gpt-4o")]
+    seen = []
+    client.chat.completions.create(
+        **body, extra_body={"models": candidates},
+        extra_headers={**scenario("openrouter", "fallback", delay="0.5")})
+    seen.append(ledger.entries()[0].estimate_high)
+    assert seen == [max(highs)] and highs[1] > highs[0]
+    [request] = llm_server.requests
+    assert request.body["models"] == candidates  # sent as the caller wrote it
+    [entry] = ledger.entries()
+    assert (entry.model, entry.asked_model, entry.overrun) == (
+        "openai/gpt-4o", "openrouter/auto", None)
+
+
+def test_auto_alone_is_an_unknown_model(llm_server, ledger):
+    client = track(llm_server.client(), budget=Budget("1", ledger=ledger),
+                   provider="openrouter")
+    with pytest.raises(costbook.UnknownModelError, match="openrouter/auto"):
+        client.chat.completions.create(model="openrouter/auto", messages=MESSAGES)
+    assert llm_server.requests == []
+
+
+def test_a_usage_part_the_table_cannot_price_is_recorded_unpriced_not_as_an_error(
+        llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openrouter")
+    # openai/gpt-4o-mini at OpenRouter has no per-search rate
+    with pytest.warns(RuntimeWarning, match="per_web_search.*unpriced"):
+        client.chat.completions.create(
+            model="openai/gpt-4o-mini", messages=MESSAGES,
+            extra_headers={**scenario("openrouter"), "X-Fake-Web-Searches": "2"})
+    [entry] = ledger.entries()
+    assert (entry.status, entry.model, entry.total) == (
+        "unpriced", "openai/gpt-4o-mini", Decimal("0.0000123"))
+    assert entry.usage.web_searches == 2
+
+
+def test_record_response_records_an_unknown_model_unpriced(ledger):
+    payload = {"id": "gen-2", "model": "acme/new",
+               "usage": {"prompt_tokens": 10, "completion_tokens": 5, "cost": "0.004"}}
+    with pytest.warns(RuntimeWarning, match="unpriced"):
+        entry = costbook.record_response(payload, ledger=ledger, provider="openrouter",
+                                         model="openrouter/auto")
+    assert (entry.status, entry.model, entry.asked_model, entry.total) == (
+        "unpriced", "acme/new", "openrouter/auto", Decimal("0.004"))
 
 
 def test_a_client_is_tracked_once(llm_server, ledger):
@@ -361,17 +496,6 @@ def test_record_response_for_other_clients(ledger):
     assert entry.tags == {"via": "httpx"}
     with pytest.raises(ValueError, match="reports no usage"):
         costbook.record_response({"model": "gpt-4o-mini"}, ledger=ledger, provider="openai")
-
-
-def test_an_answer_naming_an_unknown_model_is_priced_as_asked_with_a_warning(llm_server, ledger):
-    client = track(llm_server.client(), ledger=ledger, provider="openai")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
-                                       extra_headers={"X-Fake-Model": "gpt-9-unknown"})
-    assert any("gpt-9-unknown" in str(w.message) for w in caught)
-    [entry] = ledger.entries()
-    assert entry.model == "gpt-4o-mini"
 
 
 def test_cached_tokens_without_a_cache_read_rate_bill_as_input(llm_server, ledger, tmp_path):
