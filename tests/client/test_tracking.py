@@ -736,3 +736,56 @@ def test_nothing_containing_the_clients_own_key_is_stored(llm_server, tmp_path, 
     assert key.encode() not in raw
     for w in recwarn:
         assert key not in str(w.message)
+
+
+# --- what the answer says decides the price ------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("asked", "served", "priced_at"),
+    [("priority", "priority", "priority"), ("priority", None, "priority"),
+     ("auto", "default", "standard"), ("priority", "default", "standard"),
+     (None, "priority", "priority"), ("batch", "batch", "batch")],
+)
+def test_the_service_tier_the_answer_names_prices_the_call(llm_server, ledger, asked, served,
+                                                           priced_at):
+    client = track(llm_server.client(), ledger=ledger, provider="openai")
+    extra = {} if asked is None else {"service_tier": asked}
+    headers = {} if served is None else {"X-Fake-Service-Tier": served}
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
+                                   extra_headers=headers, **extra)
+    [entry] = ledger.entries()
+    expected = price(entry.usage, "gpt-4o-mini", provider="openai",
+                     service_tier=None if priced_at == "standard" else priced_at)
+    assert entry.status == "ok" and entry.total == expected.total
+    if priced_at != "standard":
+        assert entry.total != price(entry.usage, "gpt-4o-mini").total
+
+
+def test_a_streamed_answers_service_tier_prices_it(llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openai")
+    stream = client.chat.completions.create(model="gpt-5-mini", messages=MESSAGES, stream=True,
+                                            service_tier="flex",
+                                            extra_headers={"X-Fake-Service-Tier": "flex"})
+    list(stream)
+    client.responses.create(model="gpt-5-mini", input="hi", service_tier="flex",
+                            extra_headers={"X-Fake-Service-Tier": "flex"})
+    for entry in ledger.entries():
+        assert entry.total == price(entry.usage, "gpt-5-mini", service_tier="flex").total
+
+
+def test_a_service_tier_the_table_lacks_is_recorded_unpriced(llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openai")
+    with pytest.warns(RuntimeWarning, match="no service tier 'scale'.*unpriced"):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
+                                       extra_headers={"X-Fake-Service-Tier": "scale"})
+    assert [(e.status, e.total) for e in ledger.entries()] == [("unpriced", 0)]
+
+
+def test_web_searches_are_priced_per_search(llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="google")
+    client.chat.completions.create(model="gemini-2.5-flash", messages=MESSAGES,
+                                   extra_headers={"X-Fake-Web-Searches": "3"})
+    [entry] = ledger.entries()
+    assert entry.usage.web_searches == 3
+    assert entry.items["web_search"] == Decimal("0.105")  # 3 x $0.035
+    assert entry.total == price(entry.usage, "gemini-2.5-flash", provider="google").total
