@@ -789,3 +789,115 @@ def test_web_searches_are_priced_per_search(llm_server, ledger):
     assert entry.usage.web_searches == 3
     assert entry.items["web_search"] == Decimal("0.105")  # 3 x $0.035
     assert entry.total == price(entry.usage, "gemini-2.5-flash", provider="google").total
+
+
+# --- Azure OpenAI: deployments are not models ------------------------------------------------
+
+def test_an_azure_deployment_is_priced_by_the_model_the_answer_names(llm_server, ledger):
+    budget = Budget("1", ledger=ledger)
+    client = track(llm_server.azure_client(), budget=budget, provider="azure",
+                   models={"prod-4o": "gpt-4o"})
+    answer = client.chat.completions.create(model="prod-4o", messages=MESSAGES, max_tokens=50)
+    [request] = llm_server.requests
+    assert request.path == "/openai/deployments/prod-4o/chat/completions"
+    assert answer.model == "gpt-4o-mini-2024-07-18"  # what Azure runs behind the deployment
+    [entry] = ledger.entries()
+    assert (entry.status, entry.provider, entry.model, entry.asked_model) == (
+        "ok", "azure", "gpt-4o-mini", "prod-4o")
+    assert entry.total == price(entry.usage, "gpt-4o-mini", provider="azure").total
+    # the deployment's mapping estimated the call before it was sent
+    high = costbook.estimate_request({"model": "gpt-4o", "messages": MESSAGES,
+                                      "max_tokens": 50}, provider="azure").high.total
+    assert entry.estimate_high == high
+    assert budget.spent() == entry.total and budget.reserved() == 0
+
+
+def test_an_unmapped_azure_deployment_is_an_unknown_model(llm_server, ledger):
+    client = track(llm_server.azure_client(), ledger=ledger, provider="azure")
+    with pytest.warns(RuntimeWarning, match="unpriced") as caught:
+        client.chat.completions.create(model="my-deployment", messages=MESSAGES,
+                                       extra_headers={"X-Fake-Model": "acme-secret-model"})
+    assert "acme-secret-model" in str(caught[0].message)
+    client.chat.completions.create(model="my-deployment", messages=MESSAGES)
+    first, second = ledger.entries()
+    assert (first.status, first.model, first.asked_model) == (
+        "unpriced", "acme-secret-model", "my-deployment")
+    # the answer names a model the table knows: priced, though the deployment was unknown
+    assert (second.status, second.model, second.asked_model) == (
+        "ok", "gpt-4o-mini", "my-deployment")
+    assert second.total == price(second.usage, "gpt-4o-mini", provider="azure").total
+    guarded = track(llm_server.azure_client(), budget=Budget("1", ledger=ledger),
+                    provider="azure")
+    llm_server.reset()
+    with pytest.raises(costbook.UnknownModelError, match=r"models=.*'my-deployment'"):
+        guarded.chat.completions.create(model="my-deployment", messages=MESSAGES)
+    assert llm_server.requests == []
+
+
+def test_azure_responses_and_a_bad_deployment_map(llm_server, ledger):
+    client = track(llm_server.azure_client(), ledger=ledger, provider="azure",
+                   models={"prod-mini": "gpt-4o-mini"})
+    client.responses.create(model="prod-mini", input="Say hello.")
+    [entry] = ledger.entries()
+    assert (entry.model, entry.asked_model, entry.status) == ("gpt-4o-mini", "prod-mini", "ok")
+    with pytest.raises(costbook.UnknownModelError, match="map 'prod' to a model"):
+        track(llm_server.azure_client(), ledger=ledger, provider="azure",
+              models={"prod": "gpt-4o-mnii"})
+
+
+# --- the SDK's other doors ---------------------------------------------------------------------
+
+def test_chat_completions_parse_is_recorded_once(llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openai")
+    parsed = client.chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES,
+                                           extra_headers=scenario("cached"))
+    assert parsed.choices[0].message.content == "Hello from the local server."
+    [entry] = ledger.entries()
+    assert entry.usage == Usage(input_tokens=25, output_tokens=10, cache_read_tokens=16)
+    assert entry.total == price(entry.usage, "gpt-4o-mini").total
+    assert entry.request_id == parsed.id
+
+
+def test_the_chat_stream_helper_is_recorded_once(llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openrouter")
+    with client.chat.completions.stream(model="openai/gpt-4o-mini", messages=MESSAGES,
+                                        extra_headers=scenario("openrouter")) as stream:
+        text = "".join(e.delta for e in stream if e.type == "content.delta")
+        final = stream.get_final_completion()
+    assert text == "Hello from the local server." == final.choices[0].message.content
+    [entry] = ledger.entries()
+    assert (entry.status, entry.usage) == ("ok", Usage(input_tokens=25, output_tokens=10))
+    assert entry.total == table_cost(entry.usage)
+    assert entry.reported_cost == Decimal("0.0000123")
+
+
+def test_the_responses_stream_helper_is_recorded_once(llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openai")
+    with client.responses.stream(model="gpt-4o-mini", input="Say hello.",
+                                 extra_headers=scenario("reasoning")) as stream:
+        for _ in stream:
+            pass
+        final = stream.get_final_response()
+    assert final.output_text == "Hello from the local server."
+    [entry] = ledger.entries()
+    assert entry.usage == Usage(input_tokens=25, output_tokens=10, reasoning_tokens=6)
+    assert entry.total == price(entry.usage, "gpt-4o-mini").total
+
+
+def test_the_async_helpers_are_recorded(llm_server, ledger):
+    client = track(llm_server.async_client(), ledger=ledger, provider="openai")
+
+    async def calls():
+        await client.chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES)
+        async with client.chat.completions.stream(model="gpt-4o-mini",
+                                                  messages=MESSAGES) as stream:
+            async for _ in stream:
+                pass
+        async with client.responses.stream(model="gpt-4o-mini", input="hi") as stream:
+            async for _ in stream:
+                pass
+
+    asyncio.run(calls())
+    entries = ledger.entries()
+    assert [e.status for e in entries] == ["ok", "ok", "ok"]
+    assert all(e.total == price(e.usage, "gpt-4o-mini").total > 0 for e in entries)
