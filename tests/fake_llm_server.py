@@ -5,7 +5,11 @@ Tests drive it with the real ``openai`` SDK (``base_url=server.base_url``) to ge
 responses, real streams and real API errors, with deterministic token counts.
 
 Endpoints: ``POST /v1/chat/completions`` and ``POST /v1/responses``, each answering JSON, or
-server-sent events when the body has ``"stream": true``. A chat stream ends with a usage
+server-sent events when the body has ``"stream": true``. Azure OpenAI's routes answer the
+same way: ``POST /openai/deployments/{deployment}/chat/completions?api-version=...`` and
+``POST /openai/responses?api-version=...`` (see :meth:`FakeLLMServer.azure_client`); an
+Azure answer names the model ``X-Fake-Model`` gives, else AZURE_MODEL, as Azure names the
+model behind a deployment. A chat stream ends with a usage
 chunk (``choices: []``) only when the body asks for ``stream_options.include_usage``, as
 OpenAI does; a Responses stream always reports usage in ``response.completed``.
 
@@ -50,6 +54,10 @@ Each request chooses its behaviour with headers (an SDK call sets them with
     the reported cost (default REPORTED_COST) and OpenRouter's upstream cost (default
     null), written into the JSON exactly as given.
 ``X-Fake-Model``: the model the answer names (a fallback to any model).
+``X-Fake-Service-Tier``: the answer's ``service_tier`` (as OpenAI names the tier that
+    served the call); without it, the answer names none.
+``X-Fake-Web-Searches``: report ``usage.server_tool_use.web_search_requests`` (as
+    OpenRouter's and Anthropic's web search do).
 ``X-Fake-Status``: answer this HTTP error status with OpenAI's error JSON.
 ``X-Fake-Delay``: seconds to wait before answering (to make a client time out).
 
@@ -87,6 +95,8 @@ CACHE_WRITE_TOKENS = 4
 REASONING_TOKENS = 6
 REPORTED_COST = "0.0000123"
 FALLBACK_MODEL = "openai/gpt-4o"
+AZURE_MODEL = "gpt-4o-mini-2024-07-18"
+AZURE_API_VERSION = "2024-10-21"
 REPLY = ("Hello", " from", " the", " local", " server.")
 CUT_AFTER = 2
 CREATED = 1_700_000_000
@@ -114,6 +124,7 @@ ERRORS = {
     500: ("server_error", None, "The server had an error processing the request (fake server)"),
 }
 _RAW = re.compile(r'"@raw:([^"@]+)@"')
+_AZURE_CHAT = re.compile(r"/openai/deployments/[^/]+/chat/completions")
 _RAW_JSON = re.compile(r'"@json:([0-9a-f]*)@"')
 
 
@@ -153,6 +164,8 @@ class Plan:
     usage_text: str | None = None
     answer_id: str | None = None
     request_id: str | None = None
+    service_tier: str | None = None
+    web_searches: int | None = None
 
     @property
     def reply(self) -> tuple[str, ...]:
@@ -228,6 +241,15 @@ class FakeLLMServer:
         options.setdefault("timeout", 10.0)
         return openai.OpenAI(base_url=self.base_url, api_key=API_KEY, **options)
 
+    def azure_client(self, **options: Any) -> openai.AzureOpenAI:
+        """An ``openai.AzureOpenAI`` for this server's Azure routes, without retries."""
+        import openai
+
+        options.setdefault("max_retries", 0)
+        options.setdefault("timeout", 10.0)
+        return openai.AzureOpenAI(azure_endpoint=self.url, api_key=API_KEY,
+                                  api_version=AZURE_API_VERSION, **options)
+
     def async_client(self, **options: Any) -> openai.AsyncOpenAI:
         """An ``openai.AsyncOpenAI`` for this server, without retries."""
         import openai
@@ -282,6 +304,13 @@ class _Handler(BaseHTTPRequestHandler):
             fake_anthropic_server.answer(self, method, headers, body, number)
             return
         endpoint = {"/v1/chat/completions": "chat", "/v1/responses": "responses"}.get(path)
+        azure = _AZURE_CHAT.fullmatch(path) is not None or path == "/openai/responses"
+        if azure:
+            endpoint = "chat" if path.endswith("/chat/completions") else "responses"
+            if "api-version=" not in self.path:
+                self._error(404, number, "Resource not found: no api-version (fake server)")
+                return
+            headers.setdefault("x-fake-model", AZURE_MODEL)
         if endpoint is None:
             self._error(404, number)
             return
@@ -425,6 +454,9 @@ def _plan(endpoint: str, headers: Mapping[str, str], body: Mapping[str, Any], nu
         usage_text=headers.get("x-fake-usage"),
         answer_id=headers.get("x-fake-id"),
         request_id=headers.get("x-fake-request-id"),
+        service_tier=headers.get("x-fake-service-tier"),
+        web_searches=None if "x-fake-web-searches" not in headers
+        else int(headers["x-fake-web-searches"]),
     )
 
 
@@ -475,6 +507,8 @@ def _chat_usage(plan: Plan) -> Any:
             "rejected_prediction_tokens": 0,
         },
     }
+    if plan.web_searches is not None:
+        usage["server_tool_use"] = {"web_search_requests": plan.web_searches}
     if plan.shape == "openrouter":
         prompt_details["cache_write_tokens"] = plan.cache_write_tokens
         usage["cost"] = _raw(plan.cost)
@@ -533,6 +567,8 @@ def _chat_completion(plan: Plan, _status: str) -> dict[str, Any]:
         ],
         "system_fingerprint": "fp_fake",
     }
+    if plan.service_tier is not None:
+        data["service_tier"] = plan.service_tier
     if plan.usage_reported:
         data["usage"] = _chat_usage(plan)
     return data
@@ -548,6 +584,8 @@ def _chat_events(plan: Plan) -> Iterator[bytes | None]:
             "system_fingerprint": "fp_fake",
             "choices": choices,
         }
+        if plan.service_tier is not None:
+            data["service_tier"] = plan.service_tier
         if plan.include_usage:
             data["usage"] = usage
         return b"data: " + _dumps(data) + b"\n\n"
@@ -605,6 +643,7 @@ def _response(plan: Plan, status: str) -> dict[str, Any]:
         "tool_choice": "auto",
         "tools": [],
         "text": {"format": {"type": "text"}},
+        **({"service_tier": plan.service_tier} if plan.service_tier is not None else {}),
     }
 
 

@@ -215,6 +215,7 @@ def test_anthropic_input_tokens_gain_cache_reads_and_writes() -> None:
         model="claude-3-5-haiku-20241022",
         request_id="msg_01",
         provider="anthropic",
+        service_tier="standard",
     )
 
 
@@ -391,6 +392,7 @@ def test_as_dict_writes_amounts_as_exact_text() -> None:
         "reported_cost": "0.000015",
         "upstream_cost": None,
         "provider": "openrouter",
+        "service_tier": None,
     }
     assert json.loads(json.dumps(found.as_dict())) == found.as_dict()
 
@@ -675,3 +677,120 @@ def test_a_count_past_the_bound_is_a_clean_error(count: Any) -> None:
     text = f'{{"usage": {{"prompt_tokens": {count}, "completion_tokens": 1}}}}'
     with pytest.raises(ValueError, match=r"usage.prompt_tokens must be at most 2\*\*63 - 1"):
         usage_from_response(text)
+
+
+# More providers' shapes, each as the provider sends it
+
+def test_anthropic_thinking_tokens_web_searches_and_service_tier():
+    payload = {
+        "id": "msg_01", "type": "message", "role": "assistant",
+        "model": "claude-sonnet-4-5-20250929", "content": [], "stop_reason": "end_turn",
+        "usage": {
+            "input_tokens": 10, "cache_read_input_tokens": 1000,
+            "cache_creation_input_tokens": 200,
+            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 200},
+            "output_tokens": 100, "output_tokens_details": {"thinking_tokens": 40},
+            "server_tool_use": {"web_search_requests": 2}, "service_tier": "priority",
+        },
+    }
+    found = usage_from_response(payload)
+    assert found.usage == Usage(input_tokens=1210, output_tokens=100, cache_read_tokens=1000,
+                                cache_write_tokens=200, cache_write_1h_tokens=200,
+                                reasoning_tokens=40, web_searches=2)
+    assert (found.provider, found.service_tier) == ("anthropic", "priority")
+    bad = json.loads(json.dumps(payload))
+    bad["usage"]["output_tokens_details"]["thinking_tokens"] = 101
+    with pytest.raises(ValueError, match=r"thinking_tokens \(101\) is larger than "
+                                         r"usage.output_tokens \(100\)"):
+        usage_from_response(bad)
+
+
+REALTIME_DONE = {
+    "type": "response.done", "event_id": "event_AB12",
+    "response": {
+        "object": "realtime.response", "id": "resp_AB12", "status": "completed",
+        "output": [],
+        "usage": {
+            "total_tokens": 335, "input_tokens": 224, "output_tokens": 111,
+            "input_token_details": {
+                "text_tokens": 124, "audio_tokens": 100, "image_tokens": 0,
+                "cached_tokens": 128,
+                "cached_tokens_details": {"text_tokens": 64, "audio_tokens": 64,
+                                          "image_tokens": 0},
+            },
+            "output_token_details": {"text_tokens": 31, "audio_tokens": 80},
+        },
+    },
+}
+
+
+def test_an_openai_realtime_response_done_event():
+    found = usage_from_response(REALTIME_DONE)
+    assert found.usage == Usage(input_tokens=224, output_tokens=111, cache_read_tokens=128,
+                                audio_input_tokens=100, audio_cache_read_tokens=64,
+                                audio_output_tokens=80)
+    assert found.request_id == "resp_AB12"
+    cost = costbook.price(found.usage, "gpt-4o-realtime-preview")
+    # text: 60 uncached at $5/M, 64 cached at $2.50/M; audio: 36 uncached at $40/M, 64
+    # cached at $2.50/M; output: 31 text at $20/M, 80 audio at $80/M
+    assert cost.items == {"input": Decimal("0.0003"), "cache_read": Decimal("0.00016"),
+                          "audio_input": Decimal("0.00144"),
+                          "audio_cache_read": Decimal("0.00016"),
+                          "output": Decimal("0.00062"), "audio_output": Decimal("0.0064")}
+    bad = json.loads(json.dumps(REALTIME_DONE))
+    bad["response"]["usage"]["input_token_details"]["cached_tokens_details"]["audio_tokens"] = 101
+    with pytest.raises(ValueError, match=r"cached_tokens_details\.audio_tokens"):
+        usage_from_response(bad)
+
+
+@pytest.mark.parametrize("spelling", ["snake", "camel"])
+def test_gemini_usage_metadata_output_is_candidates_plus_thoughts(spelling):
+    counts = {"prompt_token_count": 1200, "cached_content_token_count": 1000,
+              "candidates_token_count": 300, "thoughts_token_count": 700,
+              "total_token_count": 2200}
+    payload: dict[str, Any] = {"candidates": [], "usage_metadata": counts,
+                               "model_version": "gemini-2.5-flash", "response_id": "r-1"}
+    if spelling == "camel":
+        def camel(name: str) -> str:
+            head, *rest = name.split("_")
+            return head + "".join(part.title() for part in rest)
+        payload = {"candidates": [], "usageMetadata": {camel(k): v for k, v in counts.items()},
+                   "modelVersion": "gemini-2.5-flash", "responseId": "r-1"}
+    found = usage_from_response(payload)
+    assert found.usage == Usage(input_tokens=1200, output_tokens=1000, cache_read_tokens=1000,
+                                reasoning_tokens=700)
+    assert (found.model, found.request_id) == ("gemini-2.5-flash", "r-1")
+    cost = costbook.price(found.usage, "gemini-2.5-flash", provider="google")
+    # 200 at $0.30/M, 1,000 cached at $0.03/M, 1,000 output (thoughts too) at $2.50/M
+    assert cost.total == Decimal("0.00259")
+
+
+def test_deepseek_cache_hits_are_cache_reads():
+    found = usage_from_response({
+        "id": "930c60df", "object": "chat.completion", "model": "deepseek-chat", "choices": [],
+        "usage": {"prompt_tokens": 1500, "completion_tokens": 200, "total_tokens": 1700,
+                  "prompt_tokens_details": None,
+                  "prompt_cache_hit_tokens": 1200, "prompt_cache_miss_tokens": 300},
+    })
+    assert found.usage == Usage(input_tokens=1500, output_tokens=200, cache_read_tokens=1200)
+    cost = costbook.price(found.usage, "deepseek-chat", provider="deepseek")
+    # 300 misses at $0.27/M, 1,200 hits at $0.07/M, 200 output at $1.10/M
+    assert cost.total == Decimal("0.000385")
+    with pytest.raises(ValueError, match="prompt_cache_hit_tokens"):
+        usage_from_response({"model": "deepseek-chat", "usage": {
+            "prompt_tokens": 10, "completion_tokens": 1, "prompt_cache_hit_tokens": 11}})
+
+
+def test_bedrock_converse_input_tokens_exclude_cache_reads_and_writes():
+    found = usage_from_response({
+        "output": {"message": {"role": "assistant", "content": [{"text": "Hi"}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 50, "outputTokens": 20, "totalTokens": 1270,
+                  "cacheReadInputTokens": 1000, "cacheWriteInputTokens": 200},
+        "metrics": {"latencyMs": 412},
+    }, provider="bedrock")
+    assert found.usage == Usage(input_tokens=1250, output_tokens=20, cache_read_tokens=1000,
+                                cache_write_tokens=200)
+    without_cache = usage_from_response({"usage": {"inputTokens": 7, "outputTokens": 3,
+                                                   "totalTokens": 10}})
+    assert without_cache.usage == Usage(input_tokens=7, output_tokens=3)

@@ -1,10 +1,10 @@
 import asyncio
+import contextlib
 import gc
 import json
 import sqlite3
 import threading
 import time
-import warnings
 from decimal import Decimal
 
 import openai
@@ -312,11 +312,146 @@ def test_the_provider_comes_from_the_base_url(ledger, base_url, provider):
     assert costbook.client._tracking.provider_for_client(base_url) == provider
 
 
-def test_an_unknown_model_is_refused_before_sending(llm_server, ledger):
+def test_an_unknown_model_is_sent_and_recorded_unpriced_at_the_reported_charge(llm_server,
+                                                                              ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openrouter")
+    with pytest.warns(RuntimeWarning, match=r"acme/brand-new-model.*unpriced.*\$0\.0000123"
+                      r".*costbook\.load.*costbook sync openrouter"):
+        answer = client.chat.completions.create(model="acme/brand-new-model",
+                                                messages=MESSAGES,
+                                                extra_headers=scenario("openrouter"))
+    assert answer.choices[0].message.content
+    assert len(llm_server.requests) == 1
+    [entry] = ledger.entries()
+    assert (entry.status, entry.provider, entry.model) == (
+        "unpriced", "openrouter", "acme/brand-new-model")
+    assert entry.usage == Usage(input_tokens=25, output_tokens=10)
+    assert entry.total == entry.reported_cost == Decimal("0.0000123")
+    assert entry.items == {"reported": Decimal("0.0000123")}
+    assert (entry.estimate_low, entry.estimate_high, entry.asked_model) == (None, None, None)
+    assert ledger.total() == Decimal("0.0000123")
+
+
+def test_an_unknown_model_without_a_reported_charge_counts_zero_and_says_so(llm_server,
+                                                                          ledger):
     client = track(llm_server.client(), ledger=ledger, provider="openai")
-    with pytest.raises(costbook.UnknownModelError, match="gpt-4o-mnii"):
+    with pytest.warns(RuntimeWarning, match=r"gpt-4o-mnii.*unpriced.*\$0, as the answer "
+                      r"reported no charge.*COSTBOOK_PRICING_PATH"):
         client.chat.completions.create(model="gpt-4o-mnii", messages=MESSAGES)
+    [entry] = ledger.entries()
+    assert (entry.status, entry.model, entry.total, entry.reported_cost) == (
+        "unpriced", "gpt-4o-mnii", 0, None)
+    assert entry.usage == Usage(input_tokens=25, output_tokens=10)
+
+
+@pytest.mark.parametrize("how", ["budget", "max_cost", "refuse"])
+def test_an_unknown_model_is_refused_before_any_request_under_a_limit(llm_server, ledger,
+                                                                      how):
+    budget = Budget("1", ledger=ledger) if how == "budget" else None
+    client = track(llm_server.client(), ledger=None if budget else ledger, budget=budget,
+                   provider="openrouter",
+                   unknown_models="refuse" if how == "refuse" else None)
+    with costbook.max_cost("1") if how == "max_cost" else contextlib.nullcontext(), \
+            pytest.raises(costbook.UnknownModelError) as refused:
+        client.chat.completions.create(model="acme/brand-new-model", messages=MESSAGES)
     assert llm_server.requests == []
+    assert ledger.entries() == []
+    message = str(refused.value)
+    assert "'acme/brand-new-model'" in message and "not sent" in message
+    assert "unknown_models='allow'" in message and "costbook.load" in message
+
+
+def test_unknown_models_allow_sends_under_a_budget_and_counts_the_charge(llm_server, ledger):
+    budget = Budget("1", ledger=ledger, tags={"app": "a"})
+    client = track(llm_server.client(), budget=budget, provider="openrouter",
+                   unknown_models="allow")
+    with pytest.warns(RuntimeWarning, match="unpriced"), costbook.max_cost("1") as scope:
+        client.chat.completions.create(model="acme/brand-new-model", messages=MESSAGES,
+                                       extra_headers=scenario("openrouter", cost="0.25"))
+        assert budget.reserved() == 0  # nothing was held while it ran
+    [entry] = ledger.entries()
+    assert (entry.status, entry.total, entry.tags) == ("unpriced", Decimal("0.25"), {"app": "a"})
+    assert budget.spent() == Decimal("0.25") and budget.remaining() == Decimal("0.75")
+    assert scope.spent == Decimal("0.25") and scope.calls == 1
+
+
+def test_an_answered_model_no_table_knows_is_recorded_unpriced_with_the_asked_one(llm_server,
+                                                                                ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openrouter")
+    with pytest.warns(RuntimeWarning, match="acme/fallback-9.*unpriced"):
+        client.chat.completions.create(
+            model="openai/gpt-4o-mini", messages=MESSAGES,
+            extra_headers={**scenario("openrouter"), "X-Fake-Model": "acme/fallback-9"})
+    [entry] = ledger.entries()
+    assert (entry.status, entry.model, entry.asked_model) == (
+        "unpriced", "acme/fallback-9", "openai/gpt-4o-mini")
+    assert entry.total == Decimal("0.0000123")
+    assert entry.estimate_high is not None
+
+
+@pytest.mark.parametrize("asked", ["openrouter/auto", "openai/gpt-4o-mini:nitro"])
+def test_auto_and_routing_suffixes_record_the_answering_models_catalog_id(llm_server, ledger,
+                                                                          asked):
+    client = track(llm_server.client(), ledger=ledger, provider="openrouter")
+    client.chat.completions.create(
+        model=asked, messages=MESSAGES,
+        extra_headers={**scenario("openrouter"), "X-Fake-Model": "openai/gpt-4o-mini"})
+    [entry] = ledger.entries()
+    assert (entry.status, entry.model, entry.asked_model) == (
+        "ok", "openai/gpt-4o-mini", asked)
+    assert entry.total == table_cost(entry.usage)
+
+
+def test_a_models_list_reserves_for_its_priciest_known_candidate(llm_server, ledger):
+    budget = Budget("1", ledger=ledger)
+    client = track(llm_server.client(), budget=budget, provider="openrouter")
+    body = {"model": "openrouter/auto", "messages": MESSAGES, "max_tokens": 100}
+    candidates = ["openai/gpt-4o-mini", "acme/unknown-1", "openai/gpt-4o"]
+    highs = [costbook.estimate_request({**body, "model": m}, provider="openrouter").high.total
+             for m in ("openai/gpt-4o-mini", "openai/gpt-4o")]
+    seen = []
+    client.chat.completions.create(
+        **body, extra_body={"models": candidates},
+        extra_headers={**scenario("openrouter", "fallback", delay="0.5")})
+    seen.append(ledger.entries()[0].estimate_high)
+    assert seen == [max(highs)] and highs[1] > highs[0]
+    [request] = llm_server.requests
+    assert request.body["models"] == candidates  # sent as the caller wrote it
+    [entry] = ledger.entries()
+    assert (entry.model, entry.asked_model, entry.overrun) == (
+        "openai/gpt-4o", "openrouter/auto", None)
+
+
+def test_auto_alone_is_an_unknown_model(llm_server, ledger):
+    client = track(llm_server.client(), budget=Budget("1", ledger=ledger),
+                   provider="openrouter")
+    with pytest.raises(costbook.UnknownModelError, match="openrouter/auto"):
+        client.chat.completions.create(model="openrouter/auto", messages=MESSAGES)
+    assert llm_server.requests == []
+
+
+def test_a_usage_part_the_table_cannot_price_is_recorded_unpriced_not_as_an_error(
+        llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openrouter")
+    # openai/gpt-4o-mini at OpenRouter has no per-search rate
+    with pytest.warns(RuntimeWarning, match="per_web_search.*unpriced"):
+        client.chat.completions.create(
+            model="openai/gpt-4o-mini", messages=MESSAGES,
+            extra_headers={**scenario("openrouter"), "X-Fake-Web-Searches": "2"})
+    [entry] = ledger.entries()
+    assert (entry.status, entry.model, entry.total) == (
+        "unpriced", "openai/gpt-4o-mini", Decimal("0.0000123"))
+    assert entry.usage.web_searches == 2
+
+
+def test_record_response_records_an_unknown_model_unpriced(ledger):
+    payload = {"id": "gen-2", "model": "acme/new",
+               "usage": {"prompt_tokens": 10, "completion_tokens": 5, "cost": "0.004"}}
+    with pytest.warns(RuntimeWarning, match="unpriced"):
+        entry = costbook.record_response(payload, ledger=ledger, provider="openrouter",
+                                         model="openrouter/auto")
+    assert (entry.status, entry.model, entry.asked_model, entry.total) == (
+        "unpriced", "acme/new", "openrouter/auto", Decimal("0.004"))
 
 
 def test_a_client_is_tracked_once(llm_server, ledger):
@@ -361,17 +496,6 @@ def test_record_response_for_other_clients(ledger):
     assert entry.tags == {"via": "httpx"}
     with pytest.raises(ValueError, match="reports no usage"):
         costbook.record_response({"model": "gpt-4o-mini"}, ledger=ledger, provider="openai")
-
-
-def test_an_answer_naming_an_unknown_model_is_priced_as_asked_with_a_warning(llm_server, ledger):
-    client = track(llm_server.client(), ledger=ledger, provider="openai")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
-                                       extra_headers={"X-Fake-Model": "gpt-9-unknown"})
-    assert any("gpt-9-unknown" in str(w.message) for w in caught)
-    [entry] = ledger.entries()
-    assert entry.model == "gpt-4o-mini"
 
 
 def test_cached_tokens_without_a_cache_read_rate_bill_as_input(llm_server, ledger, tmp_path):
@@ -612,3 +736,168 @@ def test_nothing_containing_the_clients_own_key_is_stored(llm_server, tmp_path, 
     assert key.encode() not in raw
     for w in recwarn:
         assert key not in str(w.message)
+
+
+# --- what the answer says decides the price ------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("asked", "served", "priced_at"),
+    [("priority", "priority", "priority"), ("priority", None, "priority"),
+     ("auto", "default", "standard"), ("priority", "default", "standard"),
+     (None, "priority", "priority"), ("batch", "batch", "batch")],
+)
+def test_the_service_tier_the_answer_names_prices_the_call(llm_server, ledger, asked, served,
+                                                           priced_at):
+    client = track(llm_server.client(), ledger=ledger, provider="openai")
+    extra = {} if asked is None else {"service_tier": asked}
+    headers = {} if served is None else {"X-Fake-Service-Tier": served}
+    client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
+                                   extra_headers=headers, **extra)
+    [entry] = ledger.entries()
+    expected = price(entry.usage, "gpt-4o-mini", provider="openai",
+                     service_tier=None if priced_at == "standard" else priced_at)
+    assert entry.status == "ok" and entry.total == expected.total
+    if priced_at != "standard":
+        assert entry.total != price(entry.usage, "gpt-4o-mini").total
+
+
+def test_a_streamed_answers_service_tier_prices_it(llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openai")
+    stream = client.chat.completions.create(model="gpt-5-mini", messages=MESSAGES, stream=True,
+                                            service_tier="flex",
+                                            extra_headers={"X-Fake-Service-Tier": "flex"})
+    list(stream)
+    client.responses.create(model="gpt-5-mini", input="hi", service_tier="flex",
+                            extra_headers={"X-Fake-Service-Tier": "flex"})
+    for entry in ledger.entries():
+        assert entry.total == price(entry.usage, "gpt-5-mini", service_tier="flex").total
+
+
+def test_a_service_tier_the_table_lacks_is_recorded_unpriced(llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openai")
+    with pytest.warns(RuntimeWarning, match="no service tier 'scale'.*unpriced"):
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
+                                       extra_headers={"X-Fake-Service-Tier": "scale"})
+    assert [(e.status, e.total) for e in ledger.entries()] == [("unpriced", 0)]
+
+
+def test_web_searches_are_priced_per_search(llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="google")
+    client.chat.completions.create(model="gemini-2.5-flash", messages=MESSAGES,
+                                   extra_headers={"X-Fake-Web-Searches": "3"})
+    [entry] = ledger.entries()
+    assert entry.usage.web_searches == 3
+    assert entry.items["web_search"] == Decimal("0.105")  # 3 x $0.035
+    assert entry.total == price(entry.usage, "gemini-2.5-flash", provider="google").total
+
+
+# --- Azure OpenAI: deployments are not models ------------------------------------------------
+
+def test_an_azure_deployment_is_priced_by_the_model_the_answer_names(llm_server, ledger):
+    budget = Budget("1", ledger=ledger)
+    client = track(llm_server.azure_client(), budget=budget, provider="azure",
+                   models={"prod-4o": "gpt-4o"})
+    answer = client.chat.completions.create(model="prod-4o", messages=MESSAGES, max_tokens=50)
+    [request] = llm_server.requests
+    assert request.path == "/openai/deployments/prod-4o/chat/completions"
+    assert answer.model == "gpt-4o-mini-2024-07-18"  # what Azure runs behind the deployment
+    [entry] = ledger.entries()
+    assert (entry.status, entry.provider, entry.model, entry.asked_model) == (
+        "ok", "azure", "gpt-4o-mini", "prod-4o")
+    assert entry.total == price(entry.usage, "gpt-4o-mini", provider="azure").total
+    # the deployment's mapping estimated the call before it was sent
+    high = costbook.estimate_request({"model": "gpt-4o", "messages": MESSAGES,
+                                      "max_tokens": 50}, provider="azure").high.total
+    assert entry.estimate_high == high
+    assert budget.spent() == entry.total and budget.reserved() == 0
+
+
+def test_an_unmapped_azure_deployment_is_an_unknown_model(llm_server, ledger):
+    client = track(llm_server.azure_client(), ledger=ledger, provider="azure")
+    with pytest.warns(RuntimeWarning, match="unpriced") as caught:
+        client.chat.completions.create(model="my-deployment", messages=MESSAGES,
+                                       extra_headers={"X-Fake-Model": "acme-secret-model"})
+    assert "acme-secret-model" in str(caught[0].message)
+    client.chat.completions.create(model="my-deployment", messages=MESSAGES)
+    first, second = ledger.entries()
+    assert (first.status, first.model, first.asked_model) == (
+        "unpriced", "acme-secret-model", "my-deployment")
+    # the answer names a model the table knows: priced, though the deployment was unknown
+    assert (second.status, second.model, second.asked_model) == (
+        "ok", "gpt-4o-mini", "my-deployment")
+    assert second.total == price(second.usage, "gpt-4o-mini", provider="azure").total
+    guarded = track(llm_server.azure_client(), budget=Budget("1", ledger=ledger),
+                    provider="azure")
+    llm_server.reset()
+    with pytest.raises(costbook.UnknownModelError, match=r"models=.*'my-deployment'"):
+        guarded.chat.completions.create(model="my-deployment", messages=MESSAGES)
+    assert llm_server.requests == []
+
+
+def test_azure_responses_and_a_bad_deployment_map(llm_server, ledger):
+    client = track(llm_server.azure_client(), ledger=ledger, provider="azure",
+                   models={"prod-mini": "gpt-4o-mini"})
+    client.responses.create(model="prod-mini", input="Say hello.")
+    [entry] = ledger.entries()
+    assert (entry.model, entry.asked_model, entry.status) == ("gpt-4o-mini", "prod-mini", "ok")
+    with pytest.raises(costbook.UnknownModelError, match="map 'prod' to a model"):
+        track(llm_server.azure_client(), ledger=ledger, provider="azure",
+              models={"prod": "gpt-4o-mnii"})
+
+
+# --- the SDK's other doors ---------------------------------------------------------------------
+
+def test_chat_completions_parse_is_recorded_once(llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openai")
+    parsed = client.chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES,
+                                           extra_headers=scenario("cached"))
+    assert parsed.choices[0].message.content == "Hello from the local server."
+    [entry] = ledger.entries()
+    assert entry.usage == Usage(input_tokens=25, output_tokens=10, cache_read_tokens=16)
+    assert entry.total == price(entry.usage, "gpt-4o-mini").total
+    assert entry.request_id == parsed.id
+
+
+def test_the_chat_stream_helper_is_recorded_once(llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openrouter")
+    with client.chat.completions.stream(model="openai/gpt-4o-mini", messages=MESSAGES,
+                                        extra_headers=scenario("openrouter")) as stream:
+        text = "".join(e.delta for e in stream if e.type == "content.delta")
+        final = stream.get_final_completion()
+    assert text == "Hello from the local server." == final.choices[0].message.content
+    [entry] = ledger.entries()
+    assert (entry.status, entry.usage) == ("ok", Usage(input_tokens=25, output_tokens=10))
+    assert entry.total == table_cost(entry.usage)
+    assert entry.reported_cost == Decimal("0.0000123")
+
+
+def test_the_responses_stream_helper_is_recorded_once(llm_server, ledger):
+    client = track(llm_server.client(), ledger=ledger, provider="openai")
+    with client.responses.stream(model="gpt-4o-mini", input="Say hello.",
+                                 extra_headers=scenario("reasoning")) as stream:
+        for _ in stream:
+            pass
+        final = stream.get_final_response()
+    assert final.output_text == "Hello from the local server."
+    [entry] = ledger.entries()
+    assert entry.usage == Usage(input_tokens=25, output_tokens=10, reasoning_tokens=6)
+    assert entry.total == price(entry.usage, "gpt-4o-mini").total
+
+
+def test_the_async_helpers_are_recorded(llm_server, ledger):
+    client = track(llm_server.async_client(), ledger=ledger, provider="openai")
+
+    async def calls():
+        await client.chat.completions.parse(model="gpt-4o-mini", messages=MESSAGES)
+        async with client.chat.completions.stream(model="gpt-4o-mini",
+                                                  messages=MESSAGES) as stream:
+            async for _ in stream:
+                pass
+        async with client.responses.stream(model="gpt-4o-mini", input="hi") as stream:
+            async for _ in stream:
+                pass
+
+    asyncio.run(calls())
+    entries = ledger.entries()
+    assert [e.status for e in entries] == ["ok", "ok", "ok"]
+    assert all(e.total == price(e.usage, "gpt-4o-mini").total > 0 for e in entries)

@@ -64,6 +64,7 @@ def test_as_dict_is_json_ready_and_exact():
         "tags": {"team": "search"},
         "overrun": None,
         "late": False,
+        "asked_model": None,
     }
 
 

@@ -655,3 +655,36 @@ def test_an_export_of_a_row_with_a_value_of_another_type_is_still_json(ledger, c
     if unreadable:
         assert unreadable in data["unreadable"]
     assert len(list(csv.DictReader(io.StringIO(ledger.export("csv"))))) == 1
+
+
+def unpriced(charge: str | None) -> Cost:
+    """An answer no table prices: its cost is the provider's charge, or 0."""
+    amount = Decimal(charge) if charge is not None else Decimal(0)
+    return Cost(total=amount, items={"reported": amount} if charge else {},
+                model="acme/new-model", provider="openrouter",
+                usage=Usage(input_tokens=100, output_tokens=20))
+
+
+def test_an_unpriced_entry_counts_its_reported_charge_and_keeps_the_asked_model(ledger):
+    ledger.record(mini())
+    first = ledger.record(unpriced("0.0021"), status="unpriced", reported_cost="0.0021",
+                          asked_model="openrouter/auto")
+    ledger.record(unpriced(None), status="unpriced")
+    assert (first.status, first.asked_model, first.total) == ("unpriced", "openrouter/auto",
+                                                              Decimal("0.0021"))
+    stored = ledger.entries(status="unpriced")
+    assert [(e.total, e.reported_cost, e.asked_model) for e in stored] == [
+        (Decimal("0.0021"), Decimal("0.0021"), "openrouter/auto"), (Decimal(0), None, None)]
+    assert ledger.total() == mini().total + Decimal("0.0021")
+    [row] = ledger.report(by="status", status="unpriced")
+    assert (row.calls, row.cost) == (2, Decimal("0.0021"))
+    budget = costbook.Budget("1", ledger=ledger)
+    assert budget.spent() == ledger.total()
+    # an unpriced entry has no table cost to compare with what was charged
+    assert ledger.drift() == []
+    lines = [json.loads(line) for line in ledger.export("jsonl").splitlines()]
+    assert [line["asked_model"] for line in lines] == [None, "openrouter/auto", None]
+    assert lines == [e.as_dict() for e in ledger.entries()]
+    rows = list(csv.DictReader(io.StringIO(ledger.export("csv"))))
+    assert [(r["status"], r["asked_model"]) for r in rows] == [
+        ("ok", ""), ("unpriced", "openrouter/auto"), ("unpriced", "")]

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 
+import costbook
 from costbook import Budget, Ledger, LedgerError, Usage, price
 from costbook.ledger._ledger import make_entry
 
@@ -158,3 +159,23 @@ def test_an_in_memory_ledger_has_a_memory_spool():
     ledger = Ledger(":memory:")
     assert ledger.spool_path is None and ledger.spooled() == 0
     assert ledger.keep(entry(1)).id == 1
+
+
+def test_a_spooled_entry_keeps_its_status_and_asked_model(path):
+    ledger = Ledger(path, timeout=0.2)
+    lock = sqlite3.connect(path, isolation_level=None)
+    lock.execute("BEGIN EXCLUSIVE")
+    cost = costbook.Cost(total=Decimal("0.002"), items={"reported": Decimal("0.002")},
+                         model="acme/new-model", provider="openrouter",
+                         usage=costbook.Usage(input_tokens=3))
+    entry = make_entry(cost, status="unpriced", reported_cost="0.002",
+                       asked_model="openrouter/auto")
+    with pytest.warns(RuntimeWarning, match="spool"):
+        ledger.keep(entry)
+    lock.execute("COMMIT")
+    lock.close()
+    assert ledger.replay_spool() == 1
+    [stored] = ledger.entries()
+    assert (stored.status, stored.asked_model, stored.total) == (
+        "unpriced", "openrouter/auto", Decimal("0.002"))
+    ledger.close()

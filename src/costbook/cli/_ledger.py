@@ -34,7 +34,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--by", action="extend", nargs="+", metavar="KEY",
                    help="group by these keys, in order (default: model)")
     _add_filter_options(p)
-    p.add_argument("--status", choices=["ok", "error", "incomplete", "invalid_usage"],
+    p.add_argument("--status",
+                   choices=["ok", "error", "incomplete", "invalid_usage", "unpriced"],
                    help="only entries with this status")
     output = p.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print JSON; amounts exact strings")

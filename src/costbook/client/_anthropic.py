@@ -20,6 +20,7 @@ import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .._errors import UnknownModelError
 from ._tracking import (
     _TRACKED,
     AsyncTrackedStream,
@@ -29,6 +30,10 @@ from ._tracking import (
     _Settings,
     _StreamWatch,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..tokens._estimate import Estimate
 
 _API = "messages"
 # Body fields the SDK takes as any iterable: kept as lists so that both costbook and the
@@ -79,8 +84,11 @@ def _begin(settings: _Settings, kwargs: dict[str, Any]) -> tuple[_Call, dict[str
                                                                    Sequence)):
             kwargs = {**kwargs, name: list(value)}  # a generator is read once
     body = _request_body(kwargs)
-    estimate = estimate_messages(body, provider=settings.provider)
-    return _Call(settings, _API, body, estimate), kwargs
+    try:
+        estimate: Estimate | None = estimate_messages(body, provider=settings.provider)
+    except UnknownModelError:
+        estimate = None  # sent, and recorded unpriced, unless a limit must refuse it
+    return _Call(settings, _API, body, estimate, estimated=True), kwargs
 
 
 def _answered(call: _Call, message: Any) -> None:
@@ -244,10 +252,12 @@ class MessagesWatch(_StreamWatch):
         usage = dict(self.usage)
         if not self.delta_seen and usage:
             # message_start's output count is where the answer began; count what was sent
-            from ..tokens._tokens import count_tokens
+            from ..tokens._tokens import counter_for, text_counter
 
             text = "".join(self.text)
-            counted = count_tokens(text, self.call.asked) if text else 0
+            asked = self.call.asked
+            counter = counter_for(asked) if asked is not None else text_counter("claude")
+            counted = counter.count(text) if text else 0
             started = usage.get("output_tokens")
             usage["output_tokens"] = max(started if isinstance(started, int) else 0, counted)
         return {**self.message, "usage": usage}

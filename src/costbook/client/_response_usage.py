@@ -1,18 +1,30 @@
 """Usage from API responses: the counts, model, id and reported charge of one answer.
 
-Three wire shapes are read and normalised to :class:`~costbook.Usage`'s conventions:
+These wire shapes are read and normalised to :class:`~costbook.Usage`'s conventions:
 
-- Chat Completions (OpenAI, OpenRouter, Requesty): ``prompt_tokens`` and
+- Chat Completions (OpenAI, OpenRouter, Requesty, DeepSeek): ``prompt_tokens`` and
   ``completion_tokens`` with ``prompt_tokens_details`` (``cached_tokens``,
-  ``cache_write_tokens``, or Requesty's ``caching_tokens``) and
-  ``completion_tokens_details.reasoning_tokens``;
+  ``cache_write_tokens``, or Requesty's ``caching_tokens``; ``audio_tokens``) and
+  ``completion_tokens_details`` (``reasoning_tokens``, ``audio_tokens``); DeepSeek's
+  ``prompt_cache_hit_tokens`` are cache reads (its ``prompt_tokens`` is hits plus misses);
 - Responses: ``input_tokens`` and ``output_tokens`` with ``input_tokens_details`` and
   ``output_tokens_details``;
+- OpenAI Realtime ``response.done``: ``input_tokens`` and ``output_tokens`` with
+  ``input_token_details`` (``cached_tokens``, ``audio_tokens``, and
+  ``cached_tokens_details.audio_tokens``) and ``output_token_details.audio_tokens``;
 - Anthropic Messages: ``input_tokens`` *excludes* ``cache_creation_input_tokens`` and
   ``cache_read_input_tokens``, so all three are added up; ``cache_creation`` splits cache
-  writes into 5-minute and 1-hour parts; ``output_tokens_details.thinking_tokens`` is the
-  thinking part of the output, and ``server_tool_use.web_search_requests`` the web
-  searches billed per search.
+  writes into 5-minute and 1-hour parts; ``output_tokens_details.thinking_tokens`` are
+  the reasoning part of the output;
+- Bedrock Converse: ``inputTokens`` *excludes* ``cacheReadInputTokens`` and
+  ``cacheWriteInputTokens`` (added up, as Anthropic's), with ``outputTokens``;
+- Gemini ``usage_metadata`` (or ``usageMetadata``): ``prompt_token_count`` includes
+  ``cached_content_token_count``; ``candidates_token_count`` *excludes*
+  ``thoughts_token_count``, so the output is both; ``tool_use_prompt_token_count`` is
+  input too.
+
+Web searches billed per search are read from ``server_tool_use.web_search_requests``
+(Anthropic, and OpenRouter's web search), in any shape.
 
 ``usage.cost`` (OpenRouter, Requesty) is what the provider says it charged, and
 ``usage.cost_details.upstream_inference_cost`` (OpenRouter) what the upstream provider
@@ -56,6 +68,8 @@ class ResponseUsage:
     ``upstream_cost`` what an upstream provider charged when a router passed the call on
     with the caller's own key. ``provider`` is the provider given, else the one the answer's
     shape names without doubt (``anthropic``, ``openrouter``, ``requesty``), else ``None``.
+    ``service_tier`` is the service tier the answer says served it (OpenAI's
+    ``service_tier``, Anthropic's ``usage.service_tier``), as named.
     """
 
     usage: Usage | None
@@ -64,6 +78,7 @@ class ResponseUsage:
     reported_cost: Decimal | None = None
     upstream_cost: Decimal | None = None
     provider: str | None = None
+    service_tier: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; amounts are exact decimal strings, never floats."""
@@ -74,6 +89,7 @@ class ResponseUsage:
             "reported_cost": _text(self.reported_cost),
             "upstream_cost": _text(self.upstream_cost),
             "provider": self.provider,
+            "service_tier": self.service_tier,
         }
 
 
@@ -97,33 +113,38 @@ def usage_from_response(payload: object, *, provider: str | None = None) -> Resp
     data = _as_mapping(payload)
     inner = data.get("response")
     if "usage" not in data and isinstance(inner, Mapping):
-        data = inner  # a Responses stream event such as response.completed
-    model = data.get("model")
-    request_id = data.get("id")
-    found = ResponseUsage(
-        usage=None,
-        model=model if isinstance(model, str) else None,
-        request_id=request_id if isinstance(request_id, str) else None,
-        provider=provider,
-    )
+        data = inner  # a Responses or Realtime event such as response.completed
+    model = _first_text(data, "model", "model_version", "modelVersion")
+    request_id = _first_text(data, "id", "response_id", "responseId")
     raw = data.get("usage")
+    shape = ""
+    if raw is None:
+        raw = _gemini_usage_of(data)
+        shape = "gemini" if raw is not None else ""
+    tier = data.get("service_tier")
+    if tier is None and isinstance(raw, Mapping):
+        tier = raw.get("service_tier")
+    found = ResponseUsage(
+        usage=None, model=model, request_id=request_id, provider=provider,
+        service_tier=tier if isinstance(tier, str) else None,
+    )
     if raw is None:
         return found
     if not isinstance(raw, Mapping):
         raise ValueError(f"usage must be an object of token counts, got {raw!r}")
-    shape = _shape(data, raw, provider)
-    usage: Usage | None = None
-    if shape == "chat":
-        usage = _chat_usage(raw)
-    elif shape == "anthropic":
-        usage = _anthropic_usage(raw)
-    elif shape == "responses":
-        usage = _responses_usage(raw)
+    shape = shape or _shape(data, raw, provider)
+    usage = _READERS[shape](raw) if shape in _READERS else None
+    if usage is not None:
+        searches = _count(_details(raw, "server_tool_use"), "web_search_requests",
+                          "usage.server_tool_use")
+        if searches:
+            usage = Usage(**{**usage.as_dict(), "web_searches": searches})
     cost_details = _details(raw, "cost_details")
     return ResponseUsage(
         usage=usage,
         model=found.model,
         request_id=found.request_id,
+        service_tier=found.service_tier,
         reported_cost=_amount(raw.get("cost"), "usage.cost"),
         upstream_cost=_amount(
             cost_details.get("upstream_inference_cost"),
@@ -282,9 +303,28 @@ def _no_constant(text: str) -> Any:
     raise ValueError(f"the response has {text}, which is no count or amount (not valid JSON)")
 
 
+def _first_text(data: Mapping[str, Any], *names: str) -> str | None:
+    for name in names:
+        value = data.get(name)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _gemini_usage_of(data: Mapping[str, Any]) -> Any:
+    for name in ("usage_metadata", "usageMetadata"):
+        if data.get(name) is not None:
+            return data[name]
+    return None
+
+
 def _shape(data: Mapping[str, Any], raw: Mapping[str, Any], provider: str | None) -> str:
     if "prompt_tokens" in raw or "completion_tokens" in raw:
         return "chat"
+    if "inputTokens" in raw or "outputTokens" in raw:
+        return "bedrock"
+    if "input_token_details" in raw or "output_token_details" in raw:
+        return "realtime"
     if (
         provider == "anthropic"
         or data.get("type") == "message"
@@ -296,8 +336,9 @@ def _shape(data: Mapping[str, Any], raw: Mapping[str, Any], provider: str | None
     if all(value is None for value in raw.values()):
         return "empty"
     raise ValueError(
-        "usage has none of prompt_tokens/completion_tokens (Chat Completions) or "
-        "input_tokens/output_tokens (Responses, Anthropic Messages); "
+        "usage has none of prompt_tokens/completion_tokens (Chat Completions), "
+        "input_tokens/output_tokens (Responses, Anthropic Messages, Realtime) or "
+        "inputTokens/outputTokens (Bedrock Converse); "
         f"it has {', '.join(sorted(map(str, raw))) or 'no fields'}"
     )
 
@@ -320,27 +361,32 @@ def _chat_usage(raw: Mapping[str, Any]) -> Usage | None:
     prompt_details = _details(raw, "prompt_tokens_details")
     where = "usage.prompt_tokens_details"
     cache_read = _count(prompt_details, "cached_tokens", where)
+    read_name = f"{where}.cached_tokens"
+    if cache_read is None:  # DeepSeek: prompt_tokens is cache hits plus misses
+        cache_read = _count(raw, "prompt_cache_hit_tokens", "usage")
+        read_name = "usage.prompt_cache_hit_tokens"
     cache_write = _count(prompt_details, "cache_write_tokens", where)
     write_name = f"{where}.cache_write_tokens"
     if cache_write is None:
         cache_write = _count(prompt_details, "caching_tokens", where)
         write_name = f"{where}.caching_tokens"
-    reasoning = _count(
-        _details(raw, "completion_tokens_details"),
-        "reasoning_tokens",
-        "usage.completion_tokens_details",
-    )
+    completion_details = _details(raw, "completion_tokens_details")
+    reasoning = _count(completion_details, "reasoning_tokens", "usage.completion_tokens_details")
+    audio_in = _count(prompt_details, "audio_tokens", where)
+    audio_out = _count(completion_details, "audio_tokens", "usage.completion_tokens_details")
     # routers that pass an Anthropic answer on keep its split of cache writes by lifetime
     write_1h = _count(
         _details(raw, "cache_creation"), "ephemeral_1h_input_tokens", "usage.cache_creation"
     )
     return _usage(
         total_in=("usage.prompt_tokens", prompt or 0),
-        cache_read=(f"{where}.cached_tokens", cache_read or 0),
+        cache_read=(read_name, cache_read or 0),
         cache_write=(write_name, cache_write or 0),
         cache_write_1h=("usage.cache_creation.ephemeral_1h_input_tokens", write_1h or 0),
         total_out=("usage.completion_tokens", completion or 0),
         reasoning=("usage.completion_tokens_details.reasoning_tokens", reasoning or 0),
+        audio_in=(f"{where}.audio_tokens", audio_in or 0),
+        audio_out=("usage.completion_tokens_details.audio_tokens", audio_out or 0),
     )
 
 
@@ -388,12 +434,8 @@ def _anthropic_usage(raw: Mapping[str, Any]) -> Usage | None:
     thinking = _count(_details(raw, "output_tokens_details"), "thinking_tokens",
                       "usage.output_tokens_details") or 0
     if thinking > (output or 0):
-        raise ValueError(
-            f"usage.output_tokens_details.thinking_tokens ({thinking}) is larger than "
-            f"usage.output_tokens ({output or 0}); thinking is a part of the output"
-        )
-    searches = _count(_details(raw, "server_tool_use"), "web_search_requests",
-                      "usage.server_tool_use") or 0
+        _check_part(("usage.output_tokens_details.thinking_tokens", thinking),
+                    ("usage.output_tokens", output or 0))
     return Usage(
         input_tokens=(uncached or 0) + (cache_read or 0) + cache_write,
         output_tokens=output or 0,
@@ -401,7 +443,71 @@ def _anthropic_usage(raw: Mapping[str, Any]) -> Usage | None:
         cache_write_tokens=cache_write,
         cache_write_1h_tokens=write_1h,
         reasoning_tokens=thinking,
-        web_searches=searches,
+    )
+
+
+def _realtime_usage(raw: Mapping[str, Any]) -> Usage | None:
+    total_in = _count(raw, "input_tokens", "usage")
+    total_out = _count(raw, "output_tokens", "usage")
+    if total_in is None and total_out is None:
+        return None
+    where = "usage.input_token_details"
+    details = _details(raw, "input_token_details")
+    cached_where = f"{where}.cached_tokens_details"
+    cached_details = _details(details, "cached_tokens_details")
+    out_where = "usage.output_token_details"
+    cached = _count(details, "cached_tokens", where) or 0
+    audio_in = _count(details, "audio_tokens", where) or 0
+    audio_cached = _count(cached_details, "audio_tokens", cached_where) or 0
+    audio_out = _count(_details(raw, "output_token_details"), "audio_tokens", out_where) or 0
+    _check_part((f"{cached_where}.audio_tokens", audio_cached), (f"{where}.audio_tokens", audio_in))
+    _check_part((f"{cached_where}.audio_tokens", audio_cached), (f"{where}.cached_tokens", cached))
+    _check_part((f"{where}.cached_tokens", cached), ("usage.input_tokens", total_in or 0))
+    _check_part((f"{where}.audio_tokens", audio_in), ("usage.input_tokens", total_in or 0))
+    _check_part((f"{out_where}.audio_tokens", audio_out), ("usage.output_tokens", total_out or 0))
+    return Usage(
+        input_tokens=total_in or 0,
+        output_tokens=total_out or 0,
+        cache_read_tokens=cached,
+        audio_input_tokens=audio_in,
+        audio_cache_read_tokens=audio_cached,
+        audio_output_tokens=audio_out,
+    )
+
+
+def _bedrock_usage(raw: Mapping[str, Any]) -> Usage | None:
+    uncached = _count(raw, "inputTokens", "usage")
+    output = _count(raw, "outputTokens", "usage")
+    if uncached is None and output is None:
+        return None
+    cache_read = _count(raw, "cacheReadInputTokens", "usage") or 0
+    cache_write = _count(raw, "cacheWriteInputTokens", "usage") or 0
+    return Usage(
+        input_tokens=(uncached or 0) + cache_read + cache_write,
+        output_tokens=output or 0,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+    )
+
+
+def _gemini_usage(raw: Mapping[str, Any]) -> Usage | None:
+    snake = "prompt_token_count" in raw or "candidates_token_count" in raw
+    names = ("prompt_token_count", "cached_content_token_count", "candidates_token_count",
+             "thoughts_token_count", "tool_use_prompt_token_count")
+    if not snake:
+        names = ("promptTokenCount", "cachedContentTokenCount", "candidatesTokenCount",
+                 "thoughtsTokenCount", "toolUsePromptTokenCount")
+    where = "usage_metadata" if snake else "usageMetadata"
+    prompt, cached, candidates, thoughts, tool_prompt = (_count(raw, n, where) for n in names)
+    if prompt is None and candidates is None and thoughts is None:
+        return None
+    return _usage(
+        total_in=(f"{where}.{names[0]}", (prompt or 0) + (tool_prompt or 0)),
+        cache_read=(f"{where}.{names[1]}", cached or 0),
+        cache_write=("", 0),
+        cache_write_1h=("", 0),
+        total_out=(f"{where}.{names[2]} + {names[3]}", (candidates or 0) + (thoughts or 0)),
+        reasoning=(f"{where}.{names[3]}", thoughts or 0),
     )
 
 
@@ -413,6 +519,8 @@ def _usage(
     cache_write_1h: tuple[str, int],
     total_out: tuple[str, int],
     reasoning: tuple[str, int],
+    audio_in: tuple[str, int] = ("", 0),
+    audio_out: tuple[str, int] = ("", 0),
 ) -> Usage:
     """A usage from counts that carry the response field they came from, checked so that an
     error names the fields the response used."""
@@ -425,6 +533,13 @@ def _usage(
         )
     _check_part(cache_write_1h, cache_write)
     _check_part(reasoning, total_out)
+    _check_part(audio_in, total_in)
+    _check_part(audio_out, total_out)
+    if reasoning[1] + audio_out[1] > total_out[1]:
+        raise ValueError(
+            f"{reasoning[0]} + {audio_out[0]} ({reasoning[1]} + {audio_out[1]}) is larger "
+            f"than {total_out[0]} ({total_out[1]}); both are parts of the output"
+        )
     return Usage(
         input_tokens=total_in[1],
         output_tokens=total_out[1],
@@ -432,7 +547,19 @@ def _usage(
         cache_write_tokens=cache_write[1],
         cache_write_1h_tokens=cache_write_1h[1],
         reasoning_tokens=reasoning[1],
+        audio_input_tokens=audio_in[1],
+        audio_output_tokens=audio_out[1],
     )
+
+
+_READERS = {
+    "chat": _chat_usage,
+    "anthropic": _anthropic_usage,
+    "responses": _responses_usage,
+    "realtime": _realtime_usage,
+    "bedrock": _bedrock_usage,
+    "gemini": _gemini_usage,
+}
 
 
 def _check_part(part: tuple[str, int], total: tuple[str, int]) -> None:

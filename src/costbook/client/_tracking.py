@@ -1,6 +1,10 @@
 """``track()``: an ``openai`` client whose calls are estimated, held against budgets, priced
 from the answer, and recorded in a ledger. The SDK is used as it is; requests go out
-unchanged but for ``stream_options.include_usage`` on streamed chat completions."""
+unchanged but for ``stream_options.include_usage`` on streamed chat completions.
+
+Every door of the SDK that sends a chat completion or a response is tracked: ``create``
+and ``parse``, the ``.stream()`` helpers (which call ``create``), and
+``with_raw_response`` / ``with_streaming_response`` (see :mod:`._raw_responses`)."""
 
 from __future__ import annotations
 
@@ -9,18 +13,17 @@ import time
 import warnings
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from .._errors import CostbookError
+from .._errors import CostbookError, UnknownModelError
 from ..ledger._tags import SECRET, check_tags, current_tags
-from ..pricing._calculator import price
 from ..pricing._catalog import catalog
 from ..pricing._cost import Cost
 from ..pricing._providers import provider_for_client
 from ..pricing._usage import Usage
-from ._record import answered_model, response_cost
+from ._record import answer_cost, warn_unpriced
 from ._response_usage import ResponseUsage, salvage_response, usage_from_response
 from ._scopes import active_scopes, ledger_for_call
 
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from ..ledger._budget import Budget, Reservation
     from ..ledger._entry import Entry
     from ..ledger._ledger import Ledger
+    from ..pricing._model import Model
     from ..tokens._estimate import Estimate
 
 ClientT = TypeVar("ClientT")
@@ -35,6 +39,10 @@ ClientT = TypeVar("ClientT")
 _TRACKED = "_costbook_tracked"
 # Request options of the SDK that are not part of the request body.
 _NOT_BODY = frozenset({"extra_headers", "extra_query", "extra_body", "timeout"})
+# The header the SDK's with_raw_response ("true") and with_streaming_response ("stream")
+# add to a call.
+RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
+UNKNOWN_MODEL_POLICIES = (None, "allow", "refuse")
 
 
 class _Hold(Protocol):
@@ -49,6 +57,8 @@ class _Settings:
     budget: Budget | None
     tags: dict[str, str]
     api_key: str | None = None
+    unknown_models: str | None = None
+    models: Mapping[str, str] = field(default_factory=dict)
 
     def check_tags(self, tags: Mapping[str, str]) -> None:
         """Refuse tags that hold the client's own API key (the key is never shown)."""
@@ -73,17 +83,33 @@ def track(
     budget: Budget | None = None,
     provider: str | None = None,
     tags: Mapping[str, str] | None = None,
+    unknown_models: str | None = None,
+    models: Mapping[str, str] | None = None,
 ) -> ClientT:
-    """A copy of an ``openai.OpenAI`` or ``openai.AsyncOpenAI`` client, used exactly like
-    it, whose ``chat.completions.create`` and ``responses.create`` calls (streamed or not)
-    are estimated before sending, held against ``budget`` and any open ``max_cost`` block,
-    priced from the answer and recorded in ``ledger``; or of an ``anthropic.Anthropic`` or
-    ``anthropic.AsyncAnthropic`` client, whose ``messages.create`` (streamed or not) and
-    ``messages.stream`` calls are tracked the same way.
+    """A copy of an ``openai.OpenAI``, ``openai.AsyncOpenAI`` or ``openai.AzureOpenAI``
+    client, used exactly like it, whose chat completions and responses (``create``,
+    ``parse``, ``.stream()``, streamed or not, through ``with_raw_response`` and
+    ``with_streaming_response`` too) are estimated before sending, held against
+    ``budget`` and any open ``max_cost`` block, priced from the answer and recorded in
+    ``ledger``; or of an ``anthropic.Anthropic`` or ``anthropic.AsyncAnthropic`` client,
+    whose ``messages.create`` (streamed or not) and ``messages.stream`` calls are tracked
+    the same way.
 
     ``provider`` defaults to the one the client's base URL names (api.openai.com,
-    openrouter.ai, router.requesty.ai, api.anthropic.com). Without ``ledger``, calls record
-    into the budget's ledger, the innermost ``max_cost`` block's, or the default ledger file.
+    openrouter.ai, router.requesty.ai, openai.azure.com, api.anthropic.com). Without
+    ``ledger``, calls record into the budget's ledger, the innermost ``max_cost`` block's,
+    or the default ledger file.
+
+    A call to a model no pricing table knows is sent, and recorded with status
+    ``unpriced`` at the provider's reported charge (0 when it reports none), with a
+    warning. Under a ``budget`` or a ``max_cost`` block its cost cannot be held, so it is
+    refused before sending with :class:`~costbook.UnknownModelError`, unless
+    ``unknown_models="allow"`` (sent, nothing held; its reported charge counts after the
+    call). ``unknown_models="refuse"`` refuses such calls always.
+
+    ``models`` maps names the client sends that are not model ids (Azure deployment
+    names) to models of the provider's table: ``{"prod-4o": "gpt-4o"}``, for estimates
+    and budgets before the call; the answer's own model prices it after.
     """
     from ._anthropic import install_anthropic, is_anthropic_client
 
@@ -105,12 +131,38 @@ def track(
                 "or no ledger, so that the calls count against the budget"
             )
         ledger = budget.ledger
+    if unknown_models not in UNKNOWN_MODEL_POLICIES:
+        raise ValueError(
+            f"unknown_models must be 'allow' or 'refuse' (or None: sent unless a budget or "
+            f"max_cost limit is in force), got {unknown_models!r}"
+        )
     key = getattr(client, "api_key", None)
     settings = _Settings(chosen, ledger, budget, check_tags(tags),
-                         key if isinstance(key, str) and len(key) >= 8 else None)
+                         key if isinstance(key, str) and len(key) >= 8 else None,
+                         unknown_models, _deployments(models, chosen))
     settings.check_tags(settings.tags)
     install = install_anthropic if is_anthropic else _install
     return install(client.with_options(), settings)  # type: ignore[attr-defined, no-any-return]
+
+
+def _deployments(models: Mapping[str, str] | None, provider: str) -> dict[str, str]:
+    """``models`` checked: each name maps to a model of the provider's table."""
+    if models is None:
+        return {}
+    if not isinstance(models, Mapping):
+        raise TypeError(f"models must map names to model refs, got {type(models).__name__}")
+    found: dict[str, str] = {}
+    for name, ref in models.items():
+        if not isinstance(name, str) or not isinstance(ref, str):
+            raise TypeError(f"models must map names to model refs, got {name!r}: {ref!r}")
+        try:
+            found[name] = catalog().resolve(ref, provider).id
+        except UnknownModelError as exc:
+            raise UnknownModelError(
+                ref, exc.suggestions, detail=f"(models={{{name!r}: {ref!r}}}) at provider "
+                f"{provider!r}; map {name!r} to a model of its table"
+            ) from None
+    return found
 
 
 def _install(client: Any, settings: _Settings) -> Any:
@@ -119,9 +171,13 @@ def _install(client: Any, settings: _Settings) -> Any:
     is_async = isinstance(client, openai.AsyncOpenAI)
     completions = client.chat.completions
     completions.create = _wrap(completions.create, settings, "chat", is_async)
+    if hasattr(completions, "parse"):
+        completions.parse = _wrap(completions.parse, settings, "chat", is_async)
     responses = getattr(client, "responses", None)
     if responses is not None and hasattr(responses, "create"):
         responses.create = _wrap(responses.create, settings, "responses", is_async)
+        if hasattr(responses, "parse"):
+            responses.parse = _wrap(responses.parse, settings, "responses", is_async)
     copy = client.with_options
 
     @functools.wraps(copy)
@@ -131,6 +187,14 @@ def _install(client: Any, settings: _Settings) -> Any:
     client.with_options = client.copy = tracked_copy
     setattr(client, _TRACKED, True)
     return client
+
+
+def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
+    headers = kwargs.get("extra_headers")
+    if not headers:
+        return None
+    mode = headers.get(RAW_RESPONSE_HEADER)
+    return mode if isinstance(mode, str) else None
 
 
 def _wrap(create: Any, settings: _Settings, api: str, is_async: bool) -> Any:
@@ -143,7 +207,13 @@ def _wrap(create: Any, settings: _Settings, api: str, is_async: bool) -> Any:
             except BaseException as exc:
                 call.failed(exc)
                 raise
-            if kwargs.get("stream"):
+            stream = bool(kwargs.get("stream"))
+            mode = _raw_mode(kwargs)
+            if mode is not None:
+                from ._raw_responses import track_async_raw
+
+                return track_async_raw(result, call, hide, stream=stream, mode=mode)
+            if stream:
                 return AsyncTrackedStream(result, call, hide)
             call.answered(result)
             return result
@@ -158,7 +228,13 @@ def _wrap(create: Any, settings: _Settings, api: str, is_async: bool) -> Any:
         except BaseException as exc:
             call.failed(exc)
             raise
-        if kwargs.get("stream"):
+        stream = bool(kwargs.get("stream"))
+        mode = _raw_mode(kwargs)
+        if mode is not None:
+            from ._raw_responses import track_raw
+
+            return track_raw(result, call, hide, stream=stream, mode=mode)
+        if stream:
             return TrackedStream(result, call, hide)
         call.answered(result)
         return result
@@ -167,38 +243,55 @@ def _wrap(create: Any, settings: _Settings, api: str, is_async: bool) -> Any:
 
 
 def _request_body(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """The request body the SDK will send, less the SDK's "not given" markers."""
-    return {
+    """The request body the SDK will send, less the SDK's "not given" markers, with the
+    caller's ``extra_body`` merged in as the SDK merges it."""
+    body = {
         k: v for k, v in kwargs.items()
         if k not in _NOT_BODY and type(v).__name__ not in ("NotGiven", "Omit")
     }
+    extra = kwargs.get("extra_body")
+    if isinstance(extra, Mapping):
+        body.update(extra)
+    return body
 
 
 class _Call:
     """One tracked call: its estimate and holds before sending, its entry after."""
 
     def __init__(self, settings: _Settings, api: str, body: dict[str, Any],
-                 estimate: Estimate | None = None) -> None:
-        from ..tokens._estimate import estimate_request
-
+                 estimate: Estimate | None = None, *, estimated: bool = False) -> None:
+        """``estimated``: ``estimate`` was made for another API's body (Anthropic's), None
+        when no table knows the model; else the body is estimated here."""
         self.settings = settings
         self.api = api
         self.started = time.perf_counter()
-        self.estimate = estimate or estimate_request(body, provider=settings.provider)
-        self.asked = catalog().resolve(str(body["model"]), settings.provider)
+        self.body = body
+        asked = body.get("model")
+        self.asked_ref = asked if isinstance(asked, str) else None
+        if estimated:
+            self.estimate: Estimate | None = estimate
+            self.asked: Model | None = (
+                None if estimate is None
+                else catalog().resolve(estimate.model, estimate.provider)
+            )
+        else:
+            self.estimate, self.asked = _preflight(settings, body)
         budget = settings.budget
         # a budget's tags always go on the entry, or its cost would not count against it
         self.tags = {**settings.tags, **current_tags(), **(budget.tags if budget else {})}
         settings.check_tags(self.tags)
+        scopes = active_scopes()
+        if self.estimate is None and _refuses_unknown(settings, scopes):
+            raise _unknown_model_refusal(settings, str(asked))
         self.ledger = settings.ledger or ledger_for_call()
         self.holds: list[_Hold] = []
         self.reservation: Reservation | None = None
         self.done = False
-        high = self.estimate.high.total
+        high = self.estimate.high.total if self.estimate is not None else Decimal(0)
         try:
-            for scope in active_scopes():
+            for scope in scopes:
                 self.holds.append(scope.admit(high))
-            if budget is not None:
+            if budget is not None and self.estimate is not None:
                 # renewed while the call runs, however long it takes (a stream, retries)
                 self.reservation = budget.reserve(high).keep_alive()
         except BaseException:
@@ -239,13 +332,13 @@ class _Call:
         usage = answer.usage
         status = "ok" if complete and usage is not None else "incomplete"
         if usage is None:
-            usage = self._counted_usage(text, answer.model)
+            usage = self._counted_usage(text)
         self._price_and_record(answer, usage, status)
 
     def _finish_invalid(self, payload: Any, text: str, problem: str) -> None:
         salvage = salvage_response(payload, problem, provider=self.settings.provider)
         answer = salvage.answer
-        counted = self._counted_usage(text, answer.model)
+        counted = self._counted_usage(text)
         counts = (answer.usage or Usage(requests=1)).as_dict()
         if "input" in salvage.unread:
             parts = counts["cache_read_tokens"] + counts["cache_write_tokens"]
@@ -263,36 +356,42 @@ class _Call:
         self._price_and_record(answer, Usage(**counts), "invalid_usage")
 
     def _price_and_record(self, answer: ResponseUsage, usage: Usage, status: str) -> None:
-        try:
-            cost = response_cost(answer, usage, self.settings.provider, self.asked)
-        except CostbookError as exc:
-            # the call happened: record what is known, flagged, rather than lose it
-            warnings.warn(
-                f"the answer could not be priced ({exc}); it is recorded with status "
-                "'error', its usage and the provider's reported cost, at a table cost of 0",
-                stacklevel=5,
-            )
-            cost = Cost(total=Decimal(0), items={}, model=self.asked.id,
-                        provider=self.asked.provider, usage=usage)
-            status = "error"
+        cost, reason = answer_cost(answer, usage, self.settings.provider, self.asked,
+                                   self.asked_ref, self.body.get("service_tier"))
+        if reason is not None:
+            # the call happened: record what is known, at what the provider charged
+            warn_unpriced(cost, reason, answer.reported_cost, stacklevel=6)
+            status = "unpriced"
         self._record(cost, status, answer.request_id, answer.reported_cost)
 
     def failed(self, exc: BaseException) -> None:
         """Record a call the API refused or that never got an answer."""
         if self.done:
             return
-        cost = price(Usage(requests=0), self.asked)
         # a zero-cost entry: committing the holds with it releases what they held
+        model = self.asked
+        cost = Cost(total=Decimal(0), items={},
+                    model=model.id if model is not None else str(self.asked_ref),
+                    provider=model.provider if model is not None else self.settings.provider,
+                    usage=Usage(requests=0))
         request_id = getattr(exc, "request_id", None)
         self._record(cost, "error", request_id if isinstance(request_id, str) else None, None)
 
-    def _counted_usage(self, text: str, named: str | None) -> Usage:
-        from ..tokens._tokens import count_tokens
+    def _counted_usage(self, text: str) -> Usage:
+        from ..tokens._tokens import counter_for, text_counter
 
-        model = answered_model(named, self.settings.provider, self.asked)
-        output = count_tokens(text, model.ref) if text else 0
-        return Usage(input_tokens=self.estimate.input_tokens, output_tokens=output,
-                     images=self.estimate.images)
+        if self.estimate is not None and self.asked is not None:
+            output = counter_for(self.asked).count(text) if text else 0
+            return Usage(input_tokens=self.estimate.input_tokens, output_tokens=output,
+                         images=self.estimate.images)
+        # a model no table knows: its tokens are approximated with the commonest encoding
+        import json
+
+        counter = text_counter("o200k_base")
+        sent = self.body.get("messages", self.body.get("input"))
+        prompt = json.dumps(sent, default=str, ensure_ascii=False) if sent else ""
+        return Usage(input_tokens=counter.count(prompt),
+                     output_tokens=counter.count(text) if text else 0)
 
     def _record(self, cost: Cost, status: str, request_id: str | None,
                 reported_cost: Decimal | None) -> None:
@@ -302,9 +401,11 @@ class _Call:
         from ..ledger._ledger import make_entry
 
         self.done = True
+        asked = self.asked_ref if self.asked_ref != cost.model else None
         details: dict[str, Any] = dict(
             tags=self.tags, request_id=self._safe_id(request_id), reported_cost=reported_cost,
             estimate=self.estimate, status=status, duration=time.perf_counter() - self.started,
+            asked_model=asked,
         )
         try:
             if self.reservation is not None:
@@ -337,6 +438,65 @@ class _Call:
             hold.release()
         if self.reservation is not None and self.reservation.open:
             self.reservation.release()
+
+
+def _preflight(settings: _Settings, body: dict[str, Any]) -> tuple[Estimate | None,
+                                                                   Model | None]:
+    """The estimate of a request and the model it asks for; with several candidates (a
+    router's ``models`` list), the estimate of the most expensive known one. ``(None,
+    None)`` when no table knows any of them."""
+    from ..tokens._estimate import estimate_request
+
+    asked = body.get("model")
+    candidates = [asked]
+    others = body.get("models")
+    if isinstance(others, (list, tuple)):
+        candidates += [ref for ref in others if isinstance(ref, str) and ref != asked]
+    best: Estimate | None = None
+    model: Model | None = None
+    for number, ref in enumerate(candidates):
+        target = settings.models.get(ref, ref) if isinstance(ref, str) else ref
+        try:
+            found = estimate_request(body if target == asked else {**body, "model": target},
+                                     provider=settings.provider)
+        except UnknownModelError:
+            continue
+        except (ValueError, CostbookError):
+            if number == 0:
+                raise  # the request itself is wrong (a context window passed, ...)
+            continue  # a fallback that cannot take the request is not one it will use
+        if best is None or found.high.total > best.high.total:
+            best = found
+        if model is None:
+            model = catalog().resolve(found.model, found.provider)
+    return best, model
+
+
+def _refuses_unknown(settings: _Settings, scopes: list[Any]) -> bool:
+    """Whether a call to a model no table knows is refused before sending."""
+    if settings.unknown_models == "refuse":
+        return True
+    if settings.unknown_models == "allow":
+        return False
+    return settings.budget is not None or any(s.limit is not None for s in scopes)
+
+
+def _unknown_model_refusal(settings: _Settings, ref: str) -> UnknownModelError:
+    policy = settings.unknown_models
+    why = ("track(..., unknown_models='refuse') was given" if policy == "refuse"
+           else "a budget or max_cost limit is in force and its cost cannot be held")
+    name = ref.strip() or ref
+    return UnknownModelError(
+        ref,
+        catalog().suggest(name, settings.provider),
+        detail=(
+            f"at provider {settings.provider!r}: the call was not sent, as {why}. To send "
+            "it, track the client with unknown_models='allow' (nothing is held before the "
+            "call; its reported charge counts after it), map the name to a known model with "
+            f"models={{{name!r}: '<model>'}}, or give it a rate in a pricing table of your "
+            "own (costbook.load(path) or COSTBOOK_PRICING_PATH)"
+        ),
+    )
 
 
 def _answer_text(response: Any, api: str) -> str:

@@ -247,6 +247,7 @@ class Reservation:
         duration: float | timedelta | None = None,
         at: datetime | None = None,
         spool: bool = False,
+        asked_model: str | None = None,
     ) -> Entry:
         """Replace the reservation with the actual cost; the recorded entry is returned.
 
@@ -261,7 +262,7 @@ class Reservation:
         budget_tags = self.budget.tags
         if isinstance(entry_or_cost, Entry):
             given = dict(tags=tags, request_id=request_id, reported_cost=reported_cost,
-                         estimate=estimate, duration=duration, at=at)
+                         estimate=estimate, duration=duration, at=at, asked_model=asked_model)
             extra = sorted(k for k, v in given.items() if v is not None)
             if extra or status != "ok":
                 raise ValueError(
@@ -293,7 +294,7 @@ class Reservation:
         merged.update(budget_tags)
         entry = make_entry(
             entry_or_cost, tags=merged, request_id=request_id, reported_cost=reported_cost,
-            estimate=estimate, status=status, duration=duration, at=at,
+            estimate=estimate, status=status, duration=duration, at=at, asked_model=asked_model,
         )
         if spool:
             recorded = self.budget.ledger.keep(entry, settle=self.id, reserved=self.amount)

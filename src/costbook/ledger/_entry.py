@@ -22,21 +22,27 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime.max.replace(tzinfo=timezone.utc)
 """The times an entry may have: from the Unix epoch to the end of year 9999, UTC."""
 
-STATUSES: tuple[str, ...] = ("ok", "error", "incomplete", "invalid_usage")
+STATUSES: tuple[str, ...] = ("ok", "error", "incomplete", "invalid_usage", "unpriced")
 """What became of a call: answered (``ok``), failed (``error``), cut short
-(``incomplete``: a stream closed early or broken, with the usage known so far), or answered
+(``incomplete``: a stream closed early or broken, with the usage known so far), answered
 with a usage that could not be read as given (``invalid_usage``: a negative count, a part
-larger than its total, ...; recorded with what could be read and counted)."""
+larger than its total, ...; recorded with what could be read and counted), or answered by
+a model, or with a usage part, that no pricing table prices (``unpriced``: its cost is the
+provider's reported charge, or 0 when the answer reported none)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One call as the ledger holds it.
 
-    ``time`` is when the call happened, in UTC. ``total`` and ``items`` are the cost from
-    the pricing tables; ``reported_cost`` is what the provider said it charged, where it
-    says; ``estimate_low`` and ``estimate_high`` are the pre-flight bounds, where there was
-    an estimate (both equal when a single amount was given). ``duration`` is in seconds.
+    ``time`` is when the call happened, in UTC. ``total`` is what the call counts as spend
+    (in totals, reports and budgets) and ``items`` its breakdown: the cost from the pricing
+    tables, or for an ``unpriced`` entry the provider's reported charge (item
+    ``reported``), 0 when it reported none. ``reported_cost`` is what the provider said it
+    charged, where it says; ``asked_model`` is the model the request asked for when another
+    answered (a router's fallback, ``openrouter/auto``, an Azure deployment name);
+    ``estimate_low`` and ``estimate_high`` are the pre-flight bounds, where there was an
+    estimate (both equal when a single amount was given). ``duration`` is in seconds.
     ``overrun`` is the cost above the budget reservation it settled (None when within it,
     or when no reservation was settled); ``late`` says that reservation had lapsed before
     the commit (its money was no longer held). An entry holds no API key, header, prompt or
@@ -68,6 +74,7 @@ class Entry:
     overrun: Decimal | None = None
     late: bool = False
     unreadable: Mapping[str, str] = field(default_factory=dict)
+    asked_model: str | None = None
 
     @property
     def cost(self) -> Cost:
@@ -116,6 +123,7 @@ class Entry:
             "tags": dict(self.tags),
             "overrun": text(self.overrun),
             "late": self.late,
+            "asked_model": self.asked_model,
         }
         if self.unreadable:
             data["unreadable"] = dict(self.unreadable)
@@ -182,7 +190,7 @@ def entry_time(moment: datetime, name: str = "at") -> datetime:
 ROW_COLUMNS: tuple[str, ...] = (
     "id", "time", "provider", "model", "request_id", "status", *USAGE_FIELDS, "cost",
     "cost_items", "currency", "effective", "reported_cost", "estimate_low", "estimate_high",
-    "duration", "tags", "overrun", "late",
+    "duration", "tags", "overrun", "late", "asked_model",
 )
 """An entry as a store gives it back: these values in this order, as stored (times,
 amounts and dates as text; items and tags as JSON text)."""
@@ -200,7 +208,7 @@ def entry_from_row(row: Sequence[Any]) -> Entry:
 
 def _read(row: Sequence[Any]) -> Entry:
     (cost, items, currency, effective, reported, low, high, duration, tags, overrun,
-     late) = row[_USAGE_END:]
+     late, asked) = row[_USAGE_END:]
     item_map = json.loads(items)
     tag_map = json.loads(tags)
     text = row[1]
@@ -225,6 +233,7 @@ def _read(row: Sequence[Any]) -> Entry:
         tags=tag_map,
         overrun=None if overrun is None else Decimal(overrun),
         late=bool(late),
+        asked_model=asked,
     )
 
 
@@ -286,4 +295,5 @@ def _read_carefully(row: Sequence[Any]) -> Entry:
         overrun=read("overrun", amount, None),
         late=bool(read("late", lambda raw: bool(int(raw)), None)),
         unreadable=unreadable,
+        asked_model=values["asked_model"] if isinstance(values["asked_model"], str) else None,
     )

@@ -28,7 +28,7 @@ _LINE = (
     '"usage": {' + ", ".join(f'"{name}": %d' for name in USAGE_FIELDS) + "}, "
     '"cost": %s, "cost_items": %s, "currency": %s, "effective": %s, "reported_cost": %s, '
     '"estimate_low": %s, "estimate_high": %s, "duration": %s, "tags": %s, "overrun": %s, '
-    '"late": %s}\n'
+    '"late": %s, "asked_model": %s}\n'
 )
 
 
@@ -71,7 +71,7 @@ def _jsonl_as_written(row: Sequence[Any], q: Any = encode_basestring) -> str:
     a row as costbook writes it (its items and tags are JSON objects already). Raises
     TypeError for a row not so written, or a value of another type."""
     (time, cost, items, currency, effective, reported, low, high, duration, tags, overrun,
-     late, regular) = (row[1], *row[_USAGE.stop:])
+     late, asked, regular) = (row[1], *row[_USAGE.stop:])
     if not regular or len(time) != 27 or late not in (0, 1):
         raise TypeError(row)
     if duration is not None and (type(duration) is not float or not isfinite(duration)):
@@ -85,4 +85,5 @@ def _jsonl_as_written(row: Sequence[Any], q: Any = encode_basestring) -> str:
         "null" if high is None else q(high),
         "null" if duration is None else repr(duration), tags,
         "null" if overrun is None else q(overrun), "true" if late else "false",
+        "null" if asked is None else q(asked),
     )

@@ -126,6 +126,7 @@ class Ledger:
         status: str = "ok",
         duration: float | timedelta | None = None,
         at: datetime | None = None,
+        asked_model: str | None = None,
     ) -> Entry:
         """Record one call and return its :class:`Entry`, once it is committed to disk.
 
@@ -134,14 +135,17 @@ class Ledger:
         ``status="error"``). ``reported_cost`` is what the provider said it charged.
         ``estimate`` is the pre-flight estimate: an amount, a :class:`Cost`, or an object
         with ``low`` and ``high`` costs (an ``Estimate``). ``status`` is ``"ok"``,
-        ``"error"``, ``"incomplete"`` or ``"invalid_usage"``; ``duration`` is in seconds;
+        ``"error"``, ``"incomplete"``, ``"invalid_usage"`` or ``"unpriced"`` (no table
+        prices the call: ``cost`` is then what counts as its spend, the provider's reported
+        charge or 0); ``duration`` is in seconds;
         ``at`` is when the call happened (default: now; a naive datetime is taken as UTC;
         from 1970-01-01 to 9999-12-31 UTC). ``tags`` map strings to strings (user,
-        feature, tenant, ...).
+        feature, tenant, ...). ``asked_model`` is the model the request asked for, when
+        another answered.
         """
         entry = make_entry(
             cost, tags=tags, request_id=request_id, reported_cost=reported_cost,
-            estimate=estimate, status=status, duration=duration, at=at,
+            estimate=estimate, status=status, duration=duration, at=at, asked_model=asked_model,
         )
         self._replay()
         return recorded(self._store.append(entry))
@@ -203,7 +207,8 @@ class Ledger:
         ``since`` is inclusive and ``until`` exclusive, in UTC; a date stands for its whole
         UTC day, so ``until=date(2025, 6, 30)`` includes June 30. ``model`` and
         ``provider`` match the stored ids exactly (``gpt-4o-mini``, ``openrouter``);
-        ``tags`` must all be carried; ``status`` is one of ok, error, incomplete, invalid_usage.
+        ``tags`` must all be carried; ``status`` is one of ok, error, incomplete, invalid_usage,
+        unpriced.
         """
         where = entry_filter(since, until, model, provider, tags, status)
         return list(self._store.entries(where))
@@ -344,12 +349,15 @@ class Ledger:
         Each :class:`ModelDrift` lists the calls whose two costs differ by more than
         ``tolerance``: an amount in USD per call (``"0.000001"``), or a percentage of the
         table cost (``"2%"``). Drift on many calls of one model is the sign of a stale
-        table or of a provider's markup.
+        table or of a provider's markup. Unpriced entries have no table cost to compare,
+        and are left out.
         """
         allowed = parse_tolerance(tolerance)
         where = entry_filter(since, until, model, provider, tags, None, reported=True)
         groups: dict[tuple[str, str], list[Entry]] = {}
         for entry in self._store.entries(where):
+            if entry.status == "unpriced":
+                continue
             groups.setdefault((entry.provider, entry.model), []).append(entry)
         return [
             ModelDrift(
@@ -455,6 +463,7 @@ def make_entry(
     status: str = "ok",
     duration: float | timedelta | None = None,
     at: datetime | None = None,
+    asked_model: str | None = None,
 ) -> Entry:
     """A checked :class:`Entry` (id 0 until stored) from what :meth:`Ledger.record` takes."""
     if not isinstance(cost, Cost):
@@ -477,6 +486,8 @@ def make_entry(
             raise ValueError("request_id looks like an API key; a ledger never stores secrets")
     if at is not None and not isinstance(at, datetime):
         raise TypeError(f"at must be a datetime, got {type(at).__name__}")
+    if asked_model is not None and not isinstance(asked_model, str):
+        raise TypeError(f"asked_model must be a string, got {type(asked_model).__name__}")
     low, high = estimate_bounds(estimate)
     return Entry(
         id=0,
@@ -497,6 +508,7 @@ def make_entry(
         tags=check_tags(tags),
         effective=cost.effective,
         currency=cost.currency,
+        asked_model=asked_model,
     )
 
 

@@ -36,7 +36,7 @@ SPOOL_LOCK = 2
 BASE_COLUMNS: tuple[str, ...] = (
     "id", "time", "provider", "model", "request_id", "status", "cost", "cost_items",
     "currency", "effective", "reported_cost", "estimate_low", "estimate_high", "duration",
-    "tags", "overrun", "late", "xid",
+    "tags", "overrun", "late", "asked_model", "xid",
 )
 
 
@@ -68,6 +68,7 @@ def _version_1() -> list[str]:
     tags JSON NOT NULL,
     overrun NUMERIC,
     late BOOLEAN NOT NULL DEFAULT false,
+    asked_model TEXT,
     xid xid8 NOT NULL DEFAULT pg_current_xact_id()
 )""",
         f"CREATE INDEX entries_by_time ON {SCHEMA}.entries (time)",

@@ -83,7 +83,7 @@ _ROW_SQL = ", ".join([
     *(f"e.{name}" for name in USAGE_FIELDS),
     "e.cost", "e.cost_items::text", "e.currency", "to_char(e.effective, 'YYYY-MM-DD')",
     "e.reported_cost", "e.estimate_low", "e.estimate_high", "e.duration", "e.tags::text",
-    "e.overrun", "e.late::int",
+    "e.overrun", "e.late::int", "e.asked_model",
 ])
 _AMOUNTS = tuple(
     6 + len(USAGE_FIELDS) + offset for offset in (0, 4, 5, 6, 9)
@@ -92,7 +92,7 @@ _AS_WRITTEN = "json_typeof(e.cost_items) = 'object' AND json_typeof(e.tags) = 'o
 _INSERT_COLUMNS = (
     "time", "provider", "model", "request_id", "status", *USAGE_FIELDS, "cost",
     "cost_items", "currency", "effective", "reported_cost", "estimate_low", "estimate_high",
-    "duration", "tags", "overrun", "late",
+    "duration", "tags", "overrun", "late", "asked_model",
 )
 _INSERT = (
     f"INSERT INTO {_E} ({', '.join(_INSERT_COLUMNS)}) "
@@ -367,7 +367,7 @@ class PostgresStore:
         tagged = [*keys], [entry.tags[k] for k in keys]
 
         def insert(cursor: Any, overrun: Decimal | None, late: bool) -> int:
-            row = [*values, _text(overrun), late]
+            row = [*values, _text(overrun), late, entry.asked_model]
             if keys:
                 cursor.execute(_INSERT_TAGGED, [*row, *tagged])
             else:
@@ -436,7 +436,8 @@ class PostgresStore:
                 cursor.executemany(
                     f"INSERT INTO {_E} ({columns}) OVERRIDING SYSTEM VALUE VALUES "
                     f"({', '.join(['%s'] * (len(_INSERT_COLUMNS) + 1))})",
-                    [[e.id, *_values(e), _text(e.overrun), e.late] for e in new],
+                    [[e.id, *_values(e), _text(e.overrun), e.late, e.asked_model]
+                     for e in new],
                 )
                 cursor.executemany(
                     f"INSERT INTO {SCHEMA}.entry_tags (entry_id, key, value) "
@@ -692,7 +693,8 @@ class PostgresStore:
 
 
 def _values(entry: Entry) -> list[Any]:
-    """An entry's values for :data:`_INSERT_COLUMNS`, without overrun and late."""
+    """An entry's values for :data:`_INSERT_COLUMNS`, without overrun, late and the
+    model asked for."""
     usage = entry.usage
     return [
         entry.time,

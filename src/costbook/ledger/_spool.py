@@ -205,6 +205,7 @@ def _line(item: Spooled) -> dict[str, Any]:
         "tags": dict(entry.tags),
         "effective": entry.effective.isoformat() if entry.effective else None,
         "currency": entry.currency,
+        "asked_model": entry.asked_model,
     }
 
 
@@ -234,6 +235,7 @@ def _parse(line: str) -> Spooled | None:
             tags=data["tags"],
             effective=date.fromisoformat(data["effective"]) if data["effective"] else None,
             currency=data["currency"],
+            asked_model=data.get("asked_model"),
         )
         return Spooled(str(data["key"]), data["settle"], entry)
     except (ValueError, KeyError, TypeError, ArithmeticError):

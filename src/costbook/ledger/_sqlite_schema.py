@@ -96,11 +96,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX reservations_by_expiry ON reservations (expires)",
     ),
     (
-        # status 'invalid_usage': an answer whose usage could not be read as given. SQLite
+        # status 'invalid_usage': an answer whose usage could not be read as given, and
+        # 'unpriced': an answer no table prices, counted at the provider's charge. SQLite
         # cannot change a CHECK constraint, so the table is rebuilt with the same rows and
         # ids, adding what a budget's commit passed: the cost above its reservation
         # (overrun), whether the reservation had lapsed before the commit (late), and
-        # the audio and web-search counts
+        # the audio and web-search counts, and the model asked for when another answered
         """CREATE TABLE entries_next (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             time TEXT NOT NULL,
@@ -108,7 +109,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             model TEXT NOT NULL,
             request_id TEXT,
             status TEXT NOT NULL
-                CHECK (status IN ('ok', 'error', 'incomplete', 'invalid_usage')),
+                CHECK (status IN ('ok', 'error', 'incomplete', 'invalid_usage', 'unpriced')),
             input_tokens INTEGER NOT NULL,
             output_tokens INTEGER NOT NULL,
             cache_read_tokens INTEGER NOT NULL,
@@ -131,7 +132,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             duration REAL,
             tags TEXT NOT NULL,
             overrun TEXT,
-            late INTEGER NOT NULL DEFAULT 0
+            late INTEGER NOT NULL DEFAULT 0,
+            asked_model TEXT
         )""",
         f"INSERT INTO entries_next ({_V2_COLUMNS}) SELECT {_V2_COLUMNS} FROM entries ORDER BY id",
         "DROP TABLE entries",

@@ -72,7 +72,7 @@ _ENTRY_COLUMNS = (
     "id, time, provider, model, request_id, status, "
     + ", ".join(USAGE_COLUMNS)
     + ", cost, cost_items, currency, effective, reported_cost, estimate_low, estimate_high,"
-    " duration, tags, overrun, late"
+    " duration, tags, overrun, late, asked_model"
 )
 _INSERT_ENTRY = (
     "INSERT INTO entries ("
@@ -395,7 +395,7 @@ class SQLiteStore:
                 (None, False) if settle is None
                 else _settle(connection, settle, entry.total, reserved)
             )
-            row = [*values, _text(overrun), int(late)]
+            row = [*values, _text(overrun), int(late), entry.asked_model]
             entry_id = connection.execute(_INSERT_ENTRY, row).lastrowid
             if spool_key is not None:
                 connection.execute(
@@ -442,7 +442,8 @@ class SQLiteStore:
             connection.executemany(
                 _INSERT_ENTRY.replace("INSERT INTO entries (", "INSERT INTO entries (id, ")
                 .replace("VALUES (", "VALUES (?, "),
-                [[e.id, *_values(e), _text(e.overrun), int(e.late)] for e in new],
+                [[e.id, *_values(e), _text(e.overrun), int(e.late), e.asked_model]
+                 for e in new],
             )
             connection.executemany(
                 "INSERT INTO entry_tags (entry_id, key, value) VALUES (?, ?, ?)",
