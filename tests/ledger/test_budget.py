@@ -13,7 +13,7 @@ import pytest
 
 import costbook
 from costbook import Budget, BudgetExceeded, Ledger, Reservation, Usage, price
-from ledger_workers import cost_of, release_together, start
+from ledger_workers import cost_of, run_together, start
 
 UTC = timezone.utc
 
@@ -222,16 +222,7 @@ def test_eight_racing_processes_cannot_overspend(tmp_path):
     path = tmp_path / "spend.sqlite"
     Ledger(path).close()
     workers = [start("race", path, "1.00", "0.30") for _ in range(8)]
-    try:
-        release_together(workers)
-        results = []
-        for worker in workers:
-            out, err = worker.communicate(timeout=120)
-            assert worker.returncode == 0, err
-            results.append(out.strip())
-    finally:
-        for worker in workers:
-            worker.kill()
+    results = [out.strip() for out in run_together(workers)]
     committed = [r for r in results if r.startswith("committed")]
     refused = [r for r in results if r.startswith("exceeded")]
     assert len(committed) == 3
