@@ -93,6 +93,16 @@ def returned_before_kills(location: object, rounds: int = 3) -> list[int]:
     return returned
 
 
+def hanging(location: object, amount: str, ttl: float = 3600) -> subprocess.Popen[str]:
+    """A worker that has reserved ``amount`` (for ``ttl`` seconds) under a budget of $1
+    and hangs on, holding it."""
+    child = start("reserve-and-hang", location, "1", amount, ttl)
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    assert line.startswith("reserved "), child.stderr.read() if child.stderr else ""
+    return child
+
+
 def _wait_for_start() -> None:
     print("ready", flush=True)
     sys.stdin.readline()

@@ -18,7 +18,14 @@ from costbook.ledger._entry import STATUSES, exact_sum
 from costbook.ledger._postgres_schema import SCHEMA_VERSION
 from costbook.ledger._postgres_store import masked
 from costbook.pricing._usage import USAGE_FIELDS
-from ledger_workers import cost_of, returned_before_kills, run_together, start, worker_cost
+from ledger_workers import (
+    cost_of,
+    hanging,
+    returned_before_kills,
+    run_together,
+    start,
+    worker_cost,
+)
 
 
 def mini(input_tokens: int, output_tokens: int = 0) -> object:
@@ -220,18 +227,10 @@ def test_eight_racing_processes_cannot_overspend(postgres_url):
         assert ledger.store.holds() == []
 
 
-def _hang(url: str, amount: str, ttl: float = 3600) -> subprocess.Popen[str]:
-    child = start("reserve-and-hang", url, "1", amount, ttl)
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    assert line.startswith("reserved "), child.stderr.read() if child.stderr else ""
-    return child
-
-
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_a_killed_process_holds_nothing_here_and_another_hosts_hold_lasts(postgres_url):
     Ledger(postgres_url).close()
-    killed, elsewhere = _hang(postgres_url, "0.50"), _hang(postgres_url, "0.30")
+    killed, elsewhere = hanging(postgres_url, "0.50"), hanging(postgres_url, "0.30")
     for child in (killed, elsewhere):
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)
