@@ -25,22 +25,22 @@ def per_call_seconds(fn: Callable[[], object], *, calls: int = 2000, rounds: int
     return best
 
 
+def timed(fn: Callable[[], object]) -> float:
+    """The time of one call to ``fn``."""
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def best(fn: Callable[[], object], rounds: int = 5) -> float:
+    """The shortest time of one call to ``fn`` over ``rounds`` calls."""
+    return min(timed(fn) for _ in range(rounds))
+
+
 def import_seconds(module: str, *, rounds: int = 7) -> float | None:
     """The median time to import ``module`` in a fresh interpreter, less a bare start-up;
     None when the module is not installed."""
-    def run(code: str) -> float:
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, env=PEER_ENV,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return time.perf_counter() - start
-
-    try:
-        run(f"import {module}")
-    except subprocess.CalledProcessError:
-        return None
-    bare = statistics.median(run("pass") for _ in range(rounds))
-    loaded = statistics.median(run(f"import {module}") for _ in range(rounds))
-    return max(loaded - bare, 0.0)
+    return cold_seconds(f"import {module}", rounds=rounds)
 
 
 def cold_seconds(code: str, *, rounds: int = 7) -> float | None:

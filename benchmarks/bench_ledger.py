@@ -18,11 +18,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from _harness import fmt_seconds
+from _harness import best, fmt_seconds, timed
 
 from costbook import Budget, Cost, Ledger, Usage, price
 
@@ -52,39 +51,33 @@ def record_all(ledger: Ledger, batch: list[Cost], *, start: datetime | None = No
         ledger.record(cost, tags={"user": USERS[i % len(USERS)]}, request_id=f"gen-{i}", at=at)
 
 
-def worker(path: str) -> None:
-    """One of the concurrent writers: waits for the start line, records, exits."""
-    batch = costs(PER_WORKER)
-    ledger = Ledger(path, timeout=60)
+def record_when_released(location: str, count: int) -> None:
+    """One of the concurrent writers: waits for the start line, records ``count``
+    entries, exits."""
+    batch = costs(count)
+    ledger = Ledger(location, timeout=60)
     print("ready", flush=True)
     sys.stdin.readline()
     record_all(ledger, batch)
     ledger.close()
 
 
-def one_process(folder: Path) -> float:
-    batch = costs(ONE_PROCESS)
-    with Ledger(folder / "one.sqlite") as ledger:
+def record_rate(location: str | Path, count: int, *, durable: bool = False) -> float:
+    """Entries recorded per second into ``location`` by this process."""
+    batch = costs(count)
+    with Ledger(location, durable=durable) as ledger:
         started = time.perf_counter()
         record_all(ledger, batch)
-        return ONE_PROCESS / (time.perf_counter() - started)
+        return count / (time.perf_counter() - started)
 
 
-def one_process_durable(folder: Path) -> float:
-    batch = costs(1_000)
-    with Ledger(folder / "durable.sqlite", durable=True) as ledger:
-        started = time.perf_counter()
-        record_all(ledger, batch)
-        return len(batch) / (time.perf_counter() - started)
-
-
-def four_processes(folder: Path) -> float:
-    path = folder / "four.sqlite"
-    Ledger(path).close()
+def writers_rate(script: str, location: str, workers: int, per_worker: int) -> float:
+    """Entries recorded per second by ``workers`` processes of ``script --worker
+    location``, released at once, each recording ``per_worker`` entries."""
     procs = [
-        subprocess.Popen([sys.executable, __file__, "--worker", str(path)],
+        subprocess.Popen([sys.executable, script, "--worker", location],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        for _ in range(WORKERS)
+        for _ in range(workers)
     ]
     for proc in procs:
         assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
@@ -97,19 +90,27 @@ def four_processes(folder: Path) -> float:
         proc.wait()
         assert proc.returncode == 0
     elapsed = time.perf_counter() - started
-    with Ledger(path) as ledger:
-        assert len(ledger.entries()) == WORKERS * PER_WORKER
-    return WORKERS * PER_WORKER / elapsed
+    with Ledger(location) as ledger:
+        assert len(ledger.entries()) == workers * per_worker
+    return workers * per_worker / elapsed
 
 
-def timed(fn: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
+def worker(path: str) -> None:
+    record_when_released(path, PER_WORKER)
 
 
-def best(fn: Callable[[], object], rounds: int = 5) -> float:
-    return min(timed(fn) for _ in range(rounds))
+def one_process(folder: Path) -> float:
+    return record_rate(folder / "one.sqlite", ONE_PROCESS)
+
+
+def one_process_durable(folder: Path) -> float:
+    return record_rate(folder / "durable.sqlite", 1_000, durable=True)
+
+
+def four_processes(folder: Path) -> float:
+    path = folder / "four.sqlite"
+    Ledger(path).close()
+    return writers_rate(__file__, str(path), WORKERS, PER_WORKER)
 
 
 def big_ledger(folder: Path) -> None:

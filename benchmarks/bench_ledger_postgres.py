@@ -13,16 +13,14 @@ a second.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from _harness import fmt_seconds
-from bench_ledger import BIG, costs, record_all
+from _harness import best, fmt_seconds, timed
+from bench_ledger import BIG, costs, record_all, record_rate, record_when_released, writers_rate
 
 from costbook import Budget, Ledger
 
@@ -34,62 +32,20 @@ WORKERS = 4
 
 
 def worker(location: str) -> None:
-    """One of the concurrent writers: waits for the start line, records, exits."""
-    batch = costs(PER_WORKER)
-    ledger = Ledger(location, timeout=60)
-    print("ready", flush=True)
-    sys.stdin.readline()
-    record_all(ledger, batch)
-    ledger.close()
+    record_when_released(location, PER_WORKER)
 
 
 def one_process(location: str) -> float:
-    batch = costs(ONE_PROCESS)
-    with Ledger(location) as ledger:
-        started = time.perf_counter()
-        record_all(ledger, batch)
-        return ONE_PROCESS / (time.perf_counter() - started)
+    return record_rate(location, ONE_PROCESS)
 
 
 def one_process_durable(location: str) -> float:
-    batch = costs(500)
-    with Ledger(location, durable=True) as ledger:
-        started = time.perf_counter()
-        record_all(ledger, batch)
-        return len(batch) / (time.perf_counter() - started)
+    return record_rate(location, 500, durable=True)
 
 
 def four_processes(location: str) -> float:
     Ledger(location).close()
-    procs = [
-        subprocess.Popen([sys.executable, __file__, "--worker", location],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        for _ in range(WORKERS)
-    ]
-    for proc in procs:
-        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
-    started = time.perf_counter()
-    for proc in procs:
-        assert proc.stdin is not None
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-    for proc in procs:
-        proc.wait()
-        assert proc.returncode == 0
-    elapsed = time.perf_counter() - started
-    with Ledger(location) as ledger:
-        assert len(ledger.entries()) == WORKERS * PER_WORKER
-    return WORKERS * PER_WORKER / elapsed
-
-
-def timed(fn: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
-
-
-def best(fn: Callable[[], object], rounds: int = 5) -> float:
-    return min(timed(fn) for _ in range(rounds))
+    return writers_rate(__file__, location, WORKERS, PER_WORKER)
 
 
 def big(location: str) -> list[tuple[str, float]]:

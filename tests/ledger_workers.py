@@ -6,6 +6,9 @@ arrives on stdin, so that the test releases every worker at once.
 
 from __future__ import annotations
 
+import os
+import random
+import signal
 import subprocess
 import sys
 import time
@@ -50,6 +53,54 @@ def release_together(workers: list[subprocess.Popen[str]]) -> None:
         assert worker.stdin is not None
         worker.stdin.write("go\n")
         worker.stdin.flush()
+
+
+def run_together(workers: list[subprocess.Popen[str]]) -> list[str]:
+    """Release every worker at once and wait for each to end successfully: what each
+    printed, in order. None is left running, whatever happens."""
+    try:
+        release_together(workers)
+        outputs = []
+        for worker in workers:
+            out, err = worker.communicate(timeout=120)
+            assert worker.returncode == 0, err
+            outputs.append(out)
+    finally:
+        for worker in workers:
+            worker.kill()
+    return outputs
+
+
+def returned_before_kills(location: object, rounds: int = 3) -> list[int]:
+    """The ids of the entries a worker recording without end printed as their record
+    returned, before it was killed (SIGKILL) mid-way; ``rounds`` workers, one after the
+    other, each killed after 150 to 250 entries."""
+    returned: list[int] = []
+    for _round in range(rounds):
+        child = start("record-until-killed", location)
+        assert child.stdout is not None
+        for _ in range(150 + random.randrange(100)):
+            line = child.stdout.readline()
+            assert line.endswith("\n"), child.stderr.read() if child.stderr else ""
+            returned.append(int(line))
+        os.kill(child.pid, signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+        rest = child.stdout.read()  # what it printed before dying, buffered lines included
+        for stream in (child.stdout, child.stderr, child.stdin):
+            if stream:
+                stream.close()
+        returned.extend(int(line) for line in rest.split("\n")[:-1])  # whole lines only
+    return returned
+
+
+def hanging(location: object, amount: str, ttl: float = 3600) -> subprocess.Popen[str]:
+    """A worker that has reserved ``amount`` (for ``ttl`` seconds) under a budget of $1
+    and hangs on, holding it."""
+    child = start("reserve-and-hang", location, "1", amount, ttl)
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    assert line.startswith("reserved "), child.stderr.read() if child.stderr else ""
+    return child
 
 
 def _wait_for_start() -> None:

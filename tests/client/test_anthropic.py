@@ -13,6 +13,7 @@ import pytest
 import costbook
 from costbook import Budget, BudgetExceeded, Ledger, Usage, track
 from fake_anthropic_server import API_KEY, async_client, client
+from fake_headers import scenario
 
 MODEL = "claude-sonnet-4-6"
 MESSAGES = [{"role": "user", "content": "Say hello."}]
@@ -24,13 +25,6 @@ REPLY = "Hello from the local server."
 def ledger(tmp_path):
     with Ledger(tmp_path / "ledger.sqlite") as book:
         yield book
-
-
-def scenario(*words, **counts):
-    headers = {"X-Fake-Scenario": ",".join(words)} if words else {}
-    for name, value in counts.items():
-        headers[f"X-Fake-{name.replace('_', '-').title()}"] = str(value)
-    return headers
 
 
 def tracked(server, ledger=None, **options):

@@ -12,6 +12,7 @@ import pytest
 
 import costbook
 from costbook import Budget, BudgetExceeded, Ledger, Usage, price, track
+from fake_headers import scenario
 from fake_llm_server import API_KEY, PROMPT_TOKENS
 from table_factory import write_one_model_table
 
@@ -22,13 +23,6 @@ MESSAGES = [{"role": "user", "content": "Say hello."}]
 def ledger(tmp_path):
     with Ledger(tmp_path / "ledger.sqlite") as book:
         yield book
-
-
-def scenario(*words, **counts):
-    headers = {"X-Fake-Scenario": ",".join(words)} if words else {}
-    for name, value in counts.items():
-        headers[f"X-Fake-{name.replace('_', '-').title()}"] = str(value)
-    return headers
 
 
 def table_cost(usage, model="openai/gpt-4o-mini", provider="openrouter"):

@@ -13,7 +13,7 @@ import pytest
 
 import costbook
 from costbook import Budget, BudgetExceeded, Ledger, Reservation, Usage, price
-from ledger_workers import cost_of, release_together, start
+from ledger_workers import cost_of, hanging, run_together, start
 
 UTC = timezone.utc
 
@@ -222,16 +222,7 @@ def test_eight_racing_processes_cannot_overspend(tmp_path):
     path = tmp_path / "spend.sqlite"
     Ledger(path).close()
     workers = [start("race", path, "1.00", "0.30") for _ in range(8)]
-    try:
-        release_together(workers)
-        results = []
-        for worker in workers:
-            out, err = worker.communicate(timeout=120)
-            assert worker.returncode == 0, err
-            results.append(out.strip())
-    finally:
-        for worker in workers:
-            worker.kill()
+    results = [out.strip() for out in run_together(workers)]
     committed = [r for r in results if r.startswith("committed")]
     refused = [r for r in results if r.startswith("exceeded")]
     assert len(committed) == 3
@@ -244,19 +235,11 @@ def test_eight_racing_processes_cannot_overspend(tmp_path):
         assert ledger.store.holds() == []
 
 
-def _hang(path, amount, ttl=3600):
-    child = start("reserve-and-hang", path, "1", amount, ttl)
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    assert line.startswith("reserved "), child.stderr.read() if child.stderr else ""
-    return child
-
-
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_a_killed_process_reservation_on_this_host_is_freed_at_once(tmp_path):
     path = tmp_path / "spend.sqlite"
     Ledger(path).close()
-    killed, living = _hang(path, "0.70"), _hang(path, "0.20")
+    killed, living = hanging(path, "0.70"), hanging(path, "0.20")
     try:
         with Ledger(path) as ledger:
             budget = Budget("1", ledger=ledger)
@@ -277,7 +260,7 @@ def test_a_killed_process_reservation_on_this_host_is_freed_at_once(tmp_path):
 def test_a_killed_but_unreaped_process_holds_nothing(tmp_path):
     path = tmp_path / "spend.sqlite"
     Ledger(path).close()
-    zombie = _hang(path, "0.70")
+    zombie = hanging(path, "0.70")
     try:
         os.kill(zombie.pid, signal.SIGKILL)
         deadline = time.monotonic() + 30
@@ -293,7 +276,7 @@ def test_a_killed_but_unreaped_process_holds_nothing(tmp_path):
 def test_a_reservation_made_on_another_host_holds_until_its_ttl(tmp_path):
     path = tmp_path / "spend.sqlite"
     Ledger(path).close()
-    lasting, short = _hang(path, "0.70"), _hang(path, "0.20", 0.3)
+    lasting, short = hanging(path, "0.70"), hanging(path, "0.20", 0.3)
     for child in (lasting, short):
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -19,7 +18,14 @@ from costbook.ledger._entry import STATUSES, exact_sum
 from costbook.ledger._postgres_schema import SCHEMA_VERSION
 from costbook.ledger._postgres_store import masked
 from costbook.pricing._usage import USAGE_FIELDS
-from ledger_workers import cost_of, release_together, start, worker_cost
+from ledger_workers import (
+    cost_of,
+    hanging,
+    returned_before_kills,
+    run_together,
+    start,
+    worker_cost,
+)
 
 
 def mini(input_tokens: int, output_tokens: int = 0) -> object:
@@ -176,15 +182,7 @@ def test_a_sum_is_exact_when_an_older_transaction_commits_after_newer_ones(postg
 def test_four_processes_appending_lose_nothing(postgres_url):
     Ledger(postgres_url).close()
     workers = [start("record", postgres_url, w, 500) for w in range(4)]
-    try:
-        release_together(workers)
-        for worker in workers:
-            out, err = worker.communicate(timeout=120)
-            assert worker.returncode == 0, err
-            assert out == "done\n"
-    finally:
-        for worker in workers:
-            worker.kill()
+    assert run_together(workers) == ["done\n"] * 4
     expected = exact_sum(worker_cost(w, i).total for w in range(4) for i in range(500))
     with Ledger(postgres_url) as ledger:
         entries = ledger.entries()
@@ -199,37 +197,14 @@ def test_four_processes_appending_lose_nothing(postgres_url):
 
 def test_processes_creating_one_new_ledger_at_once_share_it(postgres_url):
     workers = [start("open-and-record", postgres_url) for _ in range(4)]
-    try:
-        release_together(workers)
-        outputs = []
-        for worker in workers:
-            out, err = worker.communicate(timeout=120)
-            assert worker.returncode == 0, err
-            outputs.append(out)
-    finally:
-        for worker in workers:
-            worker.kill()
+    outputs = run_together(workers)
     assert sorted(outputs) == [f"recorded {n}\n" for n in range(1, 5)]
     assert sql(postgres_url, "SELECT count(*) FROM costbook.meta WHERE key = 'created'") == [(1,)]
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_a_killed_process_loses_no_entry_whose_record_returned(postgres_url):
-    returned: list[int] = []
-    for _round in range(3):
-        child = start("record-until-killed", postgres_url)
-        assert child.stdout is not None
-        for _ in range(150 + random.randrange(100)):
-            line = child.stdout.readline()
-            assert line.endswith("\n"), child.stderr.read() if child.stderr else ""
-            returned.append(int(line))
-        os.kill(child.pid, signal.SIGKILL)
-        assert child.wait(timeout=30) == -signal.SIGKILL
-        rest = child.stdout.read()
-        for stream in (child.stdout, child.stderr, child.stdin):
-            if stream:
-                stream.close()
-        returned.extend(int(line) for line in rest.split("\n")[:-1])
+    returned = returned_before_kills(postgres_url)
     stored = [row[0] for row in sql(postgres_url, "SELECT id FROM costbook.entries ORDER BY id")]
     assert set(returned) <= set(stored)
     assert len(stored) <= len(returned) + 3  # at most one more per kill, never printed
@@ -241,16 +216,7 @@ def test_a_killed_process_loses_no_entry_whose_record_returned(postgres_url):
 def test_eight_racing_processes_cannot_overspend(postgres_url):
     Ledger(postgres_url).close()
     workers = [start("race", postgres_url, "1.00", "0.30") for _ in range(8)]
-    try:
-        release_together(workers)
-        results = []
-        for worker in workers:
-            out, err = worker.communicate(timeout=120)
-            assert worker.returncode == 0, err
-            results.append(out.strip())
-    finally:
-        for worker in workers:
-            worker.kill()
+    results = [out.strip() for out in run_together(workers)]
     assert len([r for r in results if r.startswith("committed")]) == 3
     refused = [r for r in results if r.startswith("exceeded")]
     assert len(refused) == 5
@@ -261,18 +227,10 @@ def test_eight_racing_processes_cannot_overspend(postgres_url):
         assert ledger.store.holds() == []
 
 
-def _hang(url: str, amount: str, ttl: float = 3600) -> subprocess.Popen[str]:
-    child = start("reserve-and-hang", url, "1", amount, ttl)
-    assert child.stdout is not None
-    line = child.stdout.readline()
-    assert line.startswith("reserved "), child.stderr.read() if child.stderr else ""
-    return child
-
-
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_a_killed_process_holds_nothing_here_and_another_hosts_hold_lasts(postgres_url):
     Ledger(postgres_url).close()
-    killed, elsewhere = _hang(postgres_url, "0.50"), _hang(postgres_url, "0.30")
+    killed, elsewhere = hanging(postgres_url, "0.50"), hanging(postgres_url, "0.30")
     for child in (killed, elsewhere):
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=30)

@@ -24,7 +24,7 @@ from costbook.ledger._sqlite_schema import (
 )
 from costbook.ledger._sqlite_store import SQLiteStore
 from costbook.pricing._usage import USAGE_FIELDS
-from ledger_workers import release_together, start, worker_cost
+from ledger_workers import returned_before_kills, run_together, start, worker_cost
 
 
 def mini(input_tokens: int, output_tokens: int = 0) -> object:
@@ -328,15 +328,7 @@ def test_four_processes_appending_lose_nothing(tmp_path):
     path = tmp_path / "spend.sqlite"
     Ledger(path).close()
     workers = [start("record", path, w, 500) for w in range(4)]
-    try:
-        release_together(workers)
-        for worker in workers:
-            out, err = worker.communicate(timeout=120)
-            assert worker.returncode == 0, err
-            assert out == "done\n"
-    finally:
-        for worker in workers:
-            worker.kill()
+    assert run_together(workers) == ["done\n"] * 4
     expected = exact_sum(worker_cost(w, i).total for w in range(4) for i in range(500))
     with Ledger(path) as ledger:
         entries = ledger.entries()
@@ -352,16 +344,7 @@ def test_four_processes_appending_lose_nothing(tmp_path):
 def test_processes_creating_one_new_ledger_at_once_share_it(tmp_path):
     path = tmp_path / "new.sqlite"
     workers = [start("open-and-record", path) for _ in range(4)]
-    try:
-        release_together(workers)
-        outputs = []
-        for worker in workers:
-            out, err = worker.communicate(timeout=120)
-            assert worker.returncode == 0, err
-            outputs.append(out)
-    finally:
-        for worker in workers:
-            worker.kill()
+    outputs = run_together(workers)
     assert sorted(outputs) == [f"recorded {n}\n" for n in range(1, 5)]
     db = raw(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
@@ -373,23 +356,7 @@ def test_processes_creating_one_new_ledger_at_once_share_it(tmp_path):
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_a_killed_process_leaves_every_returned_entry_in_a_consistent_file(tmp_path):
     path = tmp_path / "spend.sqlite"
-    returned: list[int] = []
-    for _round in range(3):
-        child = start("record-until-killed", path)
-        assert child.stdout is not None
-        for _ in range(150 + random.randrange(100)):
-            line = child.stdout.readline()
-            assert line.endswith("\n"), child.stderr.read() if child.stderr else ""
-            returned.append(int(line))
-        os.kill(child.pid, signal.SIGKILL)
-        assert child.wait(timeout=30) == -signal.SIGKILL
-        rest = child.stdout.read()  # what it printed before dying, buffered lines included
-        child.stdout.close()
-        if child.stderr:
-            child.stderr.close()
-        if child.stdin:
-            child.stdin.close()
-        returned.extend(int(line) for line in rest.split("\n")[:-1])  # whole lines only
+    returned = returned_before_kills(path)
     db = raw(path)
     assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     stored = [row[0] for row in db.execute("SELECT id FROM entries ORDER BY id")]

@@ -46,7 +46,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .._errors import LedgerError
 from ..pricing._money import money_text
-from ..pricing._usage import USAGE_FIELDS, Usage
+from ..pricing._usage import USAGE_FIELDS
 from ._copy import refuse_different
 from ._entry import EXACT, Entry, entry_from_row
 from ._postgres_schema import (
@@ -58,16 +58,20 @@ from ._postgres_schema import (
     migrate,
     validate,
 )
-from ._sqlite_store import process_alive
-from ._store import (
-    GROUP_COLUMNS,
-    TAG_PREFIX,
-    EntryFilter,
-    Hold,
-    ReportRow,
-    ReserveOutcome,
-    counts_toward,
+from ._sql import (
+    Dialect,
+    amount_text,
+    entry_values,
+    overrun_of,
+    pages,
+    process_alive,
+    report_rows,
+    report_sql,
+    reserved_toward,
+    still_held,
+    where_sql,
 )
+from ._store import EntryFilter, Hold, ReportRow, ReserveOutcome
 
 log = logging.getLogger("costbook.ledger")
 
@@ -103,13 +107,19 @@ _INSERT_TAGGED = (
     "SELECT e.id, u.k, u.v FROM e, unnest(%s::text[], %s::text[]) AS u(k, v)) "
     "SELECT id FROM e"
 )
-_GROUP_SQL = {
-    "model": "e.model",
-    "provider": "e.provider",
-    "status": "e.status",
-    "day": "to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
-    "month": "to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM')",
-}
+_SQL = Dialect(
+    mark="%s",
+    tables=f"{SCHEMA}.",
+    time=lambda moment: moment,
+    day=lambda day: day,
+    groups={
+        "model": "e.model",
+        "provider": "e.provider",
+        "status": "e.status",
+        "day": "to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+        "month": "to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM')",
+    },
+)
 _PAGE = 1000
 _EXPORT_PAGE = 5000
 _CACHED_TOTALS = 32
@@ -362,12 +372,12 @@ class PostgresStore:
         reserved: Decimal | None = None,
         spool_key: str | None = None,
     ) -> Entry:
-        values = _values(entry)
+        values = entry_values(_SQL, entry)
         keys = list(entry.tags)
         tagged = [*keys], [entry.tags[k] for k in keys]
 
         def insert(cursor: Any, overrun: Decimal | None, late: bool) -> int:
-            row = [*values, _text(overrun), late, entry.asked_model]
+            row = [*values, amount_text(overrun), late, entry.asked_model]
             if keys:
                 cursor.execute(_INSERT_TAGGED, [*row, *tagged])
             else:
@@ -413,7 +423,7 @@ class PostgresStore:
             if overrun is None and not late:
                 return entry
             cursor.execute(f"UPDATE {_E} SET overrun = %s, late = %s WHERE id = %s",
-                           (_text(overrun), late, entry.id))
+                           (amount_text(overrun), late, entry.id))
             return replace(entry, overrun=overrun, late=late)
 
         return self._transaction(work)
@@ -436,7 +446,7 @@ class PostgresStore:
                 cursor.executemany(
                     f"INSERT INTO {_E} ({columns}) OVERRIDING SYSTEM VALUE VALUES "
                     f"({', '.join(['%s'] * (len(_INSERT_COLUMNS) + 1))})",
-                    [[e.id, *_values(e), _text(e.overrun), e.late, e.asked_model]
+                    [[e.id, *entry_values(_SQL, e), amount_text(e.overrun), e.late, e.asked_model]
                      for e in new],
                 )
                 cursor.executemany(
@@ -453,7 +463,7 @@ class PostgresStore:
         return self._transaction(work)
 
     def overruns(self, where: EntryFilter) -> tuple[Decimal, int]:
-        clause, params = _where(where)
+        clause, params = where_sql(_SQL, where)
         ((amount, late),) = self._query(
             f"SELECT sum(e.overrun), count(*) FILTER (WHERE e.late) FROM {_E} e "
             f"WHERE {clause}", params,
@@ -473,18 +483,15 @@ class PostgresStore:
 
     def _pages(self, where: EntryFilter, selected: str,
                size: int) -> Iterator[list[tuple[Any, ...]]]:
-        after = 0
-        while True:
-            clause, params = _where(where, after=after)
+        def fetch(after: int) -> list[tuple[Any, ...]]:
+            clause, params = where_sql(_SQL, where, after=after)
             rows = self._query(
                 f"SELECT {selected} FROM {_E} e WHERE {clause} ORDER BY e.id LIMIT %s",
                 [*params, size],
             )
-            if rows:
-                yield [_texts(row) for row in rows]
-            if len(rows) < size:
-                return
-            after = rows[-1][0]
+            return [_texts(row) for row in rows]
+
+        return pages(fetch, size)
 
     def check(self) -> list[str]:
         checks = [
@@ -528,7 +535,7 @@ class PostgresStore:
         transaction before it is final, so the next sum reads only the entries after."""
         with self._lock:
             horizon, known = self._totals.get(where, (0, Decimal(0)))
-        clause, params = _where(where)
+        clause, params = where_sql(_SQL, where)
         holds = (
             f"(SELECT coalesce(json_agg(json_build_array(r.id, r.amount::text, r.tags, "
             f"r.pid, r.host) ORDER BY r.id), '[]') FROM {SCHEMA}.reservations r "
@@ -554,48 +561,8 @@ class PostgresStore:
         return EXACT.add(known, _exact(recent)), [tuple(h) for h in json.loads(held)]
 
     def report(self, by: Sequence[str], where: EntryFilter) -> list[ReportRow]:
-        keys: list[str] = []
-        joins: list[str] = []
-        join_params: list[Any] = []
-        for index, name in enumerate(by):
-            if name.startswith(TAG_PREFIX):
-                alias = f"g{index}"
-                joins.append(
-                    f"LEFT JOIN {SCHEMA}.entry_tags {alias} ON {alias}.entry_id = e.id "
-                    f"AND {alias}.key = %s"
-                )
-                join_params.append(name.removeprefix(TAG_PREFIX))
-                keys.append(f"{alias}.value")
-            elif name in _GROUP_SQL:
-                keys.append(_GROUP_SQL[name])
-            else:
-                raise ValueError(
-                    f"cannot group by {name!r}; use one of {', '.join(GROUP_COLUMNS)} "
-                    "or tag:KEY"
-                )
-        clause, params = _where(where)
-        sums = ", ".join(f"sum(e.{column})" for column in USAGE_FIELDS)
-        selected = ", ".join([*keys, "count(*)", sums, "sum(e.cost)"])
-        sql = f"SELECT {selected} FROM {_E} e {' '.join(joins)} WHERE {clause}"
-        if keys:
-            sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys)))
-        rows = self._query(sql, [*join_params, *params])
-        width = len(keys)
-        result = [
-            ReportRow(
-                group=dict(zip(by, row[:width], strict=True)),
-                calls=row[width],
-                usage=Usage.summed({
-                    name: int(value)
-                    for name, value in zip(USAGE_FIELDS, row[width + 1:-1], strict=True)
-                }),
-                cost=_exact(row[-1]),
-            )
-            for row in rows
-            if row[width]
-        ]
-        result.sort(key=lambda r: [(v is None, v or "") for v in r.group.values()])
-        return result
+        sql, params = report_sql(_SQL, by, where, total="sum", cost_total="sum")
+        return report_rows(by, self._query(sql, params))
 
     def tag_keys(self) -> list[str]:
         rows = self._query(
@@ -656,12 +623,10 @@ class PostgresStore:
             f"{SCHEMA}.reservations WHERE expires > %s ORDER BY id",
             (datetime.now(timezone.utc),),
         )
-        alive: dict[int, bool] = {}
         return [
             Hold(row[0], row[1], json.loads(row[2]), row[3].astimezone(timezone.utc),
                  row[4].astimezone(timezone.utc))
-            for row in rows
-            if row[6] != here or alive.setdefault(row[5], process_alive(row[5]))
+            for row in still_held(rows, here)
         ]
 
     def renew(self, reservation_id: int, expires: datetime) -> bool:
@@ -692,29 +657,6 @@ class PostgresStore:
         return f"PostgresStore({self._location!r})"
 
 
-def _values(entry: Entry) -> list[Any]:
-    """An entry's values for :data:`_INSERT_COLUMNS`, without overrun, late and the
-    model asked for."""
-    usage = entry.usage
-    return [
-        entry.time,
-        entry.provider,
-        entry.model,
-        entry.request_id,
-        entry.status,
-        *(getattr(usage, name) for name in USAGE_FIELDS),
-        money_text(entry.total),
-        json.dumps({part: money_text(v) for part, v in entry.items.items()}),
-        entry.currency,
-        entry.effective,
-        _text(entry.reported_cost),
-        _text(entry.estimate_low),
-        _text(entry.estimate_high),
-        entry.duration,
-        json.dumps(dict(entry.tags), ensure_ascii=False, sort_keys=True),
-    ]
-
-
 def _texts(row: Sequence[Any]) -> tuple[Any, ...]:
     """A stored row with its amounts as the exact text the SQLite store keeps."""
     values = list(row)
@@ -724,37 +666,8 @@ def _texts(row: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(values)
 
 
-def _text(amount: Decimal | None) -> str | None:
-    return None if amount is None else money_text(amount)
-
-
 def _exact(value: Decimal | None) -> Decimal:
     return Decimal(0) if value is None else value
-
-
-def _where(where: EntryFilter, *, after: int = 0) -> tuple[str, list[Any]]:
-    clauses = ["e.id > %s"]
-    params: list[Any] = [after]
-    if where.since is not None:
-        clauses.append("e.time >= %s")
-        params.append(where.since)
-    if where.until is not None:
-        clauses.append("e.time < %s")
-        params.append(where.until)
-    for column in ("model", "provider", "status"):
-        value = getattr(where, column)
-        if value is not None:
-            clauses.append(f"e.{column} = %s")
-            params.append(value)
-    if where.reported:
-        clauses.append("e.reported_cost IS NOT NULL")
-    for key, value in where.tags:
-        clauses.append(
-            f"EXISTS (SELECT 1 FROM {SCHEMA}.entry_tags t WHERE t.entry_id = e.id "
-            "AND t.key = %s AND t.value = %s)"
-        )
-        params.extend((key, value))
-    return " AND ".join(clauses), params
 
 
 def _settle(cursor: Any, reservation_id: int, total: Decimal,
@@ -769,27 +682,12 @@ def _settle(cursor: Any, reservation_id: int, total: Decimal,
     row = cursor.fetchone()
     late = row is None or row[1] <= now
     held = row[0] if row is not None else reserved
-    overrun = None
-    notes = ["after it had lapsed"] if late else []
-    if held is not None and total > held:
-        overrun = EXACT.subtract(total, held)
-        notes.insert(0, f"{money_text(overrun)} above its {money_text(held)}")
-    if notes:
-        log.warning(
-            "reservation %d settled %s: the cost %s is recorded in full and counted",
-            reservation_id, " and ".join(notes), money_text(total),
-        )
-    return overrun, late
+    return overrun_of(reservation_id, total, held, late=late), late
 
 
 def _reserved(holds: Sequence[tuple[Any, ...]], tags: Mapping[str, str], here: str) -> Decimal:
     """The open reservations counting toward ``tags``: those of this host's processes
     that are gone hold nothing."""
-    total = Decimal(0)
-    alive: dict[int, bool] = {}
-    for _, amount, hold_tags, pid, host in holds:
-        if host == here and not alive.setdefault(pid, process_alive(pid)):
-            continue
-        if counts_toward(hold_tags, tags):
-            total = EXACT.add(total, Decimal(amount))
-    return total
+    return reserved_toward(
+        ((amount, hold_tags) for _, amount, hold_tags, _, _ in still_held(holds, here)), tags
+    )

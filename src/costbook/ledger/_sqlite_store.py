@@ -24,7 +24,6 @@ reads everything on request (``PRAGMA integrity_check``).
 from __future__ import annotations
 
 import json
-import logging
 import os
 import random
 import socket
@@ -41,8 +40,20 @@ from typing import Any, TypeVar, cast
 
 from .._errors import LedgerError
 from ..pricing._money import money_text
-from ..pricing._usage import Usage
 from ._entry import EXACT, Entry, entry_from_row, format_time, parse_time
+from ._sql import (
+    Dialect,
+    amount_text,
+    entry_values,
+    overrun_of,
+    pages,
+    process_alive,
+    report_rows,
+    report_sql,
+    reserved_toward,
+    still_held,
+    where_sql,
+)
 from ._sqlite_schema import (
     SCHEMA_VERSION,
     USAGE_COLUMNS,
@@ -53,18 +64,7 @@ from ._sqlite_schema import (
     probe,
     validate,
 )
-from ._store import (
-    GROUP_COLUMNS,
-    TAG_PREFIX,
-    EntryFilter,
-    Hold,
-    ReportRow,
-    ReserveOutcome,
-    counts_toward,
-    time_bound,
-)
-
-log = logging.getLogger("costbook.ledger")
+from ._store import EntryFilter, Hold, ReportRow, ReserveOutcome
 
 T = TypeVar("T")
 
@@ -88,13 +88,19 @@ _AS_WRITTEN = " AND ".join([
     *(f"json_valid(e.{c}) AND substr(e.{c}, 1, 1) = '{{'" for c in ("cost_items", "tags")),
 ])
 _EXPORT_PAGE = 5000
-_GROUP_SQL = {
-    "model": "e.model",
-    "provider": "e.provider",
-    "status": "e.status",
-    "day": "substr(e.time, 1, 10)",
-    "month": "substr(e.time, 1, 7)",
-}
+_SQL = Dialect(
+    mark="?",
+    tables="",
+    time=format_time,
+    day=lambda day: day.isoformat(),
+    groups={
+        "model": "e.model",
+        "provider": "e.provider",
+        "status": "e.status",
+        "day": "substr(e.time, 1, 10)",
+        "month": "substr(e.time, 1, 7)",
+    },
+)
 _BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
 _CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
 _FIRST_DELAY = 0.001
@@ -379,7 +385,7 @@ class SQLiteStore:
         reserved: Decimal | None = None,
         spool_key: str | None = None,
     ) -> Entry:
-        values = _values(entry)
+        values = entry_values(_SQL, entry)
         tags = list(entry.tags.items())
 
         def work(connection: sqlite3.Connection) -> Entry:
@@ -395,7 +401,7 @@ class SQLiteStore:
                 (None, False) if settle is None
                 else _settle(connection, settle, entry.total, reserved)
             )
-            row = [*values, _text(overrun), int(late), entry.asked_model]
+            row = [*values, amount_text(overrun), int(late), entry.asked_model]
             entry_id = connection.execute(_INSERT_ENTRY, row).lastrowid
             if spool_key is not None:
                 connection.execute(
@@ -418,7 +424,7 @@ class SQLiteStore:
                 return entry
             connection.execute(
                 "UPDATE entries SET overrun = ?, late = ? WHERE id = ?",
-                (_text(overrun), int(late), entry.id),
+                (amount_text(overrun), int(late), entry.id),
             )
             return replace(entry, overrun=overrun, late=late)
 
@@ -442,7 +448,7 @@ class SQLiteStore:
             connection.executemany(
                 _INSERT_ENTRY.replace("INSERT INTO entries (", "INSERT INTO entries (id, ")
                 .replace("VALUES (", "VALUES (?, "),
-                [[e.id, *_values(e), _text(e.overrun), int(e.late), e.asked_model]
+                [[e.id, *entry_values(_SQL, e), amount_text(e.overrun), int(e.late), e.asked_model]
                  for e in new],
             )
             connection.executemany(
@@ -456,50 +462,31 @@ class SQLiteStore:
         return result
 
     def overruns(self, where: EntryFilter) -> tuple[Decimal, int]:
-        clause, params = _where(where)
+        clause, params = where_sql(_SQL, where)
         text, late = self._read(lambda c: c.execute(
             f"SELECT dsum(e.overrun), total(e.late) FROM entries e WHERE {clause}", params
         ).fetchone())
         return Decimal(text or 0), int(late or 0)
 
     def entries(self, where: EntryFilter) -> Iterator[Entry]:
-        after = 0
-        while True:
-            clause, params = _where(where, after=after)
-            sql = (
-                f"SELECT {_ENTRY_COLUMNS} FROM entries e WHERE {clause} ORDER BY e.id LIMIT ?"
-            )
-
-            def page(connection: sqlite3.Connection, sql: str = sql,
-                     params: list[Any] = params) -> list[tuple[Any, ...]]:
-                return connection.execute(sql, [*params, _PAGE]).fetchall()
-
-            rows = self._read(page)
-            for row in rows:
+        for page in self._pages(where, _ENTRY_COLUMNS, _PAGE):
+            for row in page:
                 yield entry_from_row(row)
-            if len(rows) < _PAGE:
-                return
-            after = rows[-1][0]
 
     def entry_rows(
         self, where: EntryFilter, *, marked: bool = False
     ) -> Iterator[list[tuple[Any, ...]]]:
-        after = 0
         selected = f"{_ENTRY_COLUMNS}, {_AS_WRITTEN}" if marked else _ENTRY_COLUMNS
-        while True:
-            clause, params = _where(where, after=after)
+        yield from self._pages(where, selected, _EXPORT_PAGE)
+
+    def _pages(self, where: EntryFilter, selected: str,
+               size: int) -> Iterator[list[tuple[Any, ...]]]:
+        def fetch(after: int) -> list[tuple[Any, ...]]:
+            clause, params = where_sql(_SQL, where, after=after)
             sql = f"SELECT {selected} FROM entries e WHERE {clause} ORDER BY e.id LIMIT ?"
+            return self._read(lambda c: c.execute(sql, [*params, size]).fetchall())
 
-            def page(connection: sqlite3.Connection, sql: str = sql,
-                     params: list[Any] = params) -> list[tuple[Any, ...]]:
-                return connection.execute(sql, [*params, _EXPORT_PAGE]).fetchall()
-
-            rows = self._read(page)
-            if rows:
-                yield rows
-            if len(rows) < _EXPORT_PAGE:
-                return
-            after = rows[-1][0]
+        return pages(fetch, size)
 
     def check(self) -> list[str]:
         def attempt() -> list[str]:
@@ -525,7 +512,7 @@ class SQLiteStore:
         if high < last:  # entries were removed from outside costbook: start over
             last, known = 0, Decimal(0)
         if high > last:
-            clause, params = _where(where, after=last)
+            clause, params = where_sql(_SQL, where, after=last)
             text = connection.execute(
                 f"SELECT dsum(e.cost) FROM entries e WHERE {clause} AND e.id <= ?",
                 [*params, high],
@@ -538,61 +525,19 @@ class SQLiteStore:
         return known
 
     def report(self, by: Sequence[str], where: EntryFilter) -> list[ReportRow]:
-        keys: list[str] = []
-        joins: list[str] = []
-        join_params: list[Any] = []
-        for index, name in enumerate(by):
-            if name.startswith(TAG_PREFIX):
-                alias = f"g{index}"
-                joins.append(
-                    f"LEFT JOIN entry_tags {alias} ON {alias}.entry_id = e.id "
-                    f"AND {alias}.key = ?"
-                )
-                join_params.append(name.removeprefix(TAG_PREFIX))
-                keys.append(f"{alias}.value")
-            elif name in _GROUP_SQL:
-                keys.append(_GROUP_SQL[name])
-            else:
-                raise ValueError(
-                    f"cannot group by {name!r}; use one of {', '.join(GROUP_COLUMNS)} "
-                    "or tag:KEY"
-                )
-        clause, params = _where(where)
-
-        def query(total: str) -> str:
-            sums = ", ".join(f"{total}(e.{column})" for column in USAGE_COLUMNS)
-            selected = ", ".join([*keys, "count(*)", sums, "dsum(e.cost)"])
-            sql = f"SELECT {selected} FROM entries e {' '.join(joins)} WHERE {clause}"
-            if keys:
-                sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys)))
-            return sql
+        sql, params = report_sql(_SQL, by, where, total="sum", cost_total="dsum")
+        exact_sql, _ = report_sql(_SQL, by, where, total="isum", cost_total="dsum")
 
         def work(connection: sqlite3.Connection) -> list[Any]:
             try:
-                return connection.execute(query("sum"), [*join_params, *params]).fetchall()
+                return connection.execute(sql, params).fetchall()
             except sqlite3.OperationalError as exc:
                 if "integer overflow" not in str(exc):
                     raise
             # counts summed past 2**63 - 1: exact sums in Python (slower, and rare)
-            return connection.execute(query("isum"), [*join_params, *params]).fetchall()
+            return connection.execute(exact_sql, params).fetchall()
 
-        rows = self._read(work)
-        width = len(keys)
-        result = [
-            ReportRow(
-                group=dict(zip(by, row[:width], strict=True)),
-                calls=row[width],
-                usage=Usage.summed({
-                    name: int(value)
-                    for name, value in zip(USAGE_COLUMNS, row[width + 1:-1], strict=True)
-                }),
-                cost=Decimal(row[-1]),
-            )
-            for row in rows
-            if row[width]
-        ]
-        result.sort(key=lambda r: [(v is None, v or "") for v in r.group.values()])
-        return result
+        return report_rows(by, self._read(work))
 
     def tag_keys(self) -> list[str]:
         rows = self._read(lambda c: c.execute(
@@ -645,7 +590,7 @@ class SQLiteStore:
         now = format_time(datetime.now(timezone.utc))
 
         def work(connection: sqlite3.Connection) -> list[tuple[Any, ...]]:
-            live = [hold_id for hold_id, _, _ in _live_holds(connection, now)]
+            live = [hold[0] for hold in _live_holds(connection, now)]
             rows = connection.execute(
                 "SELECT id, amount, tags, created, expires FROM reservations WHERE expires > ? "
                 "ORDER BY id", (now,),
@@ -749,56 +694,6 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return "locked" in text or "busy" in text
 
 
-def _values(entry: Entry) -> list[Any]:
-    """An entry's stored values, from its time to its tags (without overrun and late)."""
-    return [
-        format_time(entry.time),
-        entry.provider,
-        entry.model,
-        entry.request_id,
-        entry.status,
-        *(getattr(entry.usage, name) for name in USAGE_COLUMNS),
-        money_text(entry.total),
-        json.dumps({part: money_text(v) for part, v in entry.items.items()}),
-        entry.currency,
-        entry.effective.isoformat() if entry.effective else None,
-        _text(entry.reported_cost),
-        _text(entry.estimate_low),
-        _text(entry.estimate_high),
-        entry.duration,
-        json.dumps(dict(entry.tags), ensure_ascii=False, sort_keys=True),
-    ]
-
-
-def _text(amount: Decimal | None) -> str | None:
-    return None if amount is None else money_text(amount)
-
-
-def _where(where: EntryFilter, *, after: int = 0) -> tuple[str, list[Any]]:
-    clauses = ["e.id > ?"]
-    params: list[Any] = [after]
-    if where.since is not None:
-        clauses.append("e.time >= ?")
-        params.append(time_bound(where.since))
-    if where.until is not None:
-        clauses.append("e.time < ?")
-        params.append(time_bound(where.until))
-    for column in ("model", "provider", "status"):
-        value = getattr(where, column)
-        if value is not None:
-            clauses.append(f"e.{column} = ?")
-            params.append(value)
-    if where.reported:
-        clauses.append("e.reported_cost IS NOT NULL")
-    for key, value in where.tags:
-        clauses.append(
-            "EXISTS (SELECT 1 FROM entry_tags t WHERE t.entry_id = e.id "
-            "AND t.key = ? AND t.value = ?)"
-        )
-        params.extend((key, value))
-    return " AND ".join(clauses), params
-
-
 def _settle(
     connection: sqlite3.Connection, reservation_id: int, total: Decimal,
     reserved: Decimal | None,
@@ -812,41 +707,24 @@ def _settle(
     connection.execute("DELETE FROM reservations WHERE id = ?", (reservation_id,))
     late = row is None or row[1] <= now
     held = Decimal(row[0]) if row is not None else reserved
-    overrun = None
-    notes = ["after it had lapsed"] if late else []
-    if held is not None and total > held:
-        overrun = EXACT.subtract(total, held)
-        notes.insert(0, f"{money_text(overrun)} above its {money_text(held)}")
-    if notes:
-        log.warning(
-            "reservation %d settled %s: the cost %s is recorded in full and counted",
-            reservation_id, " and ".join(notes), money_text(total),
-        )
-    return overrun, late
+    return overrun_of(reservation_id, total, held, late=late), late
 
 
 def _reserved(connection: sqlite3.Connection, tags: Mapping[str, str], now: str) -> Decimal:
-    total = Decimal(0)
-    for _, amount, hold_tags in _live_holds(connection, now):
-        if counts_toward(json.loads(hold_tags), tags):
-            total = EXACT.add(total, Decimal(amount))
-    return total
+    return reserved_toward(
+        ((amount, json.loads(hold_tags)) for _, amount, hold_tags, _, _
+         in _live_holds(connection, now)),
+        tags,
+    )
 
 
-def _live_holds(connection: sqlite3.Connection, now: str) -> list[tuple[int, str, str]]:
-    """(id, amount, tags) of the reservations that still hold: unexpired, and not made by
-    a process of this host that is gone."""
-    here = socket.gethostname()
-    alive: dict[int, bool] = {}
-    live = []
-    for hold_id, amount, hold_tags, pid, host in connection.execute(
+def _live_holds(connection: sqlite3.Connection, now: str) -> list[tuple[Any, ...]]:
+    """(id, amount, tags, pid, host) of the reservations that still hold: unexpired, and
+    not made by a process of this host that is gone."""
+    return still_held(connection.execute(
         "SELECT id, amount, tags, pid, host FROM reservations WHERE expires > ? ORDER BY id",
         (now,),
-    ):
-        if host == here and not alive.setdefault(pid, process_alive(pid)):
-            continue
-        live.append((hold_id, amount, hold_tags))
-    return live
+    ).fetchall(), socket.gethostname())
 
 
 def _drop_dead_holds(connection: sqlite3.Connection, now: str) -> None:
@@ -860,28 +738,6 @@ def _drop_dead_holds(connection: sqlite3.Connection, now: str) -> None:
         if not process_alive(pid)
     ]
     connection.executemany("DELETE FROM reservations WHERE id = ?", dead)
-
-
-def process_alive(pid: int) -> bool:
-    """Whether process ``pid`` of this host may still run. Only a process known to be gone
-    is reported dead: no such pid, or a zombie (killed, not yet reaped by its parent); a
-    process of another user (``EPERM``) is alive, and so is anything this cannot tell."""
-    if not isinstance(pid, int) or pid <= 0:
-        return True  # not a process id (0 and negatives would name process groups)
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists, run by someone else
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            state = stat.read().rsplit(b")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in (b"Z", b"X")
 
 
 def _why_not(path: str, exc: sqlite3.Error) -> str:

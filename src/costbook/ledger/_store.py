@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from ..pricing._money import money_text
 from ..pricing._usage import Usage
-from ._entry import Entry, format_time
+from ._entry import Entry
 
 GROUP_COLUMNS: tuple[str, ...] = ("model", "provider", "day", "month", "status")
 """The keys a report groups by besides tags; a tag key is written ``tag:KEY``."""
@@ -201,7 +201,3 @@ class LedgerStore(Protocol):
         """Release the connection; the store is not used after."""
         ...
 
-
-def time_bound(moment: datetime | None) -> str | None:
-    """A filter bound in the stored time format."""
-    return None if moment is None else format_time(moment)
