@@ -389,3 +389,18 @@ def test_check_against_the_bundled_tables(server):
     assert report.unchanged == 2 and report.ok
     assert [c.id for c in report.added] == ["acme/float-trap"]
     assert "openai/gpt-4o" in [c.id for c in report.removed]
+
+
+def test_the_user_tables_folder_is_platformdirs_own(monkeypatch, tmp_path):
+    import platformdirs
+
+    from costbook.pricing._user_tables import user_tables_dir
+
+    monkeypatch.delenv("COSTBOOK_TABLES_DIR")
+    for data_home in (None, str(tmp_path)):
+        if data_home is None:
+            monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+        else:
+            monkeypatch.setenv("XDG_DATA_HOME", data_home)
+        expected = platformdirs.user_data_path("costbook", appauthor=False) / "tables"
+        assert user_tables_dir() == expected

@@ -4,6 +4,7 @@ catalog after the bundled tables."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 TABLES_DIR_ENV = "COSTBOOK_TABLES_DIR"
@@ -18,6 +19,10 @@ def user_tables_dir() -> Path:
     configured = os.environ.get(TABLES_DIR_ENV, "").strip()
     if configured:
         return Path(configured).expanduser()
+    if sys.platform.startswith("linux"):
+        # platformdirs' rule on Linux, without importing it on the way to the first price
+        data = os.environ.get("XDG_DATA_HOME", "").strip() or "~/.local/share"
+        return Path(data).expanduser() / "costbook" / "tables"
     import platformdirs
 
     return platformdirs.user_data_path("costbook", appauthor=False) / "tables"
