@@ -207,16 +207,7 @@ def _wrap(create: Any, settings: _Settings, api: str, is_async: bool) -> Any:
             except BaseException as exc:
                 call.failed(exc)
                 raise
-            stream = bool(kwargs.get("stream"))
-            mode = _raw_mode(kwargs)
-            if mode is not None:
-                from ._raw_responses import track_async_raw
-
-                return track_async_raw(result, call, hide, stream=stream, mode=mode)
-            if stream:
-                return AsyncTrackedStream(result, call, hide)
-            call.answered(result)
-            return result
+            return _returned(result, call, hide, kwargs, is_async=True)
 
         return tracked_async
 
@@ -228,18 +219,26 @@ def _wrap(create: Any, settings: _Settings, api: str, is_async: bool) -> Any:
         except BaseException as exc:
             call.failed(exc)
             raise
-        stream = bool(kwargs.get("stream"))
-        mode = _raw_mode(kwargs)
-        if mode is not None:
-            from ._raw_responses import track_raw
-
-            return track_raw(result, call, hide, stream=stream, mode=mode)
-        if stream:
-            return TrackedStream(result, call, hide)
-        call.answered(result)
-        return result
+        return _returned(result, call, hide, kwargs, is_async=False)
 
     return tracked
+
+
+def _returned(result: Any, call: _Call, hide: bool, kwargs: Mapping[str, Any], *,
+              is_async: bool) -> Any:
+    """What the caller gets for an SDK call's result: a tracked raw response or stream
+    (recorded as it is read), or the answer itself, recorded now."""
+    stream = bool(kwargs.get("stream"))
+    mode = _raw_mode(kwargs)
+    if mode is not None:
+        from ._raw_responses import track_async_raw, track_raw
+
+        track = track_async_raw if is_async else track_raw
+        return track(result, call, hide, stream=stream, mode=mode)
+    if stream:
+        return (AsyncTrackedStream if is_async else TrackedStream)(result, call, hide)
+    call.answered(result)
+    return result
 
 
 def _request_body(kwargs: Mapping[str, Any]) -> dict[str, Any]:
