@@ -26,6 +26,7 @@ from ..pricing._usage import Usage
 from ._record import answer_cost, warn_unpriced
 from ._response_usage import ResponseUsage, salvage_response, usage_from_response
 from ._scopes import active_scopes, ledger_for_call
+from ._sdk_support import check_sdk_surface
 
 if TYPE_CHECKING:
     from ..ledger._budget import Budget, Reservation
@@ -122,6 +123,7 @@ def track(
                 f"track() takes an openai.OpenAI, openai.AsyncOpenAI, anthropic.Anthropic or "
                 f"anthropic.AsyncAnthropic client, got {type(client).__name__}"
             )
+    check_sdk_surface(client, "anthropic" if is_anthropic else "openai")
     base_url = getattr(client, "base_url", None)
     chosen = provider_for_client(None if base_url is None else str(base_url), provider)
     if budget is not None:

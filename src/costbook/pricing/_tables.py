@@ -3,6 +3,7 @@ the file, the model and the field."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
@@ -215,10 +216,8 @@ def load_yaml(raw: bytes | str, *, source: str) -> Any:
     # The C parser reads ahead and may refuse deep nesting in its own words before the
     # shape check sees it; the pure-Python parser, event by event, says which limit it is.
     if _BaseLoader is not yaml.SafeLoader:
-        try:
+        with contextlib.suppress(yaml.YAMLError):
             _check_shape(text, source, yaml.SafeLoader)
-        except yaml.YAMLError:
-            pass
     raise PricingError(problem)
 
 
