@@ -63,6 +63,9 @@ def install_anthropic(client: Any, settings: _Settings) -> Any:
     messages = client.messages
     messages.create = _wrap_create(messages.create, settings, is_async)
     messages.stream = _wrap_stream(messages.stream, settings, is_async)
+    from ._anthropic_beta import install_anthropic_doors
+
+    install_anthropic_doors(client, settings, is_async)
     copy = client.with_options
 
     @functools.wraps(copy)

@@ -178,6 +178,9 @@ def _install(client: Any, settings: _Settings) -> Any:
         responses.create = _wrap(responses.create, settings, "responses", is_async)
         if hasattr(responses, "parse"):
             responses.parse = _wrap(responses.parse, settings, "responses", is_async)
+    from ._openai_doors import install_openai_doors
+
+    install_openai_doors(client, settings, is_async)
     copy = client.with_options
 
     @functools.wraps(copy)
@@ -505,7 +508,7 @@ def _answer_text(response: Any, api: str) -> str:
     parts = []
     for choice in getattr(response, "choices", None) or []:
         message = getattr(choice, "message", None)
-        content = getattr(message, "content", None)
+        content = getattr(message, "content", getattr(choice, "text", None))
         if isinstance(content, str):
             parts.append(content)
     return "".join(parts)
@@ -524,7 +527,7 @@ class _StreamWatch:
 
     def see(self, item: Any) -> bool:
         """Take note of one chunk or event; True when it is to be hidden from the caller."""
-        if self.api == "chat":
+        if self.api in ("chat", "completions"):
             return self._see_chunk(item)
         self._see_event(item)
         return False
@@ -533,7 +536,7 @@ class _StreamWatch:
         self.named = {"model": getattr(chunk, "model", None), "id": getattr(chunk, "id", None)}
         for choice in getattr(chunk, "choices", None) or []:
             delta = getattr(choice, "delta", None)
-            content = getattr(delta, "content", None)
+            content = getattr(delta, "content", getattr(choice, "text", None))
             if isinstance(content, str):
                 self.text.append(content)
             if getattr(choice, "finish_reason", None):
