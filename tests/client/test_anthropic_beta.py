@@ -136,3 +136,41 @@ def test_betas_become_the_header_a_messages_call_gives():
     given = {"betas": ["a"], "extra_headers": {"Anthropic-Beta": "c"}}
     assert betas_as_header(given) == {"extra_headers": {"Anthropic-Beta": "c"}}
     assert betas_as_header({"model": MODEL}) == {"model": MODEL}
+
+
+def test_raw_responses_of_messages_calls_are_priced_from_the_answer(llm_server, ledger):
+    client_ = tracked(llm_server, ledger)
+    raw = client_.messages.with_raw_response.create(**BODY)
+    assert raw.parse().content[0].text == REPLY and raw.headers["request-id"]
+    client_.beta.messages.with_raw_response.create(**BODY, betas=[LONG_CONTEXT])
+    with client_.messages.with_streaming_response.create(**BODY, stream=True) as response:
+        assert [e.type for e in response.parse()][-1] == "message_stop"
+    with client_.beta.messages.with_streaming_response.create(**BODY) as response:
+        assert response.parse().id.startswith("msg_fake_")
+    assert [(e.status, e.usage, e.total) for e in ledger.entries()] == [
+        ("ok", PLAIN, PLAIN_COST)] * 4
+    assert llm_server.requests[1].headers["anthropic-beta"] == LONG_CONTEXT
+
+
+def test_raw_responses_of_the_async_client(llm_server, ledger):
+    client_ = track(async_client(llm_server), ledger=ledger, provider="anthropic")
+
+    async def calls() -> None:
+        raw = await client_.beta.messages.with_raw_response.create(**BODY)
+        assert (await raw.parse()).content[0].text == REPLY
+        async with client_.messages.with_streaming_response.create(**BODY,
+                                                                   stream=True) as response:
+            [event async for event in await response.parse()]
+        async with client_.messages.with_streaming_response.create(**BODY) as response:
+            await response.parse()
+
+    asyncio.run(calls())
+    assert [(e.status, e.total) for e in ledger.entries()] == [("ok", PLAIN_COST)] * 3
+
+
+def test_a_raw_stream_closed_unread_is_recorded_incomplete(llm_server, ledger):
+    client_ = tracked(llm_server, ledger)
+    with client_.beta.messages.with_streaming_response.create(**BODY, stream=True):
+        pass
+    [entry] = ledger.entries()
+    assert entry.status == "incomplete" and entry.usage.input_tokens > 0

@@ -26,6 +26,7 @@ from ._tracking import (
     AsyncTrackedStream,
     TrackedStream,
     _Call,
+    _raw_mode,
     _request_body,
     _Settings,
     _StreamWatch,
@@ -108,6 +109,10 @@ def _wrap_create(create: Any, settings: _Settings, is_async: bool) -> Any:
             except BaseException as exc:
                 call.failed(exc)
                 raise
+            if _raw_mode(kwargs) is not None:
+                from ._anthropic_beta import track_async_raw_message
+
+                return await track_async_raw_message(result, call, kwargs)
             if kwargs.get("stream"):
                 return AsyncTrackedStream(result, call, False, MessagesWatch(call))
             _answered(call, result)
@@ -123,6 +128,10 @@ def _wrap_create(create: Any, settings: _Settings, is_async: bool) -> Any:
         except BaseException as exc:
             call.failed(exc)
             raise
+        if _raw_mode(kwargs) is not None:
+            from ._anthropic_beta import track_raw_message
+
+            return track_raw_message(result, call, kwargs)
         if kwargs.get("stream"):
             return TrackedStream(result, call, False, MessagesWatch(call))
         _answered(call, result)
