@@ -107,3 +107,27 @@ def test_wrong_arguments_are_named(ledger):
 
 def test_record_batch_is_public():
     assert costbook.record_batch is record_batch and "record_batch" in costbook.__all__
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 100_000 + "]" * 100_000,
+    '{"custom_id": "a", "response": {"status_code": 200, "body": {"model": "gpt-4o", '
+    '"usage": {"prompt_tokens": NaN, "completion_tokens": 1}}}}',
+    '{"custom_id": "a", "response": {"status_code": 200, "body": {"model": "gpt-4o", '
+    '"usage": {"prompt_tokens": -5, "completion_tokens": 1}}}}',
+    '{"custom_id": "a", "response": {"status_code": 200, "body": {"model": "gpt-4o", '
+    '"usage": {"prompt_tokens": ' + "9" * 5000 + ', "completion_tokens": 1}}}}',
+    '{"custom_id": "a", "result": {"type": 7}}',
+    b"\xff\xfe not text",
+])
+def test_hostile_results_are_refused_with_a_clear_error_and_nothing_recorded(ledger, text):
+    with pytest.raises(ValueError, match=r"batch result|UTF-8"):
+        record_batch(text, provider="openai", ledger=ledger)
+    assert ledger.entries() == []
+
+
+def test_a_file_that_is_not_text_is_named(tmp_path, ledger):
+    path = tmp_path / "output.jsonl"
+    path.write_bytes(b"\xff\xfe\x00binary")
+    with pytest.raises(ValueError, match=r"output\.jsonl is not UTF-8 text"):
+        record_batch(path, provider="openai", ledger=ledger)

@@ -125,6 +125,13 @@ def test_beta_chat_completions_and_responses_are_tracked(llm_server, ledger):
     assert [(e.status, e.model) for e in ledger.entries()] == [("ok", "gpt-4o-mini")] * 2
 
 
+def test_copies_of_a_tracked_client_track_the_new_doors(llm_server, ledger):
+    client = tracked(llm_server, ledger).with_options(timeout=5.0)
+    client.embeddings.create(model=EMBEDDER, input="hi")
+    client.copy(max_retries=0).completions.create(model=INSTRUCT, prompt="Say hello")
+    assert [e.model for e in ledger.entries()] == [EMBEDDER, INSTRUCT]
+
+
 def test_a_budget_refuses_new_doors_before_sending(llm_server, ledger):
     high = estimate_completion({"model": INSTRUCT, "prompt": "Say hello"},
                                provider="openai").high.total

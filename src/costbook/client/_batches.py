@@ -160,10 +160,18 @@ def record_batch(
 def _items(results: Any) -> Iterable[Any]:
     if isinstance(results, os.PathLike):
         with Path(results).open(encoding="utf-8") as lines:
-            yield from (line for line in lines if line.strip())
+            try:
+                yield from (line for line in lines if line.strip())
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{os.fspath(results)} is not UTF-8 text ({exc.reason} at "
+                                 f"byte {exc.start}); give the batch's JSONL file") from None
         return
     if isinstance(results, bytes):
-        results = results.decode("utf-8")
+        try:
+            results = results.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"the batch results are not UTF-8 text ({exc.reason} at byte "
+                             f"{exc.start})") from None
     if isinstance(results, str):
         yield from (line for line in results.splitlines() if line.strip())
         return
@@ -185,6 +193,9 @@ def _read(item: Any, number: int) -> _Result:
             raise ValueError(f"{where} is longer than {MAX_LINE} characters")
         try:
             item = json.loads(item, parse_float=Decimal)
+        except RecursionError:
+            raise ValueError(f"{where} is JSON nested too deeply to be a batch result"
+                             ) from None
         except ValueError:
             raise ValueError(f"{where} is not JSON: {item[:60]!r}") from None
     elif not isinstance(item, Mapping):

@@ -110,6 +110,11 @@ def track(
     ``models`` maps names the client sends that are not model ids (Azure deployment
     names) to models of the provider's table: ``{"prod-4o": "gpt-4o"}``, for estimates
     and budgets before the call; the answer's own model prices it after.
+
+    Embeddings (priced from their input tokens), legacy completions and the ``beta``
+    twins of chat completions and responses of the openai SDK, and ``messages.parse`` and
+    ``beta.messages`` (``create``, ``stream``, ``parse``) of the anthropic SDK are tracked
+    the same way; docs/tracked-calls.md lists every method, and those left alone and why.
     """
     from ._anthropic import install_anthropic, is_anthropic_client
 
