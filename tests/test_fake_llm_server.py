@@ -578,6 +578,47 @@ def test_usage_ids_and_request_ids_as_given(llm_server):
     assert refused.value.request_id == "req-429"
 
 
+# --- legacy completions and embeddings -------------------------------------------------------
+
+
+def test_a_legacy_completion_answers_text_and_usage(client, llm_server):
+    answer = client.completions.create(model="gpt-3.5-turbo-instruct", prompt="Say hello")
+    assert answer.choices[0].text == TEXT
+    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens) == (
+        PROMPT_TOKENS, COMPLETION_TOKENS)
+    assert llm_server.requests[-1].path == "/v1/completions"
+
+
+def test_a_streamed_legacy_completion_ends_with_usage_when_asked(client):
+    chunks = list(client.completions.create(
+        model="gpt-3.5-turbo-instruct", prompt="Say hello", stream=True,
+        stream_options={"include_usage": True}))
+    assert "".join(c.choices[0].text for c in chunks if c.choices) == TEXT
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == COMPLETION_TOKENS
+    plain = list(client.completions.create(
+        model="gpt-3.5-turbo-instruct", prompt="Say hello", stream=True))
+    assert all(c.usage is None for c in plain)
+
+
+@pytest.mark.parametrize("encoding_format", [None, "float"])
+def test_embeddings_answer_one_vector_per_input_and_input_usage(client, encoding_format):
+    options = {} if encoding_format is None else {"encoding_format": encoding_format}
+    answer = client.embeddings.create(model="text-embedding-3-small", input=["a", "b"],
+                                      **options)
+    assert [d.embedding for d in answer.data] == [[0.25, -0.5, 0.125]] * 2
+    assert (answer.usage.prompt_tokens, answer.usage.total_tokens) == (PROMPT_TOKENS,
+                                                                       PROMPT_TOKENS)
+
+
+def test_anthropic_token_counts_answer_the_input_tokens(llm_server):
+    import fake_anthropic_server
+
+    counted = fake_anthropic_server.client(llm_server).messages.count_tokens(
+        model="claude-sonnet-4-6", messages=[{"role": "user", "content": "Hi"}])
+    assert counted.input_tokens == fake_anthropic_server.INPUT_TOKENS
+    assert llm_server.requests[-1].path == "/v1/messages/count_tokens"
+
+
 def raw_usage(server_or_client, headers: dict[str, str]) -> dict:
     """The usage object of a chat answer as the server sent it (fields an SDK version may
     not keep on its own model included)."""

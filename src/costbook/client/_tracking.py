@@ -111,6 +111,11 @@ def track(
     ``models`` maps names the client sends that are not model ids (Azure deployment
     names) to models of the provider's table: ``{"prod-4o": "gpt-4o"}``, for estimates
     and budgets before the call; the answer's own model prices it after.
+
+    Embeddings (priced from their input tokens), legacy completions and the ``beta``
+    twins of chat completions and responses of the openai SDK, and ``messages.parse`` and
+    ``beta.messages`` (``create``, ``stream``, ``parse``) of the anthropic SDK are tracked
+    the same way; docs/tracked-calls.md lists every method, and those left alone and why.
     """
     from ._anthropic import install_anthropic, is_anthropic_client
 
@@ -180,6 +185,9 @@ def _install(client: Any, settings: _Settings) -> Any:
         responses.create = _wrap(responses.create, settings, "responses", is_async)
         if hasattr(responses, "parse"):
             responses.parse = _wrap(responses.parse, settings, "responses", is_async)
+    from ._openai_doors import install_openai_doors
+
+    install_openai_doors(client, settings, is_async)
     copy = client.with_options
 
     @functools.wraps(copy)
@@ -507,7 +515,7 @@ def _answer_text(response: Any, api: str) -> str:
     parts = []
     for choice in getattr(response, "choices", None) or []:
         message = getattr(choice, "message", None)
-        content = getattr(message, "content", None)
+        content = getattr(message, "content", getattr(choice, "text", None))
         if isinstance(content, str):
             parts.append(content)
     return "".join(parts)
@@ -526,7 +534,7 @@ class _StreamWatch:
 
     def see(self, item: Any) -> bool:
         """Take note of one chunk or event; True when it is to be hidden from the caller."""
-        if self.api == "chat":
+        if self.api in ("chat", "completions"):
             return self._see_chunk(item)
         self._see_event(item)
         return False
@@ -535,7 +543,7 @@ class _StreamWatch:
         self.named = {"model": getattr(chunk, "model", None), "id": getattr(chunk, "id", None)}
         for choice in getattr(chunk, "choices", None) or []:
             delta = getattr(choice, "delta", None)
-            content = getattr(delta, "content", None)
+            content = getattr(delta, "content", getattr(choice, "text", None))
             if isinstance(content, str):
                 self.text.append(content)
             if getattr(choice, "finish_reason", None):
