@@ -9,7 +9,9 @@ prompt count, the last one the whole usage and ``finishReason``), and
 Vertex AI prefix (``projects/.../locations/.../publishers/google/models/...``). Errors are
 Google's error JSON (``{"error": {"code", "message", "status"}}``).
 
-What the next answers say is set on the server (``server.answer``, an :class:`Answer`);
+What the next answers say is set on the server (``server.answer``, an :class:`Answer`; its
+``function_call`` makes the first answer of a test call a function, for automatic
+function calling);
 :meth:`FakeGeminiServer.reset` restores the defaults. Every request is kept in
 ``server.requests``.
 """
@@ -57,6 +59,7 @@ class Answer:
     status: int | None = None
     cut: bool = False
     reply: tuple[str, ...] = REPLY
+    function_call: str | None = None  # the first answer calls this function, later ones reply
 
     def usage_metadata(self, *, final: bool = True) -> dict[str, Any]:
         if self.usage is not None:
@@ -187,7 +190,11 @@ class _Handler(BaseHTTPRequestHandler):
         if method == "countTokens":
             self._json({"totalTokens": answer.prompt})
         elif method == "generateContent":
-            self._json(_response(answer, model, answer.reply, final=True))
+            payload = _response(answer, model, answer.reply, final=True)
+            if answer.function_call is not None and len(fake.requests) == 1:
+                payload["candidates"][0]["content"]["parts"] = [
+                    {"functionCall": {"name": answer.function_call, "args": {"city": "Oslo"}}}]
+            self._json(payload)
         elif method == "streamGenerateContent":
             self._stream(answer, model)
         else:

@@ -1,6 +1,8 @@
 import asyncio
 import gc
 import sqlite3
+import subprocess
+import sys
 import warnings
 from decimal import Decimal
 
@@ -319,3 +321,65 @@ def test_a_stream_dropped_unfinished_is_still_recorded(server, ledger):
         del stream
         gc.collect()
     assert [e.status for e in ledger.entries()] == ["incomplete"]
+
+
+def test_each_request_of_automatic_function_calling_is_recorded(server, ledger):
+    def get_weather(city: str) -> str:
+        """The weather in a city."""
+        return f"sunny in {city}"
+
+    server.answer.function_call = "get_weather"
+    client = tracked(server, ledger=ledger)
+    answer = client.models.generate_content(
+        model=MODEL, contents="Weather in Oslo?",
+        config=types.GenerateContentConfig(tools=[get_weather]))
+    assert answer.text == TEXT
+    assert len(server.requests) == 2
+    assert [e.total for e in ledger.entries()] == [PLAIN_TOTAL] * 2
+    sent = server.requests[1].body["contents"]
+    assert sent[-1]["parts"][0]["functionResponse"]["response"] == {"result": "sunny in Oslo"}
+
+
+def test_a_model_version_no_table_lists_is_priced_as_the_model_asked_for(server, ledger):
+    server.answer.model_version = "gemini-2.5-flash-001"
+    client = tracked(server, ledger=ledger)
+    client.models.generate_content(model=MODEL, contents="Hi")
+    [entry] = ledger.entries()
+    assert (entry.status, entry.model, entry.total) == ("ok", MODEL, PLAIN_TOTAL)
+
+
+def test_an_image_costbook_cannot_measure_is_sent_and_counted_without_it(server, ledger):
+    client = tracked(server, ledger=ledger)
+    part = types.Part.from_bytes(data=b"not an image at all", mime_type="image/png")
+    client.models.generate_content(model=MODEL, contents=[part, "What is this?"])
+    [entry] = ledger.entries()
+    assert (entry.status, entry.total) == ("ok", PLAIN_TOTAL)
+    assert len(server.requests) == 1
+
+
+def test_an_async_client_tracked_on_its_own(server, ledger):
+    original = server.client()
+    client = track(original.aio, ledger=ledger)
+
+    async def call():
+        return (await client.models.generate_content(model=MODEL, contents="Hi")).text
+
+    assert asyncio.run(call()) == TEXT
+    [entry] = ledger.entries()
+    assert (entry.provider, entry.total) == ("google", PLAIN_TOTAL)
+
+
+def test_costbook_tracks_openai_without_google_genai_or_boto3(llm_server):
+    code = (
+        "import sys\n"
+        "for name in ('google', 'google.genai', 'boto3', 'botocore'): sys.modules[name] = None\n"
+        "import costbook, openai\n"
+        f"c = openai.OpenAI(base_url={llm_server.base_url!r}, api_key='sk-x', max_retries=0)\n"
+        "t = costbook.track(c, provider='openai')\n"
+        "t.chat.completions.create(model='gpt-4o-mini', messages=[{'role': 'user', "
+        "'content': 'hi'}])\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr

@@ -27,7 +27,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .._errors import UnknownModelError
+from .._errors import ContextWindowExceeded, UnknownModelError
 from ._other_sdks import shallow_copy
 from ._tracking import (
     _TRACKED,
@@ -202,6 +202,13 @@ class GeminiCall(_Call):
     def _price_and_record(self, answer: ResponseUsage, usage: Usage, status: str) -> None:
         from ._record import answered_model
 
+        if answer.model and self.asked is not None:
+            try:
+                answered_model(answer.model, self.settings.provider, self.asked)
+            except UnknownModelError:
+                # a model version no table lists (``gemini-2.5-flash-001``): the model
+                # asked for prices it
+                answer = dataclasses.replace(answer, model=None)
         try:
             model = answered_model(answer.model, self.settings.provider, self.asked)
             usage = _with_audio(usage, self.payload, model)
@@ -224,6 +231,16 @@ def _begin(settings: _Settings, kwargs: Mapping[str, Any]) -> GeminiCall:
         estimate = estimate_request(body, provider=settings.provider)
     except UnknownModelError:
         estimate = None  # sent, and recorded unpriced, unless a limit must refuse it
+    except ContextWindowExceeded:
+        raise
+    except ValueError as exc:  # an image costbook cannot read: counted without it
+        notes.append(f"counted without its images ({exc})")
+        body = {**body, "messages": [
+            {**message, "content": [part for part in message["content"]
+                                    if part.get("type") == "text"]}
+            if isinstance(message["content"], list) else message
+            for message in body["messages"]]}
+        estimate = estimate_request(body, provider=settings.provider)
     if estimate is not None and notes:
         estimate = dataclasses.replace(
             estimate, exact=False, approximations=(*estimate.approximations, *notes)
