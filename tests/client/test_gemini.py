@@ -383,3 +383,24 @@ def test_costbook_tracks_openai_without_google_genai_or_boto3(llm_server):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+def test_cached_audio_is_priced_at_the_audio_cache_rate(server, ledger):
+    server.answer.prompt = 100
+    server.answer.cached = 30
+    server.answer.prompt_details = [{"modality": "TEXT", "tokenCount": 75},
+                                    {"modality": "AUDIO", "tokenCount": 25}]
+    server.answer.cache_details = [{"modality": "TEXT", "tokenCount": 20},
+                                   {"modality": "AUDIO", "tokenCount": 10}]
+    client = tracked(server, ledger=ledger)
+    client.models.generate_content(model=MODEL, contents="Listen again.")
+    [entry] = ledger.entries()
+    assert entry.usage == Usage(input_tokens=100, output_tokens=12, cache_read_tokens=30,
+                                audio_input_tokens=25, audio_cache_read_tokens=10)
+    assert entry.items == {
+        "input": Decimal("0.0000165"),  # 55 uncached text x $0.30/M
+        "cache_read": Decimal("0.0000006"),  # 20 cached text x $0.03/M
+        "audio_input": Decimal("0.000015"),  # 15 uncached audio x $1/M
+        "audio_cache_read": Decimal("0.000001"),  # 10 cached audio x $0.10/M
+        "output": Decimal("0.00003"),
+    }
