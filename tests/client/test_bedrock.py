@@ -249,3 +249,27 @@ def test_other_clients_of_boto3_are_refused():
                       aws_secret_access_key="y")
     with pytest.raises(TypeError, match="bedrock-runtime"):
         track(s3)
+
+
+def test_an_invoke_stream_cut_short_is_recorded_incomplete_with_the_input_it_reported(
+        server, ledger):
+    server.answer.cut = True
+    client = track(server.client(), ledger=ledger)
+    answer = client.invoke_model_with_response_stream(modelId=MODEL,
+                                                      body=json.dumps(ANTHROPIC_BODY))
+    with pytest.raises(Exception):  # noqa: B017 - botocore's own error, whatever its class
+        list(answer["body"])
+    [entry] = ledger.entries()
+    assert entry.status == "incomplete"
+    assert entry.usage.input_tokens == 30
+    assert entry.usage.output_tokens == max(1, costbook.count_tokens(REPLY[0], PRICED_AS))
+
+
+def test_a_stream_closed_early_is_recorded_incomplete(server, ledger):
+    client = track(server.client(), ledger=ledger)
+    answer = client.converse_stream(modelId=MODEL, messages=MESSAGES)
+    events = iter(answer["stream"])
+    next(events)
+    answer["stream"].close()
+    [entry] = ledger.entries()
+    assert entry.status == "incomplete"

@@ -404,3 +404,22 @@ def test_cached_audio_is_priced_at_the_audio_cache_rate(server, ledger):
         "audio_cache_read": Decimal("0.000001"),  # 10 cached audio x $0.10/M
         "output": Decimal("0.00003"),
     }
+
+
+def test_an_answer_asked_as_its_http_response_is_priced_from_its_body(server, ledger):
+    client = tracked(server, ledger=ledger)
+    answer = client.models.generate_content(
+        model=MODEL, contents="Hi",
+        config=types.GenerateContentConfig(should_return_http_response=True))
+    assert answer.sdk_http_response.body
+    [entry] = ledger.entries()
+    assert (entry.status, entry.usage, entry.total) == ("ok", PLAIN, PLAIN_TOTAL)
+
+
+def test_a_vertex_stream_is_priced_as_vertex(server, ledger):
+    client = track(server.vertex_client(), ledger=ledger)
+    text = "".join(chunk.text for chunk in client.models.generate_content_stream(
+        model=MODEL, contents="Hi"))
+    assert text == TEXT
+    [entry] = ledger.entries()
+    assert (entry.status, entry.provider, entry.total) == ("ok", "vertex", PLAIN_TOTAL)

@@ -133,10 +133,28 @@ def _wrap_call(original: Any, settings: _Settings) -> Any:
         except BaseException as exc:
             call.failed(exc)
             raise
-        call.finish(response, _text(response), complete=True)
+        call.finish(_answer(response), _text(response), complete=True)
         return response
 
     return tracked
+
+
+def _answer(response: Any) -> Any:
+    """What prices an answer: the response, or for one made with
+    ``config.should_return_http_response`` (only the HTTP response), its JSON body."""
+    if getattr(response, "usage_metadata", None) is not None:
+        return response
+    body = getattr(getattr(response, "sdk_http_response", None), "body", None)
+    if isinstance(body, str) and body:
+        from ._response_usage import parse_json
+
+        try:
+            data = parse_json(body)
+        except ValueError:
+            return response
+        if isinstance(data, Mapping):
+            return data
+    return response
 
 
 def _wrap_async_call(original: Any, settings: _Settings) -> Any:
@@ -148,7 +166,7 @@ def _wrap_async_call(original: Any, settings: _Settings) -> Any:
         except BaseException as exc:
             call.failed(exc)
             raise
-        call.finish(response, _text(response), complete=True)
+        call.finish(_answer(response), _text(response), complete=True)
         return response
 
     return tracked
