@@ -273,3 +273,42 @@ def test_a_stream_closed_early_is_recorded_incomplete(server, ledger):
     answer["stream"].close()
     [entry] = ledger.entries()
     assert entry.status == "incomplete"
+
+
+def test_the_estimate_reads_converse_and_says_what_it_approximates():
+    from costbook.client._bedrock import _begin
+    from costbook.client._other_sdks import _settings
+
+    settings = _settings("bedrock", None, None, {}, None, None, None)
+    kwargs = {
+        "modelId": MODEL, "system": [{"text": "Be terse."}],
+        "messages": [{"role": "user", "content": [
+            {"text": "What is in this picture?"},
+            {"image": {"format": "png", "source": {"bytes": b"\x89PNG"}}}]}],
+        "toolConfig": {"tools": [{"toolSpec": {"name": "lookup", "description": "Look up.",
+                                               "inputSchema": {"json": {"type": "object"}}}}]},
+        "inferenceConfig": {"maxTokens": 50},
+    }
+    estimate = _begin(settings, kwargs, converse=True).estimate
+    body = {"model": MODEL, "max_tokens": 50, "system": "Be terse.",
+            "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "What is in this picture?"}]}],
+            "tools": [{"name": "lookup", "description": "Look up.",
+                       "input_schema": {"type": "object"}}]}
+    assert estimate.input_tokens == costbook.estimate_messages(
+        body, provider="bedrock").input_tokens
+    assert (estimate.model, estimate.max_output_tokens, estimate.exact) == (
+        PRICED_AS, 50, False)
+    assert "messages[0].content[1] (image) is not counted" in estimate.approximations
+
+
+def test_another_makers_invoke_body_is_counted_as_its_text():
+    from costbook.client._bedrock import _begin
+    from costbook.client._other_sdks import _settings
+
+    settings = _settings("bedrock", None, None, {}, None, None, None)
+    body = json.dumps({"inputText": "Hello", "textGenerationConfig": {"maxTokenCount": 20}})
+    estimate = _begin(settings, {"modelId": "amazon.nova-lite-v1:0", "body": body},
+                      converse=False).estimate
+    assert estimate.model == "amazon.nova-lite-v1:0" and not estimate.exact
+    assert any("counted as its JSON text" in note for note in estimate.approximations)

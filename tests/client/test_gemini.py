@@ -423,3 +423,22 @@ def test_a_vertex_stream_is_priced_as_vertex(server, ledger):
     assert text == TEXT
     [entry] = ledger.entries()
     assert (entry.status, entry.provider, entry.total) == ("ok", "vertex", PLAIN_TOTAL)
+
+
+def test_the_estimate_says_what_it_approximates():
+    from costbook.client._gemini import _begin
+    from costbook.client._other_sdks import _settings
+
+    settings = _settings("google", None, None, {}, None, None, None)
+    audio = types.Part.from_bytes(data=b"RIFF....WAVE", mime_type="audio/wav")
+    call = _begin(settings, {"model": f"models/{MODEL}", "contents": [audio, "Transcribe."],
+                             "config": {"cachedContent": "cachedContents/abc",
+                                        "maxOutputTokens": 10}})
+    estimate = call.estimate
+    assert (estimate.model, estimate.provider, estimate.max_output_tokens) == (
+        MODEL, "google", 10)
+    assert not estimate.exact
+    said = " | ".join(estimate.approximations)
+    assert "o200k_base" in said
+    assert "contents[0].parts[0] (inline data other than an image) is not counted" in said
+    assert "cached_content is not counted" in said
