@@ -52,7 +52,8 @@ def test_the_oldest_constraints_pin_every_declared_lower_bound():
     extras = project["optional-dependencies"]
     declared = {}
     for requirement in [*project["dependencies"],
-                        *[r for name in ("openai", "anthropic", "postgres", "otel", "langchain")
+                        *[r for name in ("openai", "anthropic", "postgres", "otel", "langchain",
+                                                     "google", "bedrock")
                           for r in extras[name]]]:
         match = re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[[a-z]+\])?>=([0-9.]+)(?:,<\d+)?", requirement)
         assert match, requirement

@@ -94,7 +94,10 @@ def track(
     ``budget`` and any open ``max_cost`` block, priced from the answer and recorded in
     ``ledger``; or of an ``anthropic.Anthropic`` or ``anthropic.AsyncAnthropic`` client,
     whose ``messages.create`` (streamed or not) and ``messages.stream`` calls are tracked
-    the same way.
+    the same way; or of a ``google.genai.Client`` (``models.generate_content`` and
+    ``generate_content_stream``, and the same of ``client.aio``) or a ``boto3``
+    ``bedrock-runtime`` client (``converse``, ``converse_stream``, ``invoke_model``,
+    ``invoke_model_with_response_stream``): see :mod:`._gemini` and :mod:`._bedrock`.
 
     ``provider`` defaults to the one the client's base URL names (api.openai.com,
     openrouter.ai, router.requesty.ai, openai.azure.com, api.anthropic.com). Without
@@ -118,15 +121,21 @@ def track(
     the same way; docs/tracked-calls.md lists every method, and those left alone and why.
     """
     from ._anthropic import install_anthropic, is_anthropic_client
+    from ._other_sdks import track_other_sdk
 
     if getattr(client, _TRACKED, False):
         raise ValueError("this client is tracked already; track the original client once")
+    other = track_other_sdk(client, ledger=ledger, budget=budget, provider=provider, tags=tags,
+                            unknown_models=unknown_models, models=models)
+    if other is not None:  # google-genai's Client, boto3's bedrock-runtime client
+        return other  # type: ignore[no-any-return]
     is_anthropic = is_anthropic_client(client)
     for name in ("with_options", "messages" if is_anthropic else "chat"):
         if not hasattr(client, name):
             raise TypeError(
-                f"track() takes an openai.OpenAI, openai.AsyncOpenAI, anthropic.Anthropic or "
-                f"anthropic.AsyncAnthropic client, got {type(client).__name__}"
+                f"track() takes an openai.OpenAI, openai.AsyncOpenAI, anthropic.Anthropic, "
+                f"anthropic.AsyncAnthropic, google.genai.Client or boto3 bedrock-runtime "
+                f"client, got {type(client).__name__}"
             )
     check_sdk_surface(client, "anthropic" if is_anthropic else "openai")
     base_url = getattr(client, "base_url", None)
