@@ -32,7 +32,7 @@ def _warn_afresh(monkeypatch):
 
 def test_max_tokens_above_the_tables_max_output_is_sent(llm_server, ledger):
     client = track(llm_server.client(), ledger=ledger, provider="openai")
-    with pytest.warns(RuntimeWarning, match="50000 output tokens, more than the 16384"):
+    with pytest.warns(RuntimeWarning, match="50000 output tokens, more than the 16384 that openai:gpt-4o-mini"):
         client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES,
                                        max_tokens=50000)
     with warnings.catch_warnings():

@@ -197,7 +197,7 @@ def _estimate(
                     f"gives at most {most}"
                 )
             misfit = (f"the request asks for up to {requested} output tokens, more than the "
-                      f"{most} {model.ref}'s table gives; the high bound uses {most}")
+                      f"{most} that {model.ref}'s table gives; the high bound uses {most}")
         elif window is not None and input_tokens + requested > window:
             if strict:
                 raise ContextWindowExceeded(model.ref, input_tokens, requested, window,
