@@ -68,6 +68,8 @@ class _Settings:
     models: Mapping[str, str] = field(default_factory=dict)
     # the Anthropic beta flags the client sends with every request
     betas: tuple[str, ...] = ()
+    # whether a refusal is recorded (False where the caller sends the call all the same)
+    record_refusals: bool = True
 
     def check_tags(self, tags: Mapping[str, str]) -> None:
         """Refuse tags that hold the client's own API key (the key is never shown)."""
@@ -343,6 +345,8 @@ class _Call:
     def _refused(self, refused_by: str) -> None:
         """Record this call as refused by ``refused_by`` before it was sent."""
         self.done = True
+        if not self.settings.record_refusals:
+            return
         record_refusal(self.ledger, model=self.asked,
                        ref=self.asked_ref, provider=self.settings.provider,
                        estimate=self.estimate, tags=self.tags, refused_by=refused_by)
