@@ -189,7 +189,8 @@ def test_an_unpriceable_part_is_sent_and_recorded_unpriced(llm_server, ledger, n
 def test_an_unpriceable_part_is_refused_and_recorded_under_a_budget(llm_server, ledger,
                                                                     no_output_rate, door):
     client = track(llm_server.client(), budget=Budget("1", ledger=ledger), provider="openai")
-    with pytest.raises(costbook.PricingError, match="output"):
+    with pytest.raises(costbook.PricingError, match="output.*the call was not sent, as budget "
+                       r"\$1.00 \(all time\) is in force"):
         DOORS[door](client)
     assert llm_server.requests == []
     [entry] = ledger.entries()

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from .._errors import CostbookError, PricingError
 from ..ledger._entry import REFUSED_BY
 from ..pricing._cost import Cost
 from ..pricing._money import usd
@@ -78,6 +79,17 @@ def record_refusal(
         warnings.warn(f"costbook: the refused call could not be recorded ({exc})",
                       RuntimeWarning, stacklevel=4)
         return None
+
+
+def unestimated_refusal(problem: Exception, refused_by: str) -> Exception:
+    """The error that refuses a call that could not be estimated under ``refused_by``:
+    ``problem``, saying why the call was not sent (of the same class)."""
+    if type(problem) not in (PricingError, CostbookError, ValueError):
+        return problem
+    return type(problem)(
+        f"{problem}; the call was not sent, as {refused_by} is in force and the call's cost "
+        "cannot be held (without a limit it is sent, and recorded from its answer)"
+    )
 
 
 def _first(kind: str, provider: str, model: str) -> bool:

@@ -28,6 +28,7 @@ from ._refusals import (
     budget_label,
     record_refusal,
     scope_label,
+    unestimated_refusal,
     warn_misfit,
     warn_unestimated,
 )
@@ -320,10 +321,10 @@ class _Call:
         if estimate is None:
             refused_by = _refuses_unestimated(settings, scopes, problem)
             if refused_by is not None:
-                error = (problem if problem is not None
-                         else _unknown_model_refusal(settings, str(asked)))
                 self._refused(refused_by)
-                raise error
+                if problem is not None:
+                    raise unestimated_refusal(problem, refused_by) from None
+                raise _unknown_model_refusal(settings, str(asked))
             if problem is not None:
                 warn_unestimated(self.asked_ref, settings.provider, problem)
         high = estimate.high.total if estimate is not None else Decimal(0)
