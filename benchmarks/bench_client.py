@@ -9,6 +9,7 @@ SDK and, when it is installed, the anthropic SDK.
 
 from __future__ import annotations
 
+import statistics
 import sys
 import tempfile
 import time
@@ -42,20 +43,30 @@ def per_call(create, calls: int, body: dict) -> float:
     return (time.perf_counter() - start) / calls
 
 
+def timed(create, body: dict) -> float:
+    start = time.perf_counter()
+    create(**body)
+    return time.perf_counter() - start
+
+
 def compare(name: str, plain, tracked, body: dict, ledger, calls: int, rounds: int) -> None:
     for create in (plain, tracked):
         per_call(create, 20, body)  # warm up: connections, tokenizer, tables
-    plain_best = tracked_best = float("inf")
-    for _ in range(rounds):  # interleaved, so both see the same machine load
-        plain_best = min(plain_best, per_call(plain, calls, body))
-        tracked_best = min(tracked_best, per_call(tracked, calls, body))
+    plain_times: list[float] = []
+    tracked_times: list[float] = []
+    for _ in range(calls * rounds):  # call by call in turn: both see the same machine load
+        plain_times.append(timed(plain, body))
+        tracked_times.append(timed(tracked, body))
     recorded = len(ledger.entries())
-    overhead = tracked_best - plain_best
+    plain_median = statistics.median(plain_times)
+    tracked_median = statistics.median(tracked_times)
+    overhead = statistics.median(t - p for t, p in zip(tracked_times, plain_times, strict=True))
     print(f"\n{name}")
-    print(f"  untracked call          {plain_best * 1e3:8.3f} ms")
-    print(f"  tracked call            {tracked_best * 1e3:8.3f} ms")
-    print(f"  overhead per call       {overhead * 1e3:8.3f} ms  "
-          f"({tracked_best / plain_best:.2f}x; {recorded} entries recorded)")
+    print(f"  untracked call (median) {plain_median * 1e3:8.3f} ms")
+    print(f"  tracked call (median)   {tracked_median * 1e3:8.3f} ms")
+    print(f"  overhead per call       {overhead * 1e3:8.3f} ms  (median of the "
+          f"{len(plain_times)} differences; {tracked_median / plain_median:.2f}x; "
+          f"{recorded} entries recorded)")
 
 
 def main(calls: int = 300, rounds: int = 5) -> None:

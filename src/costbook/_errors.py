@@ -39,14 +39,18 @@ class PricingError(CostbookError, ValueError):
 class ContextWindowExceeded(CostbookError, ValueError):
     """A request's input plus its requested output do not fit the model's context window."""
 
-    def __init__(self, model: str, input_tokens: int, output_tokens: int, window: int) -> None:
+    def __init__(self, model: str, input_tokens: int, output_tokens: int, window: int,
+                 *, approximate: str | None = None) -> None:
         self.model = model
         self.input_tokens = input_tokens
         self.output_tokens = output_tokens
         self.context_window = window
+        self.approximate = approximate
+        note = f" (the input count is approximate: {approximate})" if approximate else ""
         super().__init__(
             f"{model}: {input_tokens} input tokens + {output_tokens} output tokens = "
-            f"{input_tokens + output_tokens}, more than its context window of {window} tokens"
+            f"{input_tokens + output_tokens}, more than its context window of {window} "
+            f"tokens{note}"
         )
 
 

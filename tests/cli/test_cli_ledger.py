@@ -182,6 +182,7 @@ def test_budget_status_as_json_exits_1_when_exhausted(capsys, path):
     assert data == {
         "limit": "0.02", "window": "total", "since": None, "tags": {}, "spent": "0.02998",
         "reserved": "0", "remaining": "-0.00998", "exhausted": True, "overrun": "0", "late": 0,
+        "refused": 0, "risked": "0",
     }
     code, out, _ = run(capsys, "budget", "status", "--ledger", path, "--limit", "1",
                        "--window", "day", "--json")
@@ -378,3 +379,25 @@ def test_read_commands_read_a_ledger_that_cannot_be_written(capsys, path, read_o
     assert (done.returncode, done.stdout, done.stderr) == (code, out, "")
     assert "$" in out
     assert Path(read_only_ledger).read_bytes() == before
+
+
+def test_report_and_budget_status_show_refused_calls_and_the_spend_they_risked(capsys, path):
+    with Ledger(path) as ledger:
+        ledger.record(price(Usage(), "gpt-4o-mini"), at=at(12), status="refused",
+                      estimate="0.0123", tags={"team": "search", "refused_by": "max_cost $0.01"})
+    code, out, _ = run(capsys, "report", "--ledger", path, "--by", "status")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[-3:] == ["cost", "refused", "risked"]
+    assert lines[4].split()[:2] == ["refused", "0"] and lines[4].split()[-2:] == ["1",
+                                                                                  "$0.0123"]
+    assert lines[-1].split()[0] == "total" and lines[-1].split()[-2:] == ["1", "$0.0123"]
+    code, out, _ = run(capsys, "report", "--ledger", path, "--by", "status", "--json")
+    refused = [row for row in json.loads(out) if row["status"] == "refused"]
+    assert [(r["calls"], r["cost"], r["refused"], r["risked"]) for r in refused] == [
+        (0, "0", 1, "0.0123")]
+    code, out, _ = run(capsys, "budget", "status", "--ledger", path, "--limit", "0.05",
+                       "--tag", "team=search")
+    assert out.splitlines()[-1] == (
+        "refused     $0.0123  1 call refused before sending would have risked it (not spent)")
+    assert "spent      $0.02863" in out  # as before the refusal

@@ -329,3 +329,45 @@ def test_models_lists_a_providers_tiers(capsys):
     assert sonnet["service_tiers"] == ["standard", "batch"]
     assert sonnet["prompt_tiers"][0]["threshold"] == "above 200000"
     assert sonnet["per_web_search"] == "0.01"
+
+
+def test_a_breakdown_shown_adds_up_to_its_total(capsys):
+    code, out, _ = run(capsys, "estimate", "claude-sonnet-4-5", "--input", "1k",
+                       "--cache-write", "10")
+    assert code == 0
+    # rounded to 4 places the parts would show $0.0030 + $0.0000375 = $0.0030: all exact
+    assert out.splitlines()[1:] == [
+        "  input                $0.00297",
+        "  cache_write        $0.0000375",
+        "  total              $0.0030075",
+    ]
+
+
+def test_uncached_input_follows_anthropics_convention(capsys):
+    code, out, _ = run(capsys, "estimate", "claude-sonnet-4-5", "--uncached-input", "150k",
+                       "--cache-read", "100k", "--json")
+    assert code == 0
+    cost = json.loads(out)
+    assert cost["usage"]["input_tokens"] == 250_000 and cost["usage"]["cache_read_tokens"] \
+        == 100_000
+    # 250K input passes the 200K long-context threshold: $6/M input, $0.60/M cache reads
+    assert cost["items"] == {"input": "0.9", "cache_read": "0.06"}
+    code, out, _ = run(capsys, "estimate", "claude-sonnet-4-5", "--input", "150k",
+                       "--cache-read", "100k", "--json")
+    assert json.loads(out)["usage"]["input_tokens"] == 150_000
+
+
+def test_input_and_uncached_input_together_are_refused_naming_both(capsys):
+    code, out, err = run(capsys, "estimate", "claude-sonnet-4-5", "--uncached-input", "1k",
+                         "--input", "1k")
+    assert code == 2 and out == ""
+    assert "--input" in err and "--uncached-input" in err and len(err.splitlines()) == 1
+
+
+def test_help_says_which_convention_each_input_option_follows(capsys):
+    with pytest.raises(SystemExit):
+        main(["estimate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--input N all input tokens, cache reads and writes included (OpenAI's" in text
+    assert "--uncached-input N input tokens excluding cache reads and writes (Anthropic's" \
+        in text

@@ -276,7 +276,8 @@ def test_a_budget_refuses_before_any_request(llm_server, ledger):
         pass
     assert llm_server.requests == []
     assert budget.spent() == Decimal("0.00045") and budget.status().reserved == 0
-    assert len(ledger.entries()) == 2
+    assert [e.status for e in ledger.entries()] == ["ok"] * 2 + ["refused"] * 3
+    assert {e.estimate_high for e in ledger.entries(status="refused")} == {high}
 
 
 def test_a_max_cost_block_holds_anthropic_calls(llm_server, ledger):
@@ -288,11 +289,20 @@ def test_a_max_cost_block_holds_anthropic_calls(llm_server, ledger):
     assert scope.calls == 2 and scope.spent == Decimal("0.00045")
 
 
-def test_a_body_without_max_tokens_is_refused_before_sending(llm_server, ledger):
-    with pytest.raises(ValueError, match="max_tokens"):
-        tracked(llm_server, ledger).messages.create(model=MODEL, messages=MESSAGES,
-                                                    extra_body={})
-    assert llm_server.requests == []
+def test_a_body_costbook_cannot_estimate_is_sent_unless_a_limit_needs_its_price(llm_server,
+                                                                               ledger):
+    odd = [{"role": "user", "content": [{"text": "a block without its type"}]}]
+    with pytest.warns(RuntimeWarning, match="content block with a 'type'.*it is sent"):
+        tracked(llm_server, ledger).messages.create(model=MODEL, messages=odd,
+                                                    max_tokens=100)
+    assert len(llm_server.requests) == 1  # the provider decides
+    assert [e.status for e in ledger.entries()] == ["ok"]
+    client_ = track(client(llm_server), budget=Budget("1", ledger=ledger),
+                    provider="anthropic")
+    with pytest.raises(ValueError, match="content block with a 'type'"):
+        client_.messages.create(model=MODEL, messages=odd, max_tokens=100)
+    assert len(llm_server.requests) == 1
+    assert [e.status for e in ledger.entries()] == ["ok", "refused"]
 
 
 # --- the async client ---------------------------------------------------------------------------
@@ -350,7 +360,8 @@ def test_the_async_client_under_a_budget(llm_server, ledger):
                 pass
 
     asyncio.run(calls())
-    assert llm_server.requests == [] and ledger.entries() == []
+    assert llm_server.requests == []
+    assert [(e.status, e.total) for e in ledger.entries()] == [("refused", 0)] * 2
 
 
 # --- the client -------------------------------------------------------------------------------
@@ -368,9 +379,9 @@ def test_with_options_keeps_tracking_and_the_original_is_left_untracked(llm_serv
 def test_the_provider_comes_from_the_base_url(ledger):
     client_ = track(anthropic.Anthropic(api_key="sk-ant-x"), ledger=ledger)
     assert client_.messages.create.__wrapped__
-    with pytest.raises(costbook.CostbookError, match="provider="):
-        track(anthropic.Anthropic(api_key="sk-ant-x", base_url="http://127.0.0.1:9"),
-              ledger=ledger)
+    elsewhere = track(anthropic.Anthropic(api_key="sk-ant-x", base_url="http://127.0.0.1:9"),
+                      ledger=ledger)
+    assert elsewhere.messages.create.__wrapped__
 
 
 def test_other_objects_are_refused_naming_both_sdks():

@@ -100,7 +100,9 @@ def test_a_streaming_response_is_refused_before_sending_over_budget(llm_server, 
                                                                      messages=MESSAGES)
     with pytest.raises(BudgetExceeded), manager:
         pass
-    assert llm_server.requests == [] and ledger.entries() == []
+    assert llm_server.requests == []
+    assert [(e.status, e.refused_by) for e in ledger.entries()] == [
+        ("refused", "budget $0.00 (all time)")]
 
 
 def test_a_dropped_raw_stream_is_still_recorded(llm_server, ledger):

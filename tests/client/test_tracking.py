@@ -12,6 +12,7 @@ import pytest
 
 import costbook
 from costbook import Budget, BudgetExceeded, Ledger, Usage, price, track
+from costbook.pricing._money import usd
 from fake_headers import scenario
 from fake_llm_server import API_KEY, PROMPT_TOKENS
 from table_factory import write_one_model_table
@@ -289,7 +290,10 @@ def test_a_budget_refuses_the_third_call_before_any_request(llm_server, ledger):
     assert len(llm_server.requests) == 2
     assert "limit" in str(refused.value)
     assert budget.spent() == 2 * actual
-    assert len(ledger.entries()) == 2
+    assert [e.status for e in ledger.entries()] == ["ok", "ok", "refused"]
+    refusal = ledger.entries()[2]
+    assert (refusal.total, refusal.estimate_high, refusal.usage.requests) == (0, high, 0)
+    assert refusal.refused_by == f"budget {usd(budget.limit)} (all time)"
 
 
 def test_per_call_tags_do_not_change_the_request(llm_server, ledger):
@@ -377,7 +381,11 @@ def test_an_unknown_model_is_refused_before_any_request_under_a_limit(llm_server
             pytest.raises(costbook.UnknownModelError) as refused:
         client.chat.completions.create(model="acme/brand-new-model", messages=MESSAGES)
     assert llm_server.requests == []
-    assert ledger.entries() == []
+    [entry] = ledger.entries()
+    assert (entry.status, entry.total, entry.model, entry.estimate_high) == (
+        "refused", 0, "acme/brand-new-model", None)
+    assert entry.refused_by == {"budget": "budget $1.00 (all time)", "max_cost":
+                                "max_cost $1.00", "refuse": "unknown_models='refuse'"}[how]
     message = str(refused.value)
     assert "'acme/brand-new-model'" in message and "not sent" in message
     assert "unknown_models='allow'" in message and "costbook.load" in message

@@ -118,8 +118,9 @@ def test_a_budget_refuses_a_call_before_any_request(llm_server, ledger):
     with pytest.raises(BudgetExceeded, match="budget"):
         chat(llm_server, handler).invoke("Say hello.")
     assert llm_server.requests == []
-    assert ledger.entries() == []
-    assert budget.reserved() == 0
+    assert [(e.status, e.total, e.refused_by) for e in ledger.entries()] == [
+        ("refused", 0, "budget $0.000001 (all time)")]
+    assert budget.reserved() == 0 and budget.spent() == 0
 
 
 def test_a_budget_holds_then_commits_the_actual_cost(llm_server, ledger):
@@ -140,8 +141,8 @@ def test_an_async_call_under_a_budget(llm_server, ledger):
     assert llm_server.requests == []
     allowed = chat(llm_server, CostbookCallbackHandler(ledger=ledger))
     asyncio.run(allowed.ainvoke("Say hello."))
-    [entry] = ledger.entries()
-    assert entry.total == Decimal("0.00000975")
+    assert [e.status for e in ledger.entries()] == ["refused", "ok"]
+    assert ledger.total() == ledger.entries()[1].total == Decimal("0.00000975")
 
 
 def test_a_max_cost_block_refuses_and_collects(llm_server, ledger):

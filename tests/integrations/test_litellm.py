@@ -207,8 +207,9 @@ def test_a_budget_refuses_an_async_call_before_any_request(llm_server, ledger, u
         asyncio.run(acall(llm_server))
     assert llm_server.requests == []
     time.sleep(0.2)
-    assert ledger.entries() == []
-    assert budget.reserved() == 0
+    assert [(e.status, e.total, e.refused_by) for e in ledger.entries()] == [
+        ("refused", 0, "budget $0.000001 (all time)")]
+    assert budget.reserved() == 0 and budget.spent() == 0
     assert logger.pending == 0
 
 

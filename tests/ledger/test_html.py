@@ -176,3 +176,22 @@ def test_ten_thousand_entries_make_a_small_page_that_renders_quickly(tmp_path, b
         page.close()
     assert size < 5_000_000
     assert made_in < 20 and page.load_seconds < 20
+
+
+def test_refused_calls_are_shown_with_what_they_would_have_risked(tmp_path, browser):  # noqa: F811
+    path = tmp_path / "refused.sqlite"
+    with Ledger(path) as ledger:
+        ledger.record(price(Usage(), "gpt-4o-mini"), at=at(10), status="refused",
+                      estimate="0.00103", tags={"refused_by": "max_cost $0.001"})
+        page_html = html_report(ledger, now=NOW)
+    page_path = tmp_path / "refused.html"
+    page_path.write_text(page_html, encoding="utf-8")
+    page = browser.open(page_path)
+    try:
+        assert page.problems() == []
+        assert page.evaluate("document.getElementById('calls').textContent") == "0"
+        assert page.evaluate("document.getElementById('refused').textContent") == "1"
+        assert page.evaluate("document.getElementById('risked').textContent") == "$0.00103"
+        assert page.evaluate("document.getElementById('total-exact').textContent") == "$0.00"
+    finally:
+        page.close()

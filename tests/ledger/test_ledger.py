@@ -688,3 +688,33 @@ def test_an_unpriced_entry_counts_its_reported_charge_and_keeps_the_asked_model(
     rows = list(csv.DictReader(io.StringIO(ledger.export("csv"))))
     assert [(r["status"], r["asked_model"]) for r in rows] == [
         ("ok", ""), ("unpriced", "openrouter/auto"), ("unpriced", "")]
+
+
+def test_refused_calls_are_counted_apart_and_never_spend(ledger):
+    from costbook import Budget
+
+    spent = ledger.record(price(Usage(input_tokens=1000, output_tokens=100), "gpt-4o-mini"),
+                          tags={"team": "a"})
+    for high in ("0.25", "0.5"):
+        ledger.record(price(Usage(requests=0), "gpt-4o-mini"), status="refused", estimate=high,
+                      tags={"team": "a", "refused_by": "budget $1.00 (all time)"})
+    ledger.record(price(Usage(requests=0), "claude-sonnet-4-6"), status="refused", estimate="0.125",
+                  tags={"refused_by": "max_cost $0.10"})
+    assert ledger.total() == spent.total
+    rows = ledger.report("model")
+    assert [(r.group["model"], r.calls, r.cost, r.refused, r.risked) for r in rows] == [
+        ("claude-sonnet-4-6", 0, 0, 1, Decimal("0.125")),
+        ("gpt-4o-mini", 1, spent.total, 2, Decimal("0.75")),
+    ]
+    assert rows[1].usage == spent.usage
+    assert rows[1].as_dict()["refused"] == 2 and rows[1].as_dict()["risked"] == "0.75"
+    assert "refused" not in ledger.report("model", status="ok")[0].as_dict()
+    [total] = ledger.report(())
+    assert (total.calls, total.refused, total.risked) == (1, 3, Decimal("0.875"))
+    budget = Budget("1", ledger=ledger, tags={"team": "a"})
+    status = budget.status()
+    assert (status.spent, status.refused, status.risked) == (spent.total, 2, Decimal("0.75"))
+    assert budget.spent() == spent.total
+    assert [e.refused_by for e in ledger.entries(status="refused")] == [
+        "budget $1.00 (all time)", "budget $1.00 (all time)", "max_cost $0.10"]
+    assert spent.refused_by is None

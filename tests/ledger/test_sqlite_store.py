@@ -54,7 +54,7 @@ def test_a_new_ledger_is_a_versioned_wal_sqlite_file(tmp_path):
     Ledger(path).close()
     db = raw(path)
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
-    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"meta", "entries", "entry_tags", "reservations", "spooled"} <= tables
@@ -150,8 +150,8 @@ def test_an_older_ledger_is_migrated_forward_keeping_its_entries(tmp_path):
 
         Budget("1", ledger=ledger).reserve("0.5").release()  # the new table works
     db = raw(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
-    assert db.execute("SELECT key FROM meta").fetchall() == [("migrated 1->3",)]
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert db.execute("SELECT key FROM meta").fetchall() == [("migrated 1->4",)]
     db.close()
 
 
@@ -424,5 +424,60 @@ def test_a_version_2_ledger_gains_the_invalid_usage_status_keeping_ids(tmp_path)
         assert [e.id for e in ledger.entries()] == [1, 2, 3] and third.id == 3
         assert [e.usage.input_tokens for e in ledger.entries(status="invalid_usage")] == [3]
     db = raw(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 4
     db.close()
+
+
+def test_a_version_3_ledger_gains_the_refused_status_keeping_its_entries(tmp_path):
+    path = tmp_path / "v3.sqlite"
+    db = raw(path)
+    db.execute("BEGIN")
+    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    for step in MIGRATIONS[:3]:
+        for statement in step:
+            db.execute(statement)
+    db.execute("PRAGMA user_version = 3")
+    columns = ["time", "provider", "model", "status", *USAGE_COLUMNS, "cost", "cost_items",
+               "currency", "tags", "overrun", "late", "asked_model"]
+    db.execute(
+        f"INSERT INTO entries ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        ("2025-06-10T12:00:00.000000Z", "openai", "gpt-4o-mini", "unpriced",
+         *([7] + [0] * (len(USAGE_COLUMNS) - 1)), "0.5", '{"reported": "0.5"}', "USD", "{}",
+         "0.1", 1, "prod-4o"),
+    )
+    db.execute("COMMIT")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        db.execute("UPDATE entries SET status = 'refused'")
+    db.close()
+    with Ledger(path) as ledger:
+        refused = ledger.record(price(Usage(), "gpt-4o-mini"), status="refused")
+        first, second = ledger.entries()
+        assert (first.id, first.status, first.total, first.overrun, first.late,
+                first.asked_model, first.usage.input_tokens) == (
+            1, "unpriced", Decimal("0.5"), Decimal("0.1"), True, "prod-4o", 7)
+        assert (second.id, second.status) == (refused.id, "refused") == (2, "refused")
+    db = raw(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed: status"):
+        db.execute("UPDATE entries SET status = 'lost'")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed: status"):
+        db.execute(
+            f"INSERT INTO entries ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})",
+            ("2025-06-10T12:00:00.000000Z", "openai", "gpt-4o-mini", "lost",
+             *([0] * len(USAGE_COLUMNS)), "0", "{}", "USD", "{}", None, 0, None),
+        )
+    db.close()
+
+
+def test_a_status_added_to_costbook_is_accepted_on_the_next_open(tmp_path, monkeypatch):
+    from costbook.ledger import _entry, _sqlite_schema
+
+    path = tmp_path / "spend.sqlite"
+    Ledger(path).close()
+    more = (*_entry.STATUSES, "imported")
+    monkeypatch.setattr(_sqlite_schema, "STATUSES", more)
+    monkeypatch.setattr("costbook.ledger._ledger.STATUSES", more)
+    with Ledger(path) as ledger:
+        entry = ledger.record(price(Usage(input_tokens=1), "gpt-4o-mini"), status="imported")
+        assert ledger.entries()[0].status == entry.status == "imported"

@@ -21,7 +21,7 @@ def test_a_request_over_the_limit_fails_with_the_numbers():
     assert isinstance(failed.value, AssertionError)
     message = str(failed.value)
     high = costbook.estimate_request(BODY).high.total
-    assert f"({high} USD" in message
+    assert f"may cost up to ${high} (8 input tokens" in message
     assert "up to 1000 output tokens" in message and "limit of $0.0001" in message
 
 

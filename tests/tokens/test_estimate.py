@@ -279,3 +279,23 @@ def test_bad_bodies_are_clear_errors(body, message):
 def test_an_unknown_model_is_a_lookup_error():
     with pytest.raises(costbook.UnknownModelError, match="gpt-4o-mini"):
         estimate_request(chat(model="gpt-4o-mnii"))
+
+
+def test_a_tracked_calls_estimate_notes_a_misfit_instead_of_raising():
+    from costbook.tokens._estimate import request_estimate
+
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}],
+            "max_tokens": 50_000}
+    with pytest.raises(ValueError, match="gives at most 16384"):
+        costbook.estimate_request(body)
+    loose = request_estimate(body, strict=False)
+    assert loose.max_output_tokens == 16384
+    assert loose.misfit == ("the request asks for up to 50000 output tokens, more than the "
+                            "16384 that openai:gpt-4o-mini's table gives; the high bound uses "
+                            "16384")
+    assert loose.as_dict()["misfit"] == loose.misfit
+    big = {"model": "gpt-4", "messages": [{"role": "user", "content": "word " * 9000}]}
+    over = request_estimate(big, strict=False)
+    assert over.misfit is not None and "more than its context window of 8192" in over.misfit
+    assert costbook.estimate_request(
+        {**big, "messages": [{"role": "user", "content": "Hi"}]}).misfit is None

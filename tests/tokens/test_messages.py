@@ -168,3 +168,19 @@ def test_the_estimate_bounds_the_real_cost_of_a_claude_answer():
             "messages": [{"role": "user", "content": "Say hello."}]}
     found = estimate_messages(body)
     assert found.low.total == Decimal(found.input_tokens) * Decimal("0.000003")
+
+
+def test_the_1m_context_beta_opens_the_window_and_the_long_context_rates():
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 100,
+            "messages": [{"role": "user", "content": "word " * 170_000}]}
+    with pytest.raises(costbook.ContextWindowExceeded) as refused:
+        costbook.estimate_messages(body, provider="anthropic")
+    assert "the input count is approximate" in str(refused.value)
+    assert refused.value.approximate
+    wide = costbook.estimate_messages(body, provider="anthropic", betas="context-1m-2025-08-07")
+    assert wide.context_window == 1_000_000 and wide.misfit is None
+    assert wide.high.items["input"] == Decimal(wide.input_tokens) * 6 / 1_000_000
+    assert any("context-1m-" in note for note in wide.approximations)
+    other = costbook.estimate_messages({**body, "messages": [{"role": "user", "content": "Hi"}]},
+                                       provider="anthropic", betas=["other-beta"])
+    assert other.context_window == 200_000

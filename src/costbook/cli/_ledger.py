@@ -8,6 +8,7 @@ import sys
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ..ledger._entry import STATUSES
 from ._common import amount, day, print_json, table
 
 if TYPE_CHECKING:
@@ -28,14 +29,15 @@ def register(subparsers: Any) -> None:
         "report", help="spend recorded in a ledger, grouped by model, day, tag, ...",
         description="Spend recorded in a ledger: calls, tokens by part and exact cost per "
         "group. Keys: model, provider, day, month, status, or a tag key (tag:KEY, or a "
-        "plain KEY that is none of the others).",
+        "plain KEY that is none of the others). Calls a limit refused before sending are "
+        "not among the calls and never spend: when there are any, columns 'refused' and "
+        "'risked' (their estimates' high bounds, USD) show them.",
     )
     _add_ledger_option(p)
     p.add_argument("--by", action="extend", nargs="+", metavar="KEY",
                    help="group by these keys, in order (default: model)")
     _add_filter_options(p)
-    p.add_argument("--status",
-                   choices=["ok", "error", "incomplete", "invalid_usage", "unpriced"],
+    p.add_argument("--status", choices=list(STATUSES),
                    help="only entries with this status")
     output = p.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print JSON; amounts exact strings")
@@ -151,13 +153,16 @@ def run_report(args: argparse.Namespace) -> int:
     if args.json:
         print_json(rows)
         return 0
+    refused = any(row.refused for row in rows)
     if args.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow([*names, "calls", *USAGE_FIELDS, "cost"])
+        writer.writerow([*names, "calls", *USAGE_FIELDS, "cost",
+                         *(("refused", "risked") if refused else ())])
         for row in rows:
             writer.writerow([
                 *("" if v is None else v for v in row.group.values()), row.calls,
                 *(getattr(row.usage, f) for f in USAGE_FIELDS), money_text(row.cost),
+                *((row.refused, money_text(row.risked)) if refused else ()),
             ])
         return 0
     if not rows:
@@ -166,12 +171,14 @@ def run_report(args: argparse.Namespace) -> int:
 
     def cells(row: ReportRow, labels: list[str]) -> list[str]:
         return [*labels, f"{row.calls:,}",
-                *(f"{getattr(row.usage, f):,}" for _, f in _TOKEN_COLUMNS), usd(row.cost)]
+                *(f"{getattr(row.usage, f):,}" for _, f in _TOKEN_COLUMNS), usd(row.cost),
+                *((f"{row.refused:,}", usd(row.risked)) if refused else ())]
 
     body = [cells(r, ["-" if v is None else str(v) for v in r.group.values()]) for r in rows]
     if len(rows) > 1 and totals:
         body.append(cells(totals[0], ["total", *([""] * (len(names) - 1))]))
-    headers = [*names, "calls", *(label for label, _ in _TOKEN_COLUMNS), "cost"]
+    headers = [*names, "calls", *(label for label, _ in _TOKEN_COLUMNS), "cost",
+               *(("refused", "risked") if refused else ())]
     print(table(body, headers, right=set(range(len(names), len(headers)))))
     return 0
 
@@ -197,7 +204,9 @@ def _write_html(args: argparse.Namespace, by: list[str]) -> int:
         return 0
     Path(args.html).write_bytes(data)
     calls, cost = (totals[0].calls, totals[0].cost) if totals else (0, Decimal(0))
-    print(f"wrote {args.html}: {calls:,} call{'' if calls == 1 else 's'}, {usd(cost)}, "
+    refused = totals[0].refused if totals else 0
+    held = f", {refused:,} refused" if refused else ""
+    print(f"wrote {args.html}: {calls:,} call{'' if calls == 1 else 's'}{held}, {usd(cost)}, "
           f"{len(data) / 1024:,.0f} KB")
     return 0
 
@@ -248,6 +257,10 @@ def run_budget_status(args: argparse.Namespace) -> int:
         late = f"; {status.late} committed after their reservation lapsed" if status.late else ""
         rows.append(["overrun", usd(status.overrun),
                      f"committed above their reservations (included in spent){late}"])
+    if status.refused:
+        calls = f"{status.refused:,} call{'' if status.refused == 1 else 's'}"
+        rows.append(["refused", usd(status.risked),
+                     f"{calls} refused before sending would have risked it (not spent)"])
     print(table(rows, ["budget", "amount", ""], right={1}))
     return 1 if status.exhausted else 0
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from .._errors import PricingError
@@ -79,14 +80,40 @@ def _add_service_tier(p: argparse.ArgumentParser) -> None:
                    "fast, ... (default: standard)")
 
 
+_CONVENTIONS = {
+    "input_tokens": "all input tokens, cache reads and writes included (OpenAI's "
+    "prompt_tokens convention; for Anthropic's input_tokens, use --uncached-input)",
+    "output_tokens": "all output tokens, reasoning included",
+    "cache_read_tokens": "input tokens read from the cache (part of the input)",
+    "cache_write_tokens": "input tokens written to the cache (part of the input)",
+}
+
+
 def _add_usage_options(p: argparse.ArgumentParser) -> None:
     for flag, field in _PARTS:
-        p.add_argument(f"--{flag}", dest=field, type=count, default=0, metavar="N",
-                       help=f"{field} (100000, 100_000, 100k, 1.5M)")
+        what = _CONVENTIONS.get(field, field)
+        p.add_argument(f"--{flag}", dest=field, type=count, default=None, metavar="N",
+                       help=f"{what}; a count such as 100000, 100_000, 100k, 1.5M")
+        if flag == "input":
+            p.add_argument(
+                "--uncached-input", dest="uncached_input_tokens", type=count, default=None,
+                metavar="N", help="input tokens excluding cache reads and writes (Anthropic's "
+                "input_tokens convention); the input is N plus --cache-read and "
+                "--cache-write. Give it or --input, not both")
 
 
 def _usage(args: argparse.Namespace) -> Usage:
-    return Usage(**{field: getattr(args, field) for _, field in _PARTS})
+    counts = {field: getattr(args, field) or 0 for _, field in _PARTS}
+    uncached = getattr(args, "uncached_input_tokens", None)
+    if uncached is not None:
+        if args.input_tokens is not None:
+            raise ValueError(
+                "give --input (all input tokens, cache reads and writes included) or "
+                "--uncached-input (input excluding cache reads and writes), not both"
+            )
+        counts["input_tokens"] = (uncached + counts["cache_read_tokens"]
+                                  + counts["cache_write_tokens"])
+    return Usage(**counts)
 
 
 def run_estimate(args: argparse.Namespace) -> int:
@@ -102,7 +129,7 @@ def run_estimate(args: argparse.Namespace) -> int:
     from ..pricing._catalog import catalog
 
     model = catalog().resolve(args.model, args.provider)
-    refuse_counted_images(model, args.images)
+    refuse_counted_images(model, args.images or 0)
     usage = _usage(args)
     if args.image_sizes:
         usage = _with_images(usage, model, args.image_sizes)
@@ -143,10 +170,23 @@ def format_cost(cost: Cost) -> str:
         if cost.prompt_tier is not None:
             rules.append(f"prompt {cost.prompt_tier} tokens")
         lines[0] += f" ({', '.join(rules)})"
-    for part, amount in cost.items.items():
-        lines.append(f"  {part:<15}{_money.display_money(amount):>14}")
-    lines.append(f"  {'total':<15}{_money.display_money(cost.total):>14}")
+    amounts = [*cost.items.values(), cost.total]
+    shown = [_money.display_money(amount) for amount in amounts]
+    if any(_shown_value(text) != amount for text, amount in zip(shown, amounts, strict=True)):
+        # rounding would hide digits, and the parts shown would not add up to the total
+        # shown: every amount is shown exactly
+        shown = [_money.usd(amount) for amount in amounts]
+    for part, text in zip(cost.items, shown, strict=False):
+        lines.append(f"  {part:<15}{text:>14}")
+    lines.append(f"  {'total':<15}{shown[-1]:>14}")
     return "\n".join(lines)
+
+
+def _shown_value(text: str) -> Decimal | None:
+    try:
+        return Decimal(text.replace("$", ""))
+    except ArithmeticError:
+        return None
 
 
 def _rate(value: Any) -> str:

@@ -18,9 +18,11 @@ import functools
 import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from .._errors import UnknownModelError
+from .._errors import CostbookError, UnknownModelError
+from ._request_headers import client_betas, request_betas
 from ._tracking import (
     _TRACKED,
     AsyncTrackedStream,
@@ -42,25 +44,56 @@ _API = "messages"
 _ITERABLE_FIELDS = ("messages", "system", "tools")
 
 
-def is_anthropic_client(client: object) -> bool:
-    """Whether ``client`` is an ``anthropic.Anthropic`` or ``AsyncAnthropic`` (without
-    importing ``anthropic``: a client of it exists only once it is imported)."""
+# The provider that bills the calls of each kind of anthropic client, whatever its host.
+_CLIENT_PROVIDERS = {
+    "Anthropic": "anthropic", "AsyncAnthropic": "anthropic",
+    "AnthropicBedrock": "bedrock", "AsyncAnthropicBedrock": "bedrock",
+    "AnthropicVertex": "vertex", "AsyncAnthropicVertex": "vertex",
+}
+_ASYNC = ("AsyncAnthropic", "AsyncAnthropicBedrock", "AsyncAnthropicVertex")
+
+
+def _kinds(names: Iterable[str]) -> tuple[type, ...]:
     module = sys.modules.get("anthropic")
     if module is None:
-        return False
-    kinds = tuple(
-        kind for kind in (getattr(module, "Anthropic", None),
-                          getattr(module, "AsyncAnthropic", None))
+        return ()
+    return tuple(
+        kind for kind in (getattr(module, name, None) for name in names)
         if isinstance(kind, type)
     )
+
+
+def is_anthropic_client(client: object) -> bool:
+    """Whether ``client`` is an ``anthropic`` client: ``Anthropic``, ``AnthropicBedrock``,
+    ``AnthropicVertex`` or their async twins (without importing ``anthropic``: a client of
+    it exists only once it is imported)."""
+    kinds = _kinds(_CLIENT_PROVIDERS)
     return bool(kinds) and isinstance(client, kinds)
+
+
+def anthropic_provider(client: object) -> str:
+    """The provider that bills an ``anthropic`` client's calls on a host no table lists:
+    ``bedrock`` for ``AnthropicBedrock``, ``vertex`` for ``AnthropicVertex``, else
+    ``anthropic`` (such a client speaks only Anthropic's API)."""
+    for name, provider in _CLIENT_PROVIDERS.items():
+        kinds = _kinds([name])
+        if kinds and type(client) is kinds[0]:
+            return provider
+    for name, provider in _CLIENT_PROVIDERS.items():
+        kinds = _kinds([name])
+        if kinds and isinstance(client, kinds):
+            return provider
+    return "anthropic"
 
 
 def install_anthropic(client: Any, settings: _Settings) -> Any:
     """Track the ``messages`` calls of ``client`` (a copy the caller made) and its copies."""
     import anthropic
 
-    is_async = isinstance(client, anthropic.AsyncAnthropic)
+    is_async = isinstance(client, _kinds(_ASYNC) or anthropic.AsyncAnthropic)
+    betas = client_betas(client)
+    if betas != settings.betas:
+        settings = replace(settings, betas=betas)
     messages = client.messages
     messages.create = _wrap_create(messages.create, settings, is_async)
     messages.stream = _wrap_stream(messages.stream, settings, is_async)
@@ -80,7 +113,7 @@ def install_anthropic(client: Any, settings: _Settings) -> Any:
 
 def _begin(settings: _Settings, kwargs: dict[str, Any]) -> tuple[_Call, dict[str, Any]]:
     """Estimate the Messages body and hold its high bound, before anything is sent."""
-    from ..tokens._messages import estimate_messages
+    from ..tokens._messages import messages_estimate
 
     for name in _ITERABLE_FIELDS:
         value = kwargs.get(name)
@@ -88,11 +121,16 @@ def _begin(settings: _Settings, kwargs: dict[str, Any]) -> tuple[_Call, dict[str
                                                                    Sequence)):
             kwargs = {**kwargs, name: list(value)}  # a generator is read once
     body = _request_body(kwargs)
+    problem: Exception | None = None
     try:
-        estimate: Estimate | None = estimate_messages(body, provider=settings.provider)
+        estimate: Estimate | None = messages_estimate(
+            body, provider=settings.provider, betas=request_betas(settings.betas, kwargs),
+            strict=False)
     except UnknownModelError:
         estimate = None  # sent, and recorded unpriced, unless a limit must refuse it
-    return _Call(settings, _API, body, estimate, estimated=True), kwargs
+    except (ValueError, CostbookError) as exc:
+        estimate, problem = None, exc  # a part no table prices, a body not read, ...
+    return _Call(settings, _API, body, estimate, estimated=True, problem=problem), kwargs
 
 
 def _answered(call: _Call, message: Any) -> None:

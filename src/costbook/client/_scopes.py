@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._errors import BudgetExceeded, CostLimitExceeded
-from ..pricing._money import display_money
+from ..pricing._money import usd
 
 if TYPE_CHECKING:
     from ..ledger._entry import Entry
@@ -113,9 +113,9 @@ class max_cost:  # lower case: used like a function, `with costbook.max_cost("0.
             spent = self.spent
             if self.limit is not None and spent + self._reserved + amount > self.limit:
                 raise BudgetExceeded(
-                    f"max_cost limit {display_money(self.limit)}: spent {display_money(spent)}, "
-                    f"reserved {display_money(self._reserved)}, this call may cost up to "
-                    f"{display_money(amount)}; refused before sending",
+                    f"max_cost limit {usd(self.limit)}: spent {usd(spent)}, reserved "
+                    f"{usd(self._reserved)}, this call may cost up to {usd(amount)}; "
+                    "refused before sending",
                     limit=self.limit, spent=spent, reserved=self._reserved, asked=amount,
                 )
             hold = ScopeHold(self, amount)
@@ -147,8 +147,8 @@ class max_cost:  # lower case: used like a function, `with costbook.max_cost("0.
                 _active.remove(self)
         if exc_type is None and self.limit is not None and self.spent > self.limit:
             raise CostLimitExceeded(
-                f"{self.calls} tracked call(s) cost {display_money(self.spent)} "
-                f"({self.spent} USD), more than the limit of {display_money(self.limit)}"
+                f"{self.calls} tracked call(s) cost {usd(self.spent)}, more than the limit "
+                f"of {usd(self.limit)}"
             )
 
     def __call__(self, func: F) -> F:

@@ -17,13 +17,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from .._errors import CostbookError, UnknownModelError
+from .._errors import BudgetExceeded, CostbookError, UnknownModelError
 from ..ledger._tags import SECRET, check_tags, current_tags
 from ..pricing._catalog import catalog
 from ..pricing._cost import Cost
 from ..pricing._providers import provider_for_client
 from ..pricing._usage import Usage
 from ._record import answer_cost, warn_unpriced
+from ._refusals import (
+    budget_label,
+    record_refusal,
+    scope_label,
+    unestimated_refusal,
+    warn_misfit,
+    warn_unestimated,
+)
 from ._response_usage import ResponseUsage, salvage_response, usage_from_response
 from ._scopes import active_scopes, ledger_for_call
 from ._sdk_support import check_sdk_surface
@@ -60,6 +68,10 @@ class _Settings:
     api_key: str | None = None
     unknown_models: str | None = None
     models: Mapping[str, str] = field(default_factory=dict)
+    # the Anthropic beta flags the client sends with every request
+    betas: tuple[str, ...] = ()
+    # whether a refusal is recorded (False where the caller sends the call all the same)
+    record_refusals: bool = True
 
     def check_tags(self, tags: Mapping[str, str]) -> None:
         """Refuse tags that hold the client's own API key (the key is never shown)."""
@@ -100,7 +112,9 @@ def track(
     ``invoke_model_with_response_stream``): see :mod:`._gemini` and :mod:`._bedrock`.
 
     ``provider`` defaults to the one the client's base URL names (api.openai.com,
-    openrouter.ai, router.requesty.ai, openai.azure.com, api.anthropic.com). Without
+    openrouter.ai, router.requesty.ai, openai.azure.com, api.anthropic.com); an
+    ``anthropic`` client on a host no table lists is priced as ``anthropic`` (an
+    ``AnthropicBedrock`` or ``AnthropicVertex`` client as ``bedrock`` or ``vertex``). Without
     ``ledger``, calls record into the budget's ledger, the innermost ``max_cost`` block's,
     or the default ledger file.
 
@@ -109,7 +123,16 @@ def track(
     warning. Under a ``budget`` or a ``max_cost`` block its cost cannot be held, so it is
     refused before sending with :class:`~costbook.UnknownModelError`, unless
     ``unknown_models="allow"`` (sent, nothing held; its reported charge counts after the
-    call). ``unknown_models="refuse"`` refuses such calls always.
+    call). ``unknown_models="refuse"`` refuses such calls always. A call to a known model
+    that its table cannot price (a usage part without a rate) is treated the same way.
+
+    A tracked call is never stricter than the provider: what a table knows of a model's
+    limits (context window, max output) informs the estimate and never refuses a call. A
+    request past them is sent, with a warning once per model, and a budget holds its
+    best bound (``max_tokens`` capped at the table's max output). Only a budget, a
+    ``max_cost`` block or ``unknown_models="refuse"`` refuse a call; each refusal is
+    recorded with status ``refused`` (cost 0, never spend), the estimate refused and the
+    limit in its tag ``refused_by``.
 
     ``models`` maps names the client sends that are not model ids (Azure deployment
     names) to models of the provider's table: ``{"prod-4o": "gpt-4o"}``, for estimates
@@ -120,7 +143,7 @@ def track(
     ``beta.messages`` (``create``, ``stream``, ``parse``) of the anthropic SDK are tracked
     the same way; docs/tracked-calls.md lists every method, and those left alone and why.
     """
-    from ._anthropic import install_anthropic, is_anthropic_client
+    from ._anthropic import anthropic_provider, install_anthropic, is_anthropic_client
     from ._other_sdks import track_other_sdk
 
     if getattr(client, _TRACKED, False):
@@ -139,7 +162,8 @@ def track(
             )
     check_sdk_surface(client, "anthropic" if is_anthropic else "openai")
     base_url = getattr(client, "base_url", None)
-    chosen = provider_for_client(None if base_url is None else str(base_url), provider)
+    chosen = provider_for_client(None if base_url is None else str(base_url), provider,
+                                 default=anthropic_provider(client) if is_anthropic else None)
     if budget is not None:
         if ledger is not None and ledger is not budget.ledger:
             raise ValueError(
@@ -277,9 +301,16 @@ class _Call:
     """One tracked call: its estimate and holds before sending, its entry after."""
 
     def __init__(self, settings: _Settings, api: str, body: dict[str, Any],
-                 estimate: Estimate | None = None, *, estimated: bool = False) -> None:
+                 estimate: Estimate | None = None, *, estimated: bool = False,
+                 problem: Exception | None = None) -> None:
         """``estimated``: ``estimate`` was made for another API's body (Anthropic's), None
-        when no table knows the model; else the body is estimated here."""
+        when it could not be made (``problem`` says why; none for a model no table
+        knows); else the body is estimated here.
+
+        The fit of a request (context window, max output) never refuses it: a misfit is
+        warned about once per model and the call is sent. Only a budget, a ``max_cost``
+        block or ``unknown_models="refuse"`` refuse a call; each refusal is recorded
+        with status ``refused``."""
         self.settings = settings
         self.api = api
         self.started = time.perf_counter()
@@ -293,28 +324,52 @@ class _Call:
                 else catalog().resolve(estimate.model, estimate.provider)
             )
         else:
-            self.estimate, self.asked = _preflight(settings, body)
+            self.estimate, self.asked, problem = _preflight(settings, body)
         budget = settings.budget
         # a budget's tags always go on the entry, or its cost would not count against it
         self.tags = {**settings.tags, **current_tags(), **(budget.tags if budget else {})}
         settings.check_tags(self.tags)
-        scopes = active_scopes()
-        if self.estimate is None and _refuses_unknown(settings, scopes):
-            raise _unknown_model_refusal(settings, str(asked))
         self.ledger = settings.ledger or ledger_for_call()
         self.holds: list[_Hold] = []
         self.reservation: Reservation | None = None
         self.done = False
-        high = self.estimate.high.total if self.estimate is not None else Decimal(0)
+        estimate = self.estimate
+        if estimate is not None and estimate.misfit is not None:
+            warn_misfit(estimate)
+        scopes = active_scopes()
+        if estimate is None:
+            refused_by = _refuses_unestimated(settings, scopes, problem)
+            if refused_by is not None:
+                self._refused(refused_by)
+                if problem is not None:
+                    raise unestimated_refusal(problem, refused_by) from None
+                raise _unknown_model_refusal(settings, str(asked))
+            if problem is not None:
+                warn_unestimated(self.asked_ref, settings.provider, problem)
+        high = estimate.high.total if estimate is not None else Decimal(0)
         try:
             for scope in scopes:
                 self.holds.append(scope.admit(high))
-            if budget is not None and self.estimate is not None:
+            if budget is not None and estimate is not None:
                 # renewed while the call runs, however long it takes (a stream, retries)
                 self.reservation = budget.reserve(high).keep_alive()
+        except BudgetExceeded:
+            self._release()
+            self._refused(scope_label(scopes[len(self.holds)])
+                          if len(self.holds) < len(scopes) else budget_label(budget))
+            raise
         except BaseException:
             self._release()
             raise
+
+    def _refused(self, refused_by: str) -> None:
+        """Record this call as refused by ``refused_by`` before it was sent."""
+        self.done = True
+        if not self.settings.record_refusals:
+            return
+        record_refusal(self.ledger, model=self.asked,
+                       ref=self.asked_ref, provider=self.settings.provider,
+                       estimate=self.estimate, tags=self.tags, refused_by=refused_by)
 
     @classmethod
     def begin(
@@ -458,12 +513,13 @@ class _Call:
             self.reservation.release()
 
 
-def _preflight(settings: _Settings, body: dict[str, Any]) -> tuple[Estimate | None,
-                                                                   Model | None]:
+def _preflight(settings: _Settings, body: dict[str, Any]) -> tuple[
+        Estimate | None, Model | None, Exception | None]:
     """The estimate of a request and the model it asks for; with several candidates (a
     router's ``models`` list), the estimate of the most expensive known one. ``(None,
-    None)`` when no table knows any of them."""
-    from ..tokens._estimate import estimate_request
+    None, problem)`` when none could be estimated: ``problem`` is why the model asked for
+    could not be (None when no table knows it)."""
+    from ..tokens._estimate import request_estimate
 
     asked = body.get("model")
     candidates = [asked]
@@ -472,31 +528,39 @@ def _preflight(settings: _Settings, body: dict[str, Any]) -> tuple[Estimate | No
         candidates += [ref for ref in others if isinstance(ref, str) and ref != asked]
     best: Estimate | None = None
     model: Model | None = None
+    problem: Exception | None = None
     for number, ref in enumerate(candidates):
         target = settings.models.get(ref, ref) if isinstance(ref, str) else ref
         try:
-            found = estimate_request(body if target == asked else {**body, "model": target},
-                                     provider=settings.provider)
+            found = request_estimate(body if target == asked else {**body, "model": target},
+                                     provider=settings.provider, strict=False)
         except UnknownModelError:
             continue
-        except (ValueError, CostbookError):
+        except (ValueError, CostbookError) as exc:
             if number == 0:
-                raise  # the request itself is wrong (a context window passed, ...)
+                problem = exc  # a part no table prices, a body costbook cannot read, ...
             continue  # a fallback that cannot take the request is not one it will use
         if best is None or found.high.total > best.high.total:
             best = found
         if model is None:
             model = catalog().resolve(found.model, found.provider)
-    return best, model
+    return best, model, None if best is not None else problem
 
 
-def _refuses_unknown(settings: _Settings, scopes: list[Any]) -> bool:
-    """Whether a call to a model no table knows is refused before sending."""
-    if settings.unknown_models == "refuse":
-        return True
+def _refuses_unestimated(settings: _Settings, scopes: list[Any],
+                         problem: Exception | None) -> str | None:
+    """What refuses a call that could not be estimated (``problem``: why; None for a model
+    no table knows) before sending, or None: it is sent."""
+    if settings.unknown_models == "refuse" and problem is None:
+        return "unknown_models='refuse'"
     if settings.unknown_models == "allow":
-        return False
-    return settings.budget is not None or any(s.limit is not None for s in scopes)
+        return None
+    if settings.budget is not None:
+        return budget_label(settings.budget)
+    for scope in scopes:
+        if scope.limit is not None:
+            return scope_label(scope)
+    return None
 
 
 def _unknown_model_refusal(settings: _Settings, ref: str) -> UnknownModelError:

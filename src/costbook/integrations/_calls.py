@@ -11,7 +11,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .._errors import BudgetExceeded, CostbookError, UnknownModelError
+from .._errors import BudgetExceeded, UnknownModelError
 from ..client._record import record_response
 from ..client._scopes import active_scopes, ledger_for_call
 from ..client._tracking import _Call, _Settings
@@ -65,12 +65,15 @@ class CallBook:
         self._ended: OrderedDict[Hashable, None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def start(self, key: Hashable, body: Mapping[str, Any], provider: str | None) -> None:
+    def start(self, key: Hashable, body: Mapping[str, Any], provider: str | None, *,
+              refusable: bool = True) -> None:
         """Estimate the call and hold its high bound against the budget and any open
         ``max_cost`` block. Raises :class:`BudgetExceeded` to refuse the call (and
         :class:`UnknownModelError` when a budget or block is to be enforced on a model no
-        table prices); any other problem is warned about, and the call is then recorded
-        from its answer alone."""
+        table prices, or the error that kept it from being estimated); a refusal is
+        recorded with status ``refused`` when ``refusable`` (the library does not send a
+        call its callback refuses). Without a limit, any problem is warned about, and the
+        call is then recorded from its answer alone."""
         with self._lock:
             if key in self._calls:
                 return  # the same call seen again by a second hook
@@ -90,17 +93,15 @@ class CallBook:
             self._warn(f"cannot tell which provider bills model {body.get('model')!r}; give "
                        f"{self.owner} provider=. The call is not recorded.")
         else:
-            settings = _Settings(chosen, self.ledger, self.budget, self.tags)
+            settings = _Settings(chosen, self.ledger, self.budget, self.tags,
+                                 record_refusals=refusable)
             try:
                 call = _Call(settings, "chat", dict(body))
             except BudgetExceeded:
                 raise
-            except CostbookError as exc:
+            except Exception as exc:
                 if enforced:
                     raise
-                self._warn(f"the call to {body.get('model')!r} could not be estimated ({exc}); "
-                           "it is sent, and recorded from its answer")
-            except Exception as exc:
                 self._warn(f"the call to {body.get('model')!r} could not be estimated ({exc}); "
                            "it is sent, and recorded from its answer")
         if chosen is not None:

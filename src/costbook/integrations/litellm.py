@@ -120,8 +120,8 @@ class CostbookLogger(CustomLogger):  # type: ignore[misc,unused-ignore]
         """Estimate and hold a call that no earlier hook saw (a sync call)."""
         try:
             self._start(kwargs, kwargs.get("model"), kwargs.get("custom_llm_provider"),
-                        kwargs.get("optional_params") or {})
-        except CostbookError as exc:  # LiteLLM sends the call whatever a logger raises
+                        kwargs.get("optional_params") or {}, refusable=False)
+        except (CostbookError, ValueError) as exc:  # LiteLLM sends it whatever is raised
             self._book._warn(
                 f"{exc}. LiteLLM sends a sync completion whatever its loggers say, so this "
                 "call is sent and recorded; use litellm.acompletion to have budgets refuse "
@@ -132,7 +132,9 @@ class CostbookLogger(CustomLogger):  # type: ignore[misc,unused-ignore]
         """Seen after :meth:`log_pre_api_call`; nothing more to do."""
 
     def _start(self, kwargs: Mapping[str, Any], model: Any, provider: Any,
-               params: Mapping[str, Any]) -> None:
+               params: Mapping[str, Any], *, refusable: bool = True) -> None:
+        """``refusable``: raising refuses the call (else it is sent whatever is raised, and
+        no refusal is recorded)."""
         key = kwargs.get("litellm_call_id")
         if key is None:
             return
@@ -148,7 +150,7 @@ class CostbookLogger(CustomLogger):  # type: ignore[misc,unused-ignore]
         except Exception as exc:
             self._book._warn(f"the call could not be read before it was sent ({exc})")
             return
-        self._book.start(key, body, chosen)
+        self._book.start(key, body, chosen, refusable=refusable)
 
     # -- after the call ------------------------------------------------------------------
 

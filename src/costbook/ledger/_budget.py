@@ -8,7 +8,7 @@ import os
 import threading
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from types import TracebackType
@@ -38,7 +38,9 @@ class BudgetStatus:
     spend in it, the open reservations, and what is left to reserve (negative when actual
     costs went past the limit). ``overrun`` is what commits in the window cost above their
     reservations (included in ``spent``); ``late`` counts commits whose reservation had
-    lapsed first."""
+    lapsed first. ``refused`` counts the calls the budget's window saw refused by a limit
+    before sending (with the budget's tags), and ``risked`` is what they would have risked
+    (their estimates' high bounds); neither counts as spend."""
 
     limit: Decimal
     window: str
@@ -49,6 +51,8 @@ class BudgetStatus:
     remaining: Decimal
     overrun: Decimal = Decimal(0)
     late: int = 0
+    refused: int = 0
+    risked: Decimal = Decimal(0)
 
     @property
     def exhausted(self) -> bool:
@@ -68,6 +72,8 @@ class BudgetStatus:
             "exhausted": self.exhausted,
             "overrun": money_text(self.overrun),
             "late": self.late,
+            "refused": self.refused,
+            "risked": money_text(self.risked),
         }
 
 
@@ -137,8 +143,16 @@ class Budget:
         return EntryFilter(since=self.window_start(), tags=tuple(sorted(self._tags.items())))
 
     def status(self) -> BudgetStatus:
-        """Limit, spend, reservations and what remains, read at one moment."""
+        """Limit, spend, reservations and what remains, read at one moment, with the calls
+        refused in the window."""
         where = self._where()
+        status = self._status(where)
+        rows = self._ledger.store.report((), replace(where, status="refused"))
+        if not rows:
+            return status
+        return replace(status, refused=rows[0].refused, risked=rows[0].risked)
+
+    def _status(self, where: EntryFilter) -> BudgetStatus:
         spent, reserved = self._ledger.store.spend(where, self._tags)
         overrun, late = self._ledger.store.overruns(where)
         return BudgetStatus(
@@ -163,16 +177,16 @@ class Budget:
 
     def spent(self) -> Decimal:
         """The ledger's spend in the current window (with the budget's tags)."""
-        return self.status().spent
+        return self._status(self._where()).spent
 
     def reserved(self) -> Decimal:
         """The open reservations counting against this budget."""
-        return self.status().reserved
+        return self._status(self._where()).reserved
 
     def remaining(self) -> Decimal:
         """What can still be reserved: limit - spent - reserved (negative when actual
         costs went past the limit)."""
-        return self.status().remaining
+        return self._status(self._where()).remaining
 
     def reserve(self, amount: Decimal | int | str | Cost | object) -> Reservation:
         """Set ``amount`` aside for a call, or raise :class:`BudgetExceeded` when spent +

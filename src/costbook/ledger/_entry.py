@@ -22,13 +22,28 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime.max.replace(tzinfo=timezone.utc)
 """The times an entry may have: from the Unix epoch to the end of year 9999, UTC."""
 
-STATUSES: tuple[str, ...] = ("ok", "error", "incomplete", "invalid_usage", "unpriced")
+STATUSES: tuple[str, ...] = (
+    "ok", "error", "incomplete", "invalid_usage", "unpriced", "refused",
+)
 """What became of a call: answered (``ok``), failed (``error``), cut short
 (``incomplete``: a stream closed early or broken, with the usage known so far), answered
 with a usage that could not be read as given (``invalid_usage``: a negative count, a part
-larger than its total, ...; recorded with what could be read and counted), or answered by
+larger than its total, ...; recorded with what could be read and counted), answered by
 a model, or with a usage part, that no pricing table prices (``unpriced``: its cost is the
-provider's reported charge, or 0 when the answer reported none)."""
+provider's reported charge, or 0 when the answer reported none), or refused by a budget,
+a ``max_cost`` block or ``unknown_models="refuse"`` before it was sent (``refused``: cost
+0, with the estimate that was refused and the limit in the tag :data:`REFUSED_BY`).
+
+A status is added here alone: the stores accept every status listed (SQLite keeps them
+in its ``statuses`` table, PostgreSQL in its check), on the first write-enabled open."""
+
+NOT_SENT: tuple[str, ...] = ("refused",)
+"""Statuses of calls that were never sent: they are no calls in a report's ``calls``, and
+never count as spend; reports count them apart, with the spend they would have risked
+(their estimates' high bounds)."""
+
+REFUSED_BY = "refused_by"
+"""The tag of a ``refused`` entry that names the limit that refused it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +103,11 @@ class Entry:
             effective=self.effective,
             currency=self.currency,
         )
+
+    @property
+    def refused_by(self) -> str | None:
+        """The limit that refused the call, for a ``refused`` entry (else None)."""
+        return self.tags.get(REFUSED_BY) if self.status == "refused" else None
 
     @property
     def drift(self) -> Decimal | None:

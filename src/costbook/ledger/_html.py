@@ -512,6 +512,18 @@ body{max-width:none;padding:0;font-size:11px}section{break-inside:avoid}
 """
 
 
+def _refused_card(total: ReportRow) -> str:
+    """The calls a limit refused before sending, and what they would have risked (none
+    of it spent); nothing when none was refused."""
+    if not total.refused:
+        return ""
+    return (
+        '<div class="card"><div class="k">Refused calls</div><div class="v" id="refused">'
+        f'{total.refused:,}</div><div class="x">would have risked <span id="risked">'
+        f"{_e(usd(total.risked))}</span>; not spent</div></div>"
+    )
+
+
 def _render(page: _Page) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -537,7 +549,7 @@ def _render(page: _Page) -> str:
                      "ledger and are not counted here.</p>")
     parts.append("</header><main>")
     total = page.total
-    if total is None or not total.calls:
+    if total is None or not (total.calls or total.refused):
         parts.append(f'<p class="empty" id="empty">No entries in {_e(page.location)}'
                      f'{" match" if page.filtered else ""}'
                      " — nothing was spent in this window.</p>")
@@ -555,7 +567,7 @@ def _render(page: _Page) -> str:
             f'<div class="card"><div class="k">Input tokens</div><div class="v">'
             f"{total.usage.input_tokens:,}</div></div>"
             f'<div class="card"><div class="k">Output tokens</div><div class="v">'
-            f"{total.usage.output_tokens:,}</div></div></div>"
+            f"{total.usage.output_tokens:,}</div></div>{_refused_card(total)}</div>"
         )
         parts.append(_stacked_chart(page))
         if page.burn is not None:

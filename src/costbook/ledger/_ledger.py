@@ -208,7 +208,7 @@ class Ledger:
         UTC day, so ``until=date(2025, 6, 30)`` includes June 30. ``model`` and
         ``provider`` match the stored ids exactly (``gpt-4o-mini``, ``openrouter``);
         ``tags`` must all be carried; ``status`` is one of ok, error, incomplete, invalid_usage,
-        unpriced.
+        unpriced, refused.
         """
         where = entry_filter(since, until, model, provider, tags, status)
         return list(self._store.entries(where))
@@ -245,7 +245,9 @@ class Ledger:
         always names a tag, and a plain name that is none of the above names a tag too
         (``by=["model", "team"]``). Each row's ``group`` is keyed by the names as given;
         an entry without the tag has None. ``by=()`` gives one row for everything.
-        The filters are those of :meth:`entries`.
+        The filters are those of :meth:`entries`. Calls a limit refused (status
+        ``refused``) are not among a row's ``calls``: its ``refused`` counts them and its
+        ``risked`` sums their estimates' high bounds.
         """
         names = [by] if isinstance(by, str) else list(by)
         if not all(isinstance(name, str) and name.strip() for name in names):
@@ -258,7 +260,8 @@ class Ledger:
             ReportRow(
                 group={name: row.group[column] for name, column in zip(names, columns,
                                                                          strict=True)},
-                calls=row.calls, usage=row.usage, cost=row.cost,
+                calls=row.calls, usage=row.usage, cost=row.cost, refused=row.refused,
+                risked=row.risked,
             )
             for row in rows
         ]

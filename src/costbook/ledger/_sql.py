@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from ..pricing._money import money_text
 from ..pricing._usage import USAGE_FIELDS, Usage
-from ._entry import EXACT, Entry
+from ._entry import EXACT, NOT_SENT, Entry
 from ._store import GROUP_COLUMNS, TAG_PREFIX, EntryFilter, ReportRow, counts_toward
 
 log = logging.getLogger("costbook.ledger")
@@ -117,7 +117,12 @@ def report_sql(
             )
     clause, params = where_sql(dialect, where)
     sums = ", ".join(f"{total}(e.{column})" for column in USAGE_FIELDS)
-    selected = ", ".join([*keys, "count(*)", sums, f"{cost_total}(e.cost)"])
+    not_sent = "e.status IN (" + ", ".join(f"'{status}'" for status in NOT_SENT) + ")"
+    selected = ", ".join([
+        *keys, "count(*)", f"sum(CASE WHEN {not_sent} THEN 1 ELSE 0 END)",
+        f"{cost_total}(CASE WHEN {not_sent} THEN e.estimate_high END)", sums,
+        f"{cost_total}(e.cost)",
+    ])
     sql = f"SELECT {selected} FROM {dialect.tables}entries e {' '.join(joins)} WHERE {clause}"
     if keys:
         sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys)))
@@ -131,12 +136,14 @@ def report_rows(by: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[Report
     result = [
         ReportRow(
             group=dict(zip(by, row[:width], strict=True)),
-            calls=row[width],
+            calls=row[width] - int(row[width + 1] or 0),
             usage=Usage.summed({
                 name: int(value)
-                for name, value in zip(USAGE_FIELDS, row[width + 1:-1], strict=True)
+                for name, value in zip(USAGE_FIELDS, row[width + 3:-1], strict=True)
             }),
             cost=Decimal(0) if row[-1] is None else Decimal(row[-1]),
+            refused=int(row[width + 1] or 0),
+            risked=Decimal(0) if row[width + 2] is None else Decimal(row[width + 2]),
         )
         for row in rows
         if row[width]

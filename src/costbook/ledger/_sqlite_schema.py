@@ -14,7 +14,7 @@ import sqlite3
 from datetime import datetime, timezone
 
 from .._errors import LedgerError
-from ._entry import format_time
+from ._entry import STATUSES, format_time
 
 log = logging.getLogger("costbook.ledger")
 
@@ -42,6 +42,15 @@ _V2_COLUMNS = (
     "cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, images, "
     "requests, cost, cost_items, currency, effective, reported_cost, estimate_low, "
     "estimate_high, duration, tags"
+)
+
+# The columns of the entries table at schema version 3.
+_V3_COLUMNS = (
+    "id, time, provider, model, request_id, status, input_tokens, output_tokens, "
+    "cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, images, "
+    "requests, audio_input_tokens, audio_output_tokens, audio_cache_read_tokens, "
+    "web_searches, cost, cost_items, currency, effective, reported_cost, estimate_low, "
+    "estimate_high, duration, tags, overrun, late, asked_model"
 )
 
 # MIGRATIONS[n] takes a ledger from schema version n to n + 1. Never edit a released step;
@@ -145,12 +154,62 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             entry_id INTEGER NOT NULL
         ) WITHOUT ROWID""",
     ),
+    (
+        # the statuses an entry may have are rows of the statuses table, checked by
+        # triggers, so that a status is added without rebuilding the table again (as a
+        # CHECK constraint needs); the entries table is rebuilt once, without its CHECK
+        "CREATE TABLE statuses (name TEXT PRIMARY KEY) WITHOUT ROWID",
+        """CREATE TABLE entries_next (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            time TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            model TEXT NOT NULL,
+            request_id TEXT,
+            status TEXT NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cache_read_tokens INTEGER NOT NULL,
+            cache_write_tokens INTEGER NOT NULL,
+            cache_write_1h_tokens INTEGER NOT NULL,
+            reasoning_tokens INTEGER NOT NULL,
+            images INTEGER NOT NULL,
+            requests INTEGER NOT NULL,
+            audio_input_tokens INTEGER NOT NULL DEFAULT 0,
+            audio_output_tokens INTEGER NOT NULL DEFAULT 0,
+            audio_cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+            web_searches INTEGER NOT NULL DEFAULT 0,
+            cost TEXT NOT NULL,
+            cost_items TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            effective TEXT,
+            reported_cost TEXT,
+            estimate_low TEXT,
+            estimate_high TEXT,
+            duration REAL,
+            tags TEXT NOT NULL,
+            overrun TEXT,
+            late INTEGER NOT NULL DEFAULT 0,
+            asked_model TEXT
+        )""",
+        f"INSERT INTO entries_next ({_V3_COLUMNS}) SELECT {_V3_COLUMNS} FROM entries "
+        "ORDER BY id",
+        "DROP TABLE entries",
+        "ALTER TABLE entries_next RENAME TO entries",
+        "CREATE INDEX entries_by_time ON entries (time)",
+        """CREATE TRIGGER entries_status_insert BEFORE INSERT ON entries
+            WHEN NEW.status NOT IN (SELECT name FROM statuses)
+            BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: status'); END""",
+        """CREATE TRIGGER entries_status_update BEFORE UPDATE OF status ON entries
+            WHEN NEW.status NOT IN (SELECT name FROM statuses)
+            BEGIN SELECT RAISE(ABORT, 'CHECK constraint failed: status'); END""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 TABLES_AT: dict[int, frozenset[str]] = {
     1: frozenset({"meta", "entries", "entry_tags"}),
     2: frozenset({"meta", "entries", "entry_tags", "reservations"}),
     3: frozenset({"meta", "entries", "entry_tags", "reservations", "spooled"}),
+    4: frozenset({"meta", "entries", "entry_tags", "reservations", "spooled", "statuses"}),
 }
 
 
@@ -237,6 +296,16 @@ def probe(connection: sqlite3.Connection) -> None:
         connection.execute("COMMIT")
 
 
+def lacks_statuses(connection: sqlite3.Connection) -> bool:
+    """Whether the ledger's statuses table lacks a status of :data:`STATUSES` (one added
+    to costbook since the ledger was last opened for writing)."""
+    marks = ", ".join("?" for _ in STATUSES)
+    row = connection.execute(
+        f"SELECT count(*) FROM statuses WHERE name IN ({marks})", STATUSES
+    ).fetchone()
+    return bool(row[0] < len(STATUSES))
+
+
 def integrity_problems(connection: sqlite3.Connection) -> list[str]:
     """What ``PRAGMA integrity_check`` finds wrong (the first few); empty when all is
     well. It reads every page: its time grows with the ledger."""
@@ -259,6 +328,8 @@ def migrate(connection: sqlite3.Connection, path: str) -> None:
         for step in range(version, SCHEMA_VERSION):
             for statement in MIGRATIONS[step]:
                 connection.execute(statement)
+        connection.executemany("INSERT OR IGNORE INTO statuses (name) VALUES (?)",
+                               [(status,) for status in STATUSES])
         if version < SCHEMA_VERSION:
             connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             key = "created" if version == 0 else f"migrated {version}->{SCHEMA_VERSION}"

@@ -60,6 +60,7 @@ from ._sqlite_schema import (
     check_header,
     inspect,
     integrity_problems,
+    lacks_statuses,
     migrate,
     probe,
     validate,
@@ -272,7 +273,9 @@ class SQLiteStore:
                 f"{SCHEMA_VERSION}; it cannot be read without upgrading it, which needs "
                 "write access: open it once with costbook.Ledger(path)"
             )
-        if version < SCHEMA_VERSION:
+        if version < SCHEMA_VERSION or (
+            not self._read_only and self._retry(lambda: lacks_statuses(connection))
+        ):
             self._retry(lambda: migrate(connection, self._path))
         if not self._memory and not self._read_only:
             self._retry(lambda: self._use_wal(connection))

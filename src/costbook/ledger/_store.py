@@ -43,21 +43,30 @@ class EntryFilter:
 @dataclass(frozen=True, slots=True)
 class ReportRow:
     """One group of a report: its key values, its number of calls, their summed usage
-    (every part) and their exact summed cost. A tag key absent from an entry is None."""
+    (every part) and their exact summed cost. A tag key absent from an entry is None.
+    ``refused`` counts the calls a limit refused before sending (not among ``calls``,
+    never spend) and ``risked`` is what they would have risked: their estimates' summed
+    high bounds."""
 
     group: Mapping[str, str | None]
     calls: int
     usage: Usage
     cost: Decimal
+    refused: int = 0
+    risked: Decimal = Decimal(0)
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict; the cost as an exact decimal string."""
-        return {
+        """A JSON-ready dict; amounts as exact decimal strings. ``refused`` and
+        ``risked`` are there when calls were refused."""
+        data: dict[str, Any] = {
             **self.group,
             "calls": self.calls,
             "usage": self.usage.as_dict(),
             "cost": money_text(self.cost),
         }
+        if self.refused:
+            data.update(refused=self.refused, risked=money_text(self.risked))
+        return data
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,9 +32,11 @@ def provider_for_base_url(url: str) -> str | None:
             return None
 
 
-def provider_for_client(base_url: str | None, provider: str | None = None) -> str:
+def provider_for_client(base_url: str | None, provider: str | None = None, *,
+                        default: str | None = None) -> str:
     """The provider that bills calls sent to ``base_url``: ``provider`` when given (checked
-    against the tables), else the one its host names.
+    against the tables), else the one its host names, else ``default`` (a client that can
+    speak to one provider's API alone).
 
     Raises :class:`~costbook.UnknownProviderError` for a ``provider`` no table describes,
     and :class:`~costbook.CostbookError` when the host names no provider, saying to pass
@@ -45,6 +47,8 @@ def provider_for_client(base_url: str | None, provider: str | None = None) -> st
     found = None if base_url is None else provider_for_base_url(base_url)
     if found is not None:
         return found
+    if default is not None:
+        return catalog().provider(default).id
     known = ", ".join(sorted(catalog().providers))
     raise CostbookError(
         f"cannot tell the provider from the base URL {str(base_url)!r}: no pricing table lists "

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from .._errors import CostLimitExceeded
-from ..pricing._money import display_money, money_text
+from ..pricing._money import usd
 
 if TYPE_CHECKING:
     from ..tokens._estimate import Estimate
@@ -29,9 +29,9 @@ def assert_estimate(
     high = estimate.high.total
     if high > limit:
         raise CostLimitExceeded(
-            f"{estimate.provider}:{estimate.model} may cost up to {display_money(high)} "
-            f"({money_text(high)} USD: {estimate.input_tokens} input tokens, up to "
+            f"{estimate.provider}:{estimate.model} may cost up to {usd(high)} "
+            f"({estimate.input_tokens} input tokens, up to "
             f"{estimate.max_output_tokens} output tokens), more than the limit of "
-            f"{display_money(limit)}"
+            f"{usd(limit)}"
         )
     return estimate

@@ -29,7 +29,10 @@ class Estimate:
     ``low`` prices the input alone (no output); ``high`` prices the input with
     ``max_output_tokens`` of output for each of the ``n`` choices. ``input_tokens`` includes
     images billed as tokens; ``images`` counts the request's input images. ``exact`` is
-    ``False`` when anything was approximated; ``approximations`` says what.
+    ``False`` when anything was approximated; ``approximations`` says what. ``misfit``
+    says how the request goes past what the table knows of the model (its context window
+    or max output), for an estimate made for a tracked call, which is sent all the same;
+    ``high`` then bounds the output at the table's max output.
     """
 
     model: str
@@ -43,6 +46,7 @@ class Estimate:
     high: Cost
     exact: bool
     approximations: tuple[str, ...] = ()
+    misfit: str | None = None
 
     @property
     def ref(self) -> str:
@@ -61,6 +65,7 @@ class Estimate:
             "context_window": self.context_window,
             "exact": self.exact,
             "approximations": list(self.approximations),
+            "misfit": self.misfit,
             "low": self.low.as_dict(),
             "high": self.high.as_dict(),
         }
@@ -89,8 +94,26 @@ def estimate_request(
     ``standard``.
 
     Raises :class:`~costbook.ContextWindowExceeded` when the input plus the requested
-    output do not fit the model's context window.
+    output do not fit the model's context window (saying when the input count is
+    approximate), and ValueError when the request asks for more output than the model's
+    table gives.
     """
+    return request_estimate(body, provider=provider, image_sizes=image_sizes, at=at,
+                            service_tier=service_tier)
+
+
+def request_estimate(
+    body: Mapping[str, Any],
+    *,
+    provider: str | None = None,
+    image_sizes: Mapping[str, tuple[int, int]] | None = None,
+    at: date | datetime | None = None,
+    service_tier: str | None = None,
+    strict: bool = True,
+) -> Estimate:
+    """:func:`estimate_request`; with ``strict=False`` (a tracked call), a request that
+    does not fit what the table knows of the model is estimated all the same, and its
+    :attr:`Estimate.misfit` says how."""
     from ..pricing._catalog import catalog
 
     if not isinstance(body, Mapping):
@@ -134,7 +157,7 @@ def estimate_request(
         )
     if service_tier is None:
         service_tier = _body_service_tier(body, model)
-    return _estimate(model, tally, requested, choices, at, service_tier)
+    return _estimate(model, tally, requested, choices, at, service_tier, strict=strict)
 
 
 def _body_service_tier(body: Mapping[str, Any], model: Model) -> str | None:
@@ -153,25 +176,44 @@ def _estimate(
     choices: int,
     at: date | datetime | None,
     service_tier: str | None = None,
+    *,
+    strict: bool = True,
+    context_window: int | None = None,
 ) -> Estimate:
+    """The estimate of a counted request. ``strict``: a request past the model's context
+    window or max output raises (else the estimate says so in ``misfit``);
+    ``context_window``: the window the request itself opens (a long-context beta)."""
     input_tokens = tally.tokens
-    window = model.context_window
+    window = context_window or model.context_window
     most = model.max_output_tokens
     lacking: list[str] = []
+    misfit: str | None = None
+    approximate = None if tally.counter.exact else tally.counter.method
     if requested is not None:
         if most is not None and requested > most:
-            raise ValueError(
-                f"the request asks for up to {requested} output tokens, but {model.ref} "
-                f"gives at most {most}"
-            )
-        if window is not None and input_tokens + requested > window:
-            raise ContextWindowExceeded(model.ref, input_tokens, requested, window)
-        max_output = requested
+            if strict:
+                raise ValueError(
+                    f"the request asks for up to {requested} output tokens, but {model.ref} "
+                    f"gives at most {most}"
+                )
+            misfit = (f"the request asks for up to {requested} output tokens, more than the "
+                      f"{most} that {model.ref}'s table gives; the high bound uses {most}")
+        elif window is not None and input_tokens + requested > window:
+            if strict:
+                raise ContextWindowExceeded(model.ref, input_tokens, requested, window,
+                                            approximate=approximate)
+            misfit = str(ContextWindowExceeded(model.ref, input_tokens, requested, window,
+                                               approximate=approximate))
+        max_output = requested if most is None else min(requested, most)
     else:
         if window is not None and input_tokens > window:
-            raise ContextWindowExceeded(model.ref, input_tokens, 0, window)
-        bounds = [b for b in (most, None if window is None else window - input_tokens)
-                  if b is not None]
+            if strict:
+                raise ContextWindowExceeded(model.ref, input_tokens, 0, window,
+                                            approximate=approximate)
+            misfit = str(ContextWindowExceeded(model.ref, input_tokens, 0, window,
+                                               approximate=approximate))
+        room = None if window is None or input_tokens > window else window - input_tokens
+        bounds = [b for b in (most, room) if b is not None]
         if bounds:
             max_output = min(bounds)
         else:
@@ -211,6 +253,7 @@ def _estimate(
         high=high,
         exact=tally.exact and not lacking,
         approximations=tuple(approximations),
+        misfit=misfit,
     )
 
 

@@ -33,6 +33,11 @@ TOOL_USE_SYSTEM_PROMPT = {"auto": 346, "none": 346, "any": 313, "tool": 313}
 type (Claude 4 models; older models add fewer)."""
 
 _ROLES = ("user", "assistant")
+LONG_CONTEXT_BETA = "context-1m-"
+"""The prefix of Anthropic's beta flag (``anthropic-beta: context-1m-2025-08-07``) that
+opens a model's 1M-token context window; a prompt past 200K tokens is then billed at the
+table's long-context (prompt-size) tier."""
+LONG_CONTEXT_WINDOW = 1_000_000
 
 
 def estimate_messages(
@@ -42,6 +47,7 @@ def estimate_messages(
     image_sizes: Mapping[str, tuple[int, int]] | None = None,
     at: date | datetime | None = None,
     service_tier: str | None = None,
+    betas: Sequence[str] | None = None,
 ) -> Estimate:
     """Estimate an Anthropic Messages body: ``model``, ``system`` (a string or text
     blocks), ``messages`` (content as a string or blocks: ``text``, ``image``,
@@ -51,10 +57,30 @@ def estimate_messages(
     are never fetched: give their sizes in ``image_sizes`` (``{url: (width, height)}``).
     ``service_tier`` prices it at a request mode the table lists; by default ``fast`` when
     the body asks for ``speed: "fast"`` and the table sells it, else ``standard``.
+    ``betas`` are the beta flags the request sends (its ``anthropic-beta`` header, or the
+    SDK's ``betas=``): ``context-1m-2025-08-07`` opens a 1M-token context window.
 
     Raises ValueError naming what is wrong in a body that is not a Messages body, and
-    :class:`~costbook.ContextWindowExceeded` when it does not fit the model's window.
+    :class:`~costbook.ContextWindowExceeded` when it does not fit the model's window
+    (saying that the count is approximate).
     """
+    return messages_estimate(body, provider=provider, image_sizes=image_sizes, at=at,
+                             service_tier=service_tier, betas=betas)
+
+
+def messages_estimate(
+    body: Mapping[str, Any],
+    *,
+    provider: str | None = None,
+    image_sizes: Mapping[str, tuple[int, int]] | None = None,
+    at: date | datetime | None = None,
+    service_tier: str | None = None,
+    betas: Sequence[str] | None = None,
+    strict: bool = True,
+) -> Estimate:
+    """:func:`estimate_messages`; with ``strict=False`` (a tracked call), a body past what
+    the table knows of the model is estimated all the same, and its
+    :attr:`~costbook.Estimate.misfit` says how."""
     from ..pricing._catalog import catalog
 
     if not isinstance(body, Mapping):
@@ -89,7 +115,28 @@ def estimate_messages(
     )
     if service_tier is None and body.get("speed") == "fast" and "fast" in model.service_tiers:
         service_tier = "fast"
-    return _estimate(model, tally, max_tokens, 1, at, service_tier)
+    window = None
+    if long_context(betas) and (model.context_window or 0) < LONG_CONTEXT_WINDOW:
+        window = LONG_CONTEXT_WINDOW
+        tally.approximations.append(
+            f"the request's {LONG_CONTEXT_BETA}* beta opens a {LONG_CONTEXT_WINDOW}-token "
+            "context window; a prompt past 200000 tokens is priced at the long-context tier "
+            "where the table has one"
+        )
+    return _estimate(model, tally, max_tokens, 1, at, service_tier, strict=strict,
+                     context_window=window)
+
+
+def long_context(betas: Sequence[str] | None) -> bool:
+    """Whether the beta flags ``betas`` open Anthropic's 1M-token context window."""
+    if not betas:
+        return False
+    if isinstance(betas, str):
+        betas = [betas]
+    return any(
+        isinstance(flag, str) and flag.strip().lower().startswith(LONG_CONTEXT_BETA)
+        for flag in betas
+    )
 
 
 class _Counter:
