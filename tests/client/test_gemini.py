@@ -247,7 +247,8 @@ def test_an_unknown_model_is_refused_under_a_budget_and_mapped_with_models(serve
     server.answer.model_version = MODEL
     client = track(server.client(), budget=budget, models={"tunedModels/my-tune": MODEL})
     client.models.generate_content(model="tunedModels/my-tune", contents="Hi")
-    [entry] = ledger.entries()
+    refused, entry = ledger.entries()
+    assert (refused.status, refused.total) == ("refused", 0)  # the refusal is recorded
     assert (entry.status, entry.model, entry.total) == ("ok", MODEL, PLAIN_TOTAL)
 
 
