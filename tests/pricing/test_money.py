@@ -105,3 +105,21 @@ def test_parse_amount_refuses_digits_past_any_price():
     assert parse_amount("1E-100") == Decimal("1E-100")
     assert parse_amount("0.1" + "0" * 150) == Decimal("0.1")
     assert str(parse_amount("0E-2000")) == "0"
+
+
+def test_short_amounts_are_written_as_the_general_rule_writes_them():
+    import random
+
+    from costbook.pricing import _money
+
+    def general(amount: Decimal) -> str:
+        tidy = _money._tidy(amount)
+        return _money._plain(tidy) or str(tidy)
+
+    pick = random.Random(20)
+    amounts = [Decimal("0"), Decimal("-0"), Decimal("0E-50"), Decimal("1E+40"),
+               Decimal("-1E-40"), Decimal("100"), Decimal("1.000"), Decimal("-0.00100")]
+    for _ in range(20_000):
+        digits = "".join(pick.choice("0123456789") for _ in range(pick.randint(1, 45)))
+        amounts.append(Decimal(f"{pick.choice('+-')}{digits}E{pick.randint(-60, 60)}"))
+    assert [money_text(a) for a in amounts] == [general(a) for a in amounts]

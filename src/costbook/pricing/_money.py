@@ -17,6 +17,7 @@ MIN_EXPONENT = -100
 """No amount has digits past the 100th decimal place (exact sums stay short)."""
 
 _PLAIN_DIGITS = 100  # past this many digits, plain notation gives way to scientific
+_SHORT = 40  # digits and exponents this small are always written in plain notation
 _MAX_TEXT = 200  # characters of typed amount
 
 
@@ -49,6 +50,13 @@ def money_text(amount: Decimal) -> str:
     notation, such as ``1E+999999999``, keeps its exact scientific form)."""
     if not amount.is_finite():
         return str(amount)
+    _, digits, exponent = amount.as_tuple()
+    if len(digits) <= _SHORT and -_SHORT <= exponent <= _SHORT:  # type: ignore[operator]
+        # the common case, quickly: plain notation of a short amount is exact
+        if not amount:
+            return "0"
+        text = format(amount, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
     tidy = _tidy(amount)
     return _plain(tidy) or str(tidy)
 
