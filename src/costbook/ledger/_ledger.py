@@ -21,8 +21,16 @@ from ._entry import EXACT, STATUSES, Entry, entry_time, exact_sum, utc
 from ._export import EXPORT_FORMATS, write_csv, write_jsonl
 from ._listeners import recorded
 from ._spool import Spool
-from ._store import GROUP_COLUMNS, TAG_PREFIX, EntryFilter, LedgerStore, ReportRow
+from ._store import (
+    GROUP_COLUMNS,
+    TAG_PREFIX,
+    EntryFilter,
+    LedgerStore,
+    RefusedEntry,
+    ReportRow,
+)
 from ._tags import SECRET, check_tags
+from ._text import storable, storable_or_none, storable_tags
 
 if TYPE_CHECKING:
     from ._copy import CopyResult
@@ -161,6 +169,13 @@ class Ledger:
             if self._spool.has_waiting():
                 self._replay()
             stored = self._store.append(entry, settle=settle, reserved=reserved)
+        except RefusedEntry as exc:  # spooled, it would hold back every entry after it
+            where = self._spool.reject(entry, str(exc))
+            warnings.warn(
+                f"{exc}; the entry of this call is kept apart in {where}", RuntimeWarning,
+                stacklevel=3,
+            )
+            return recorded(entry)
         except LedgerError as exc:
             where = self._spool.add(entry, settle=settle)
             warnings.warn(
@@ -492,23 +507,23 @@ def make_entry(
     return Entry(
         id=0,
         time=entry_time(at) if at is not None else datetime.now(timezone.utc),
-        provider=cost.provider,
-        model=cost.model,
+        provider=storable(cost.provider, "provider"),
+        model=storable(cost.model, "model"),
         usage=cost.usage,
         total=cost.total,
         items=dict(cost.items),
         status=status,
-        request_id=request_id,
+        request_id=storable_or_none(request_id, "request_id"),
         reported_cost=None if reported_cost is None else amount_of(
             reported_cost, "reported_cost"
         ),
         estimate_low=low,
         estimate_high=high,
         duration=seconds(duration),
-        tags=check_tags(tags),
+        tags=storable_tags(check_tags(tags)),
         effective=cost.effective,
-        currency=cost.currency,
-        asked_model=asked_model,
+        currency=storable(cost.currency, "currency"),
+        asked_model=storable_or_none(asked_model, "asked_model"),
     )
 
 

@@ -71,7 +71,7 @@ from ._sql import (
     still_held,
     where_sql,
 )
-from ._store import EntryFilter, Hold, ReportRow, ReserveOutcome
+from ._store import EntryFilter, Hold, RefusedEntry, ReportRow, ReserveOutcome
 
 log = logging.getLogger("costbook.ledger")
 
@@ -299,6 +299,9 @@ class PostgresStore:
         while True:
             pool = self._get_pool()
             began = False
+            # errors are raised outside the except blocks: a chained exception
+            # (__context__) would carry the driver's own text, which may hold the URL
+            error: LedgerError | None = None
             try:
                 with pool.connection() as connection:
                     began = True
@@ -306,10 +309,10 @@ class PostgresStore:
                     self._used[id(connection)] = time.monotonic()
                     return result
             except PoolTimeout as exc:
-                raise LedgerError(
+                error = LedgerError(
                     f"cannot connect to ledger {self._location} within {self._timeout:g} s "
                     f"({self._clean(exc)}); is the server running and reachable?"
-                ) from None
+                )
             except psycopg.OperationalError as exc:
                 state = getattr(exc, "sqlstate", None)
                 if state in _RETRIED_STATES and time.monotonic() + delay < deadline:
@@ -317,30 +320,37 @@ class PostgresStore:
                     delay = min(delay * 2, _MAX_DELAY)
                     continue
                 if state == "55P03":  # lock_not_available: lock_timeout passed
-                    raise LedgerError(
+                    error = LedgerError(
                         f"ledger {self._location} is locked by another connection; gave up "
                         f"after {self._timeout:g} s (another process may hold a long "
                         "transaction; raise the timeout or find it)"
-                    ) from None
-                # the server ended the connection (it says so: the statement did not run),
-                # or it was lost without a word (a write may have run: retried only when
-                # it had not begun)
-                ended = state is not None and state.startswith(_ENDED_STATES)
-                if lost == 0 and (ended or (state is None and (not write or not began))):
-                    lost += 1
-                    log.warning("ledger %s: connection lost (%s); retrying once",
-                                self._location, self._clean(exc))
-                    continue
-                if state is None or ended:
-                    raise LedgerError(
-                        f"lost the connection to ledger {self._location}: {self._clean(exc)}"
-                        + ("; the write may or may not have been stored" if write else "")
-                    ) from None
-                raise self._error(exc) from None
-            except psycopg.errors.ReadOnlySqlTransaction as exc:
-                raise self._error(exc) from None
+                    )
+                else:
+                    # the server ended the connection (it says so: the statement did not
+                    # run), or it was lost without a word (a write may have run: retried
+                    # only when it had not begun)
+                    ended = state is not None and state.startswith(_ENDED_STATES)
+                    if lost == 0 and (ended or (state is None and (not write or not began))):
+                        lost += 1
+                        log.warning("ledger %s: connection lost (%s); retrying once",
+                                    self._location, self._clean(exc))
+                        continue
+                    if state is None or ended:
+                        error = LedgerError(
+                            f"lost the connection to ledger {self._location}: "
+                            f"{self._clean(exc)}"
+                            + ("; the write may or may not have been stored" if write else "")
+                        )
+                    else:
+                        error = self._error(exc)
+            except (psycopg.DataError, psycopg.IntegrityError, UnicodeError) as exc:
+                # the entry itself cannot be stored: writing it again would fail again
+                error = (RefusedEntry if write else LedgerError)(
+                    f"ledger {self._location} refused the entry: {self._clean(exc)}"
+                )
             except psycopg.Error as exc:
-                raise self._error(exc) from None
+                error = self._error(exc)
+            raise error
 
     def _transaction(self, work: Callable[[Any], T], *, write: bool = True) -> T:
         def run(connection: Any) -> T:

@@ -64,7 +64,7 @@ from ._sqlite_schema import (
     probe,
     validate,
 )
-from ._store import EntryFilter, Hold, ReportRow, ReserveOutcome
+from ._store import EntryFilter, Hold, RefusedEntry, ReportRow, ReserveOutcome
 
 T = TypeVar("T")
 
@@ -349,13 +349,20 @@ class SQLiteStore:
         def attempt() -> T:
             connection = self._conn()
             connection.execute("BEGIN IMMEDIATE")
+            refused = None
             try:
                 result = work(connection)
                 connection.execute("COMMIT")
+            except (sqlite3.IntegrityError, sqlite3.DataError, UnicodeError) as exc:
+                # the entry itself cannot be stored: writing it again would fail again
+                connection.execute("ROLLBACK")
+                refused = RefusedEntry(f"ledger {self.location} refused the entry: {exc}")
             except BaseException:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
+            if refused is not None:
+                raise refused
             return result
 
         with self._lock:
