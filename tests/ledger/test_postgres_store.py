@@ -291,3 +291,56 @@ def test_a_copy_into_a_ledger_holding_other_entries_under_the_same_ids_is_refuse
         with pytest.raises(LedgerError, match="another entry under id 1"):
             source.copy_to(target)
         assert [e.usage.input_tokens for e in target.entries()] == [2]
+
+
+# -- a crash of the server ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_server():  # type: ignore[no-untyped-def]
+    """A server of this test's own, that it may crash and start again."""
+    from pg_server import PostgresServer, Unavailable
+
+    try:
+        server = PostgresServer()
+    except Unavailable as exc:
+        if os.environ.get("COSTBOOK_TEST_POSTGRES") == "required":
+            pytest.fail(f"no PostgreSQL server could be started: {exc}")
+        pytest.skip(f"no PostgreSQL server could be started: {exc}")
+    yield server
+    server.stop()
+
+
+def test_what_record_acknowledged_survives_a_crash_of_the_server(own_server):
+    url = own_server.new_database()
+    with Ledger(url) as ledger:
+        budget = Budget("100", ledger=ledger)
+        acknowledged = [ledger.record(mini(10 + n), tags={"n": str(n)}).id for n in range(300)]
+        acknowledged += [budget.reserve("0.01").commit(cost_of("0.008")).id for _ in range(30)]
+        own_server.crash()  # pg_ctl stop -m immediate
+    own_server.start()
+    stored = {row[0] for row in sql(url, "SELECT id FROM costbook.entries")}
+    assert len(acknowledged) == 330 and set(acknowledged) <= stored
+
+
+def test_entries_spooled_while_the_server_is_down_outlive_the_process(own_server, monkeypatch,
+                                                                      tmp_path):
+    monkeypatch.setenv("COSTBOOK_SPOOL_DIR", str(tmp_path / "spools"))
+    url = own_server.new_database()
+    Ledger(url).close()
+    child = start("keep-after-start", url, 5)
+    assert child.stdout is not None and child.stdin is not None
+    assert child.stdout.readline() == "ready\n"
+    own_server.crash()
+    out, err = child.communicate("go\n", timeout=120)
+    assert child.returncode == 0, err
+    waiting, path = out.split()
+    assert waiting == "5" and path.startswith(str(tmp_path / "spools"))
+    assert "hunter2" not in path
+    assert f"5 entries of ledger {url} still wait in the spool {path}" in err
+    own_server.start()
+    with Ledger(url) as ledger:
+        assert ledger.spooled() == 5 and ledger.spool_path == path
+        ledger.record(mini(10))
+        assert [e.tags.get("n") for e in ledger.entries()] == ["0", "1", "2", "3", "4", None]
+        assert ledger.spooled() == 0

@@ -57,11 +57,18 @@ class Ledger:
 
     ``Ledger("postgresql://user@host:5432/db")`` keeps the ledger in that PostgreSQL
     database (in its schema ``costbook``), shared by processes on many hosts; it needs
-    ``pip install 'costbook[postgres]'``. ``COSTBOOK_LEDGER`` may hold such a URL.
+    ``pip install 'costbook[postgres]'``. ``COSTBOOK_LEDGER`` may hold such a URL. There,
+    ``record`` returns once the server has committed the entry with the server's own
+    ``synchronous_commit`` (``on`` by default: synced to its disk, so it survives a crash of
+    the server); ``durable=True`` asks for ``on`` whatever the server's setting, and
+    ``durable=False`` for ``off`` (faster: an entry is written out by the server within a
+    fraction of a second, and a crash of the server may lose the last ones acknowledged).
 
-    Entries that could not be written when their call ended wait in a spool file beside
-    the ledger (``<path>.spool``, see :meth:`keep`); they are written first at the ledger's
-    next write, by any process.
+    Entries that could not be written when their call ended wait in a spool file (see
+    :meth:`keep`): ``<path>.spool`` beside a ledger file, a file in this host's spool folder
+    for a ledger at a URL (``COSTBOOK_SPOOL_DIR``, else ``spool`` in costbook's user data
+    folder); they are written first at the ledger's next write, by any process of this host.
+    A process that exits with entries still spooled says so in a log warning.
     """
 
     def __init__(
@@ -69,7 +76,7 @@ class Ledger:
         path: str | os.PathLike[str] | None = None,
         *,
         timeout: float = 10.0,
-        durable: bool = False,
+        durable: bool | None = None,
         create: bool = True,
         read_only: bool = False,
     ) -> None:
@@ -97,7 +104,7 @@ class Ledger:
                 default.parent.mkdir(parents=True, exist_ok=True)
             path = default
         self._store = SQLiteStore(
-            path, timeout=timeout, durable=durable, create=create, read_only=read_only
+            path, timeout=timeout, durable=bool(durable), create=create, read_only=read_only
         )
         self._spool = Spool.beside(self._store.location)
 

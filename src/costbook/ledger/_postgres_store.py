@@ -10,14 +10,18 @@ are the same text from both; times are ``TIMESTAMPTZ`` in UTC; token counts ``BI
 summed exactly by PostgreSQL (a sum of ``BIGINT`` is ``NUMERIC``).
 
 Each entry is one short transaction (one statement when it settles nothing), committed
-with ``synchronous_commit=off``: like the SQLite store's ``synchronous=NORMAL``, a
-committed entry survives a killed process, and the server writes it to disk within a
-fraction of a second (a crash of the server's machine may lose the last few);
-``durable=True`` keeps the server's own setting (``on`` by default: each commit waits for
-its sync to disk), at a lower rate. A budget's
-check and reservation are one transaction under an advisory lock, so that processes on
-any host are granted one at a time, each seeing what the others hold and spent; a
-serialization failure or deadlock is retried with bounded, jittered backoff. Sums are
+with the server's own ``synchronous_commit`` (``on`` by default): when ``record`` returns,
+the entry is on the server's disk and survives a crash of the server, as an SQLite
+ledger's entries survive a killed process. ``durable=True`` asks for ``on`` whatever the
+server's setting; ``durable=False`` for ``off`` (each commit returns before its sync:
+faster, and a crash of the server may lose the entries of the last fraction of a
+second). The setting is made inside each transaction, never as a startup parameter, and
+no statement is prepared on the server, so the ledger works through a connection pooler
+(PgBouncer in transaction or session mode) as well as directly.
+
+A budget's check and reservation are one transaction under an advisory lock, so that
+processes on any host are granted one at a time, each seeing what the others hold and
+spent; a serialization failure or deadlock is retried with bounded, jittered backoff. Sums are
 cached per filter up to the oldest transaction still running (entries are append-only,
 and every one written by a finished transaction is visible), so a budget's check reads
 only the entries written since.
@@ -48,7 +52,7 @@ from .._errors import LedgerError
 from ..pricing._money import money_text
 from ..pricing._usage import USAGE_FIELDS
 from ._copy import refuse_different
-from ._entry import EXACT, Entry, entry_from_row
+from ._entry import AMOUNT_DIGITS, EXACT, Entry, entry_from_row
 from ._postgres_schema import (
     LOCK_CLASS,
     RESERVE_LOCK,
@@ -61,6 +65,7 @@ from ._postgres_schema import (
 from ._sql import (
     Dialect,
     amount_text,
+    damaged_costs,
     entry_values,
     overrun_of,
     pages,
@@ -92,7 +97,7 @@ _ROW_SQL = ", ".join([
 _AMOUNTS = tuple(
     6 + len(USAGE_FIELDS) + offset for offset in (0, 4, 5, 6, 9)
 )  # cost, reported_cost, estimate_low, estimate_high, overrun in a row
-_AS_WRITTEN = "json_typeof(e.cost_items) = 'object' AND json_typeof(e.tags) = 'object'"
+
 _INSERT_COLUMNS = (
     "time", "provider", "model", "request_id", "status", *USAGE_FIELDS, "cost",
     "cost_items", "currency", "effective", "reported_cost", "estimate_low", "estimate_high",
@@ -107,6 +112,19 @@ _INSERT_TAGGED = (
     "SELECT e.id, u.k, u.v FROM e, unnest(%s::text[], %s::text[]) AS u(k, v)) "
     "SELECT id FROM e"
 )
+# the same, committed with the ledger's own synchronous_commit (the first parameter):
+# set for this statement's transaction alone, never for the connection
+_SET_COMMIT = "WITH c AS (SELECT set_config('synchronous_commit', %s, true) AS v), "
+_INSERT_SET = f"{_SET_COMMIT}e AS ({_INSERT}) SELECT id FROM e, c"
+_INSERT_TAGGED_SET = _SET_COMMIT + _INSERT_TAGGED.removeprefix("WITH ").replace(
+    "SELECT id FROM e", "SELECT id FROM e, c"
+)
+# a stored amount in sums: NULL (left out) where it cannot be read, as entries() reads it
+# (see costbook.ledger._entry.readable_amount): NaN, an infinity, or out of bounds
+_AMOUNT = (
+    f"CASE WHEN abs({{0}}) < 1e{AMOUNT_DIGITS + 1} AND scale({{0}}) <= {AMOUNT_DIGITS} "
+    "THEN {0} END"
+)
 _SQL = Dialect(
     mark="%s",
     tables=f"{SCHEMA}.",
@@ -119,6 +137,12 @@ _SQL = Dialect(
         "day": "to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
         "month": "to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM')",
     },
+    amount=_AMOUNT,
+)
+_COST = _AMOUNT.format("e.cost")
+_AS_WRITTEN = (
+    f"json_typeof(e.cost_items) = 'object' AND json_typeof(e.tags) = 'object' "
+    f"AND {_COST} IS NOT NULL"
 )
 _PAGE = 1000
 _EXPORT_PAGE = 5000
@@ -159,14 +183,14 @@ def masked(url: str) -> str:
 class PostgresStore:
     """A ledger kept in a PostgreSQL database, shared by threads (a connection pool),
     processes and hosts. ``timeout`` bounds connecting and waiting for a lock, in
-    seconds; ``durable`` waits for each commit's sync to disk."""
+    seconds; ``durable`` (None: the server's setting) sets ``synchronous_commit``."""
 
     def __init__(
         self,
         url: str,
         *,
         timeout: float = 10.0,
-        durable: bool = False,
+        durable: bool | None = None,
         create: bool = True,
         read_only: bool = False,
     ) -> None:
@@ -185,10 +209,9 @@ class PostgresStore:
         self._password = urlsplit(self._url).password or ""
         self._timeout = timeout
         self._read_only = read_only
-        self._options = " ".join([
-            *(["-c default_transaction_read_only=on"] if read_only else []),
-            *([] if durable else ["-c synchronous_commit=off"]),
-        ])
+        # set in each write transaction, never as a startup parameter (a connection
+        # pooler refuses those, or would keep a session's settings for the next client)
+        self._commit = {None: None, True: "on", False: "off"}[durable]
         self._used: dict[int, float] = {}
         self._lock = threading.Lock()
         self._totals: OrderedDict[EntryFilter, tuple[int, Decimal]] = OrderedDict()
@@ -206,15 +229,12 @@ class PostgresStore:
     def _connect(self) -> Any:
         import psycopg
 
-        extra: dict[str, Any] = {"connect_timeout": max(1, round(self._timeout))}
-        if self._options:
-            extra["options"] = self._options
         try:
-            return psycopg.connect(self._url, autocommit=True, **extra)
+            return psycopg.connect(self._url, autocommit=True, prepare_threshold=None,
+                                   connect_timeout=max(1, round(self._timeout)))
         except psycopg.Error as exc:
-            raise LedgerError(
-                f"cannot connect to ledger {self._location}: {self._clean(exc)}"
-            ) from None
+            error = LedgerError(f"cannot connect to ledger {self._location}: {self._clean(exc)}")
+        raise error  # outside the except block: no chained driver text
 
     def _prepare(self, *, create: bool) -> None:
         connection = self._connect()
@@ -253,9 +273,9 @@ class PostgresStore:
         if self._pool is None:
             from psycopg_pool import ConnectionPool
 
-            kwargs: dict[str, Any] = {"autocommit": True}
-            if self._options:
-                kwargs["options"] = self._options
+            # no server-side prepared statements: a pooler in transaction mode (PgBouncer)
+            # hands each transaction another server connection, that lacks them
+            kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": None}
             self._pool = ConnectionPool(
                 self._url, min_size=1, max_size=_MAX_POOL, kwargs=kwargs, open=True,
                 timeout=max(self._timeout, 0.1), check=self._check, name="costbook-ledger",
@@ -357,8 +377,10 @@ class PostgresStore:
             with connection.transaction(), connection.cursor() as cursor:
                 if write:
                     cursor.execute(
-                        "SELECT set_config('lock_timeout', %s, true)",
-                        (f"{int(self._timeout * 1000)}ms",),
+                        "SELECT set_config('lock_timeout', %s, true), "
+                        "set_config('synchronous_commit', coalesce(%s, "
+                        "current_setting('synchronous_commit')), true)",
+                        (f"{int(self._timeout * 1000)}ms", self._commit),
                     )
                 return work(cursor)
 
@@ -396,8 +418,16 @@ class PostgresStore:
 
         if settle is None and spool_key is None:
             def plain(connection: Any) -> int:
+                if self._commit is None:
+                    with connection.cursor() as cursor:
+                        return insert(cursor, None, False)
+                row = [self._commit, *values, None, False, entry.asked_model]
                 with connection.cursor() as cursor:
-                    return insert(cursor, None, False)
+                    if keys:
+                        cursor.execute(_INSERT_TAGGED_SET, [*row, *tagged])
+                    else:
+                        cursor.execute(_INSERT_SET, row)
+                    return int(cursor.fetchone()[0])
 
             return replace(entry, id=self._run(plain, write=True), overrun=None, late=False)
 
@@ -475,7 +505,8 @@ class PostgresStore:
     def overruns(self, where: EntryFilter) -> tuple[Decimal, int]:
         clause, params = where_sql(_SQL, where)
         ((amount, late),) = self._query(
-            f"SELECT sum(e.overrun), count(*) FILTER (WHERE e.late) FROM {_E} e "
+            f"SELECT sum({_AMOUNT.format('e.overrun')}), count(*) FILTER (WHERE e.late) "
+            f"FROM {_E} e "
             f"WHERE {clause}", params,
         )
         return _exact(amount), int(late or 0)
@@ -518,6 +549,8 @@ class PostgresStore:
             (f"SELECT count(*) FROM {SCHEMA}.spooled s WHERE NOT EXISTS "
              f"(SELECT 1 FROM {_E} e WHERE e.id = s.entry_id)",
              "spool keys of entries that do not exist"),
+            (f"SELECT count(*) FROM {_E} e WHERE {_COST} IS NULL OR (e.overrun IS NOT NULL "
+             f"AND {_AMOUNT.format('e.overrun')} IS NULL)", ""),
         ]
         problems = []
         for sql, what in checks:
@@ -527,7 +560,7 @@ class PostgresStore:
                 problems.append(str(exc))
                 continue
             if count:
-                problems.append(f"{count} {what}")
+                problems.append(f"{count} {what}" if what else damaged_costs(count))
         return problems
 
     def total(self, where: EntryFilter) -> Decimal:
@@ -553,8 +586,8 @@ class PostgresStore:
             if now is not None else "'[]'"
         )
         cursor.execute(
-            f"SELECT h.x::text, (SELECT sum(e.cost) FROM {_E} e WHERE {clause} "
-            f"AND e.xid >= %s::xid8 AND e.xid < h.x), (SELECT sum(e.cost) FROM {_E} e "
+            f"SELECT h.x::text, (SELECT sum({_COST}) FROM {_E} e WHERE {clause} "
+            f"AND e.xid >= %s::xid8 AND e.xid < h.x), (SELECT sum({_COST}) FROM {_E} e "
             f"WHERE {clause} AND e.xid >= h.x), {holds} "
             "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x) h",
             [*params, str(horizon), *params, *([now] if now is not None else [])],
