@@ -344,3 +344,56 @@ def test_entries_spooled_while_the_server_is_down_outlive_the_process(own_server
         ledger.record(mini(10))
         assert [e.tags.get("n") for e in ledger.entries()] == ["0", "1", "2", "3", "4", None]
         assert ledger.spooled() == 0
+
+
+# -- passwords ----------------------------------------------------------------------------------
+
+
+def chain(error: BaseException) -> str:
+    """The text of an exception, everything chained to it, and its traceback."""
+    import traceback
+
+    texts = []
+    seen: BaseException | None = error
+    while seen is not None:
+        texts.append(f"{seen!r} {seen}")
+        seen = seen.__cause__ or seen.__context__
+    return " ".join(texts) + "".join(traceback.format_exception(error))
+
+
+@pytest.mark.parametrize("password", ["S3cret%zzPW", "S3cret%4", "S3cret%"])
+def test_a_password_with_broken_percent_encoding_is_never_shown(postgres_url, password,
+                                                                caplog):
+    caplog.set_level("DEBUG")
+    url = f"{postgres_url}?password={password}"
+    with pytest.raises(LedgerError) as refused:
+        Ledger(url)
+    assert "password in its URL has a % that is not followed by two hex digits" in str(
+        refused.value)
+    assert "S3cret" not in chain(refused.value) and "S3cret" not in caplog.text
+    in_authority = postgres_url.replace("postgres@", f"postgres:{password}@")
+    with pytest.raises(LedgerError) as refused:
+        Ledger(in_authority)
+    assert "S3cret" not in chain(refused.value)
+    shown = run_cli("report", "--ledger", url)
+    assert shown.returncode != 0 and "S3cret" not in shown.stdout + shown.stderr
+
+
+def test_a_password_is_in_no_chained_exception(postgres_url, caplog):
+    caplog.set_level("DEBUG")
+    base = postgres_url.rsplit("/", 1)[0]
+    for url in (f"{base}/no_such_db?password=Hunter%32Two",
+                base.replace("postgres@", "postgres:Hunter%32Two@") + "/no_such_db"):
+        with pytest.raises(LedgerError, match="no_such_db") as refused:
+            Ledger(url)
+        assert "Hunter" not in chain(refused.value), url
+    with Ledger(f"{postgres_url}?password=Hunter%32Two", timeout=1) as ledger:
+        ledger.record(mini(10))
+        admin, name = f"{base}/postgres", postgres_url.rsplit("/", 1)[1]
+        sql(admin, f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+        sql(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (name,))
+        with pytest.raises(LedgerError) as refused:
+            ledger.total()
+        assert "Hunter" not in chain(refused.value)
+    assert "Hunter" not in caplog.text

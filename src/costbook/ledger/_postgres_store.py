@@ -37,6 +37,7 @@ import json
 import logging
 import os
 import random
+import re
 import socket
 import threading
 import time
@@ -46,7 +47,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from .._errors import LedgerError
 from ..pricing._money import money_text
@@ -173,11 +174,53 @@ def masked(url: str) -> str:
             netloc = user.split(":", 1)[0] + "@" + host
         query = urlencode([
             (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if k.lower() != "password"
+            if not k.lower().endswith("password")
         ])
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return f"{url.split('://', 1)[0]}://(a URL that cannot be read)"
+
+
+def passwords(url: str) -> list[str]:
+    """Every form of the passwords ``url`` holds (in its authority, or as a ``password``
+    parameter), as written and percent-decoded, longest first: what no message may show."""
+    found: set[str] = set()
+    rest = url.split("://", 1)[-1]
+    authority = rest.split("/", 1)[0].split("?", 1)[0]
+    if "@" in authority:
+        user = authority.rsplit("@", 1)[0]
+        if ":" in user:
+            found.add(user.split(":", 1)[1])
+    query = url.split("?", 1)[1] if "?" in url else ""
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if unquote(key).strip().lower().endswith("password"):
+            found.add(value)
+    found |= {unquote(secret) for secret in found}
+    return sorted((secret for secret in found if secret), key=len, reverse=True)
+
+
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def check_url(url: str, location: str) -> None:
+    """Refuse a URL whose percent-encoding is broken, naming the part and never its
+    text: the driver's own error would quote it, password included."""
+    rest = url.split("://", 1)[-1]
+    authority = rest.split("/", 1)[0].split("?", 1)[0]
+    user = authority.rsplit("@", 1)[0] if "@" in authority else ""
+    query = url.split("?", 1)[1] if "?" in url else ""
+    parts = [("user name", user.split(":", 1)[0]), ("password", user.partition(":")[2]),
+             ("host", authority.rsplit("@", 1)[-1]), ("database name", rest.partition("/")[2]
+                                                       .split("?", 1)[0])]
+    parts += [(f"parameter {unquote(key)!r}" if key.lower() != "password" else "password",
+               value) for key, _, value in (p.partition("=") for p in query.split("&"))]
+    for name, text in parts:
+        if _BAD_PERCENT.search(text):
+            raise LedgerError(
+                f"cannot open ledger {location}: the {name} in its URL has a % that is not "
+                "followed by two hex digits; percent-encode it (write % as %25)"
+            )
 
 
 class PostgresStore:
@@ -206,7 +249,8 @@ class PostgresStore:
             ) from None
         self._url = url.strip()
         self._location = masked(self._url)
-        self._password = urlsplit(self._url).password or ""
+        self._secrets = passwords(self._url)
+        check_url(self._url, self._location)
         self._timeout = timeout
         self._read_only = read_only
         # set in each write transaction, never as a startup parameter (a connection
@@ -253,9 +297,12 @@ class PostgresStore:
         except LedgerError:
             raise
         except Exception as exc:
-            raise self._error(exc, "cannot open ledger") from None
+            error = self._error(exc, "cannot open ledger")
+        else:
+            return
         finally:
             connection.close()
+        raise error  # outside the except block: no chained driver text
 
     def _get_pool(self) -> Any:
         with self._lock:
@@ -294,9 +341,10 @@ class PostgresStore:
 
     def _clean(self, exc: BaseException) -> str:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if self._password:
-            text = text.replace(self._password, "***")
-        return text.replace(self._url, self._location)
+        text = text.replace(self._url, self._location)
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def _error(self, exc: BaseException, doing: str = "ledger") -> LedgerError:
         return LedgerError(f"{doing} {self._location}: {self._clean(exc)}")
