@@ -397,3 +397,53 @@ def test_a_password_is_in_no_chained_exception(postgres_url, caplog):
             ledger.total()
         assert "Hunter" not in chain(refused.value)
     assert "Hunter" not in caplog.text
+
+
+# -- behind a connection pooler -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=["transaction", "session"])
+def pgbouncer(request, postgres_server):  # type: ignore[no-untyped-def]
+    """PgBouncer (Debian's package) in front of the session's server, in each pool mode.
+    Missing, it skips the tests; with COSTBOOK_TEST_POSTGRES=required (CI), it fails them."""
+    from pg_server import Unavailable
+    from pgbouncer_server import PgBouncer
+
+    try:
+        bouncer = PgBouncer(postgres_server, request.param)
+    except Unavailable as exc:
+        if os.environ.get("COSTBOOK_TEST_POSTGRES") == "required":
+            pytest.fail(f"no PgBouncer could be started: {exc}")
+        pytest.skip(f"no PgBouncer could be started: {exc}")
+    yield bouncer
+    bouncer.stop()
+
+
+def test_the_ledger_works_through_pgbouncer(pgbouncer, postgres_url):
+    url = pgbouncer.url(postgres_url)
+    for rounds, durable in enumerate((None, True, False), start=1):
+        with Ledger(url, durable=durable) as ledger:
+            budget = Budget("100", ledger=ledger)
+            for n in range(12):  # past the count after which a driver may prepare
+                ledger.record(mini(10 + n), tags={"n": str(n % 3)})
+                budget.reserve("0.01").commit(cost_of("0.008"))
+                assert ledger.total() == budget.spent()
+            assert sum(r.calls for r in ledger.report("n")) == 24 * rounds
+    with Ledger(postgres_url) as direct:
+        assert len(direct.entries()) == 72
+        assert direct.total() == exact_sum(e.total for e in direct.entries())
+        assert direct.check() == []
+    with Ledger(url, read_only=True) as reader:
+        assert len(reader.entries(tags={"n": "0"})) == 12
+        with pytest.raises(LedgerError, match="opened read-only"):
+            reader.record(mini(10))
+
+
+def test_racing_processes_cannot_overspend_through_pgbouncer(pgbouncer, postgres_url):
+    url = pgbouncer.url(postgres_url)
+    Ledger(url).close()
+    workers = [start("race", url, "1.00", "0.30") for _ in range(8)]
+    results = [out.strip() for out in run_together(workers)]
+    assert len([r for r in results if r.startswith("committed")]) == 3
+    with Ledger(postgres_url) as ledger:
+        assert ledger.total() == Decimal("0.90") and ledger.store.holds() == []
