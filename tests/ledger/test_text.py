@@ -41,6 +41,9 @@ def test_nul_bytes_and_lone_surrogates_are_stored_replaced_with_a_warning(ledger
     assert stored[0] == first
     assert ledger.total() == Decimal("0.50")
     assert ledger.entries(tags={"user": "bad\ufffduser"}) == [first]
+    # a filter finds what was stored from the same text
+    assert ledger.entries(tags={"user": "bad\x00user"}, model="gpt-\x00evil") == [first]
+    assert ledger.total(tags={"te\x00am": "x"}) == Decimal("0.01")
 
 
 def test_a_budget_keeps_counting_calls_with_nul_bytes(ledger):

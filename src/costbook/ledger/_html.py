@@ -25,7 +25,7 @@ from ._burndown import BurnDown
 from ._entry import Entry, exact_sum
 from ._ledger import Ledger, ModelDrift
 from ._store import GROUP_COLUMNS, TAG_PREFIX, ReportRow
-from ._text import MAX_TEXT, cut_marker
+from ._text import stored_form
 
 MAX_SERIES = 8
 """Series a stacked chart draws; the cheaper rest are drawn together as ``other``."""
@@ -149,17 +149,7 @@ def _when(value: date | datetime, *, end: bool = False) -> str:
 
 
 def _e(value: object) -> str:
-    return escape(_shown(str(value)), quote=True)
-
-
-def _shown(text: str) -> str:
-    """Text as the page shows it: cut past the ledger's limit on stored strings, as a
-    newer ledger stores it (an older one may hold longer strings, which would make the
-    page slow to open)."""
-    if len(text) <= MAX_TEXT:
-        return text
-    marker = cut_marker(len(text))
-    return text[:MAX_TEXT - len(marker)] + marker
+    return escape(stored_form(str(value)), quote=True)
 
 
 def _money(amount: Decimal) -> str:
@@ -187,9 +177,9 @@ def _label(value: str | None) -> str:
 def _json(value: object) -> str:
     def cut(item: object) -> object:
         if isinstance(item, str):
-            return _shown(item)
+            return stored_form(item)
         if isinstance(item, dict):
-            return {_shown(str(k)): cut(v) for k, v in item.items()}
+            return {stored_form(str(k)): cut(v) for k, v in item.items()}
         if isinstance(item, list):
             return [cut(v) for v in item]
         return item

@@ -30,7 +30,7 @@ from ._store import (
     ReportRow,
 )
 from ._tags import SECRET, check_tags
-from ._text import storable, storable_or_none, storable_tags
+from ._text import storable, storable_or_none, storable_tags, stored_form
 
 if TYPE_CHECKING:
     from ._copy import CopyResult
@@ -639,10 +639,12 @@ def entry_filter(
     return EntryFilter(
         since=start,
         until=stop,
-        model=model,
-        provider=provider,
+        model=None if model is None else stored_form(model),
+        provider=None if provider is None else stored_form(provider),
         status=status,
-        tags=tuple(sorted(check_tags(tags).items())),
+        tags=tuple(sorted(
+            (stored_form(key), stored_form(value)) for key, value in check_tags(tags).items()
+        )),
         reported=reported,
     )
 

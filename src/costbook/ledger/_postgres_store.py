@@ -412,10 +412,10 @@ class PostgresStore:
                     else:
                         error = self._error(exc)
             except (psycopg.DataError, psycopg.IntegrityError, UnicodeError) as exc:
-                # the entry itself cannot be stored: writing it again would fail again
-                error = (RefusedEntry if write else LedgerError)(
+                # a write: the entry itself cannot be stored, and would fail again
+                error = RefusedEntry(
                     f"ledger {self._location} refused the entry: {self._clean(exc)}"
-                )
+                ) if write else self._error(exc)
             except psycopg.Error as exc:
                 error = self._error(exc)
             raise error

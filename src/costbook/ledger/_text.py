@@ -29,23 +29,32 @@ def cut_marker(length: int) -> str:
     return f"…[cut from {length} characters]"
 
 
-def storable(text: str, field: str, *, stacklevel: int = 4) -> str:
-    """``text`` as a ledger stores it (see the module); ``field`` names it in warnings,
-    given at ``stacklevel`` (that of the caller of the caller of the caller)."""
-    notes = []
+def stored_form(text: str) -> str:
+    """``text`` as a ledger stores it, without a warning: for a filter to match the
+    entries it was stored in."""
     if _UNSTORABLE.search(text):
         text = _UNSTORABLE.sub(REPLACEMENT, text)
-        notes.append("held a NUL character or a lone surrogate, which a ledger cannot "
-                     "store: each is recorded as U+FFFD")
     if len(text) > MAX_TEXT:
         marker = cut_marker(len(text))
-        notes.append(f"had {len(text)} characters, more than the {MAX_TEXT} a ledger keeps: "
-                     "it is recorded cut, ending with " + repr(marker))
         text = text[:MAX_TEXT - len(marker)] + marker
-    if notes:
+    return text
+
+
+def storable(text: str, field: str, *, stacklevel: int = 4) -> str:
+    """``text`` as a ledger stores it (see the module); ``field`` names it in a warning
+    when it changes, given at ``stacklevel`` (the caller of the caller of the caller)."""
+    stored = stored_form(text)
+    if stored != text:
+        notes = []
+        if _UNSTORABLE.search(text):
+            notes.append("held a NUL character or a lone surrogate, which a ledger cannot "
+                         "store: each is recorded as U+FFFD")
+        if len(text) > MAX_TEXT:
+            notes.append(f"had {len(text)} characters, more than the {MAX_TEXT} a ledger "
+                         f"keeps: it is recorded cut, ending with {cut_marker(len(text))!r}")
         warnings.warn(f"the {field} of this entry {'; and '.join(notes)}", RuntimeWarning,
                       stacklevel=stacklevel)
-    return text
+    return stored
 
 
 def storable_or_none(text: str | None, field: str) -> str | None:
