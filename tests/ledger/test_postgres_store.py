@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from decimal import Decimal
 
 import psycopg
@@ -297,12 +298,14 @@ def test_a_copy_into_a_ledger_holding_other_entries_under_the_same_ids_is_refuse
 
 
 @pytest.fixture
-def own_server():  # type: ignore[no-untyped-def]
-    """A server of this test's own, that it may crash and start again."""
+def own_server(request):  # type: ignore[no-untyped-def]
+    """A server of this test's own, that it may crash and start again (durable: with
+    fsync, when the test is marked so by ``@pytest.mark.parametrize("own_server",
+    ["durable"], indirect=True)``)."""
     from pg_server import PostgresServer, Unavailable
 
     try:
-        server = PostgresServer()
+        server = PostgresServer(durable=getattr(request, "param", "") == "durable")
     except Unavailable as exc:
         if os.environ.get("COSTBOOK_TEST_POSTGRES") == "required":
             pytest.fail(f"no PostgreSQL server could be started: {exc}")
@@ -321,6 +324,24 @@ def test_what_record_acknowledged_survives_a_crash_of_the_server(own_server):
     own_server.start()
     stored = {row[0] for row in sql(url, "SELECT id FROM costbook.entries")}
     assert len(acknowledged) == 330 and set(acknowledged) <= stored
+
+
+@pytest.mark.parametrize("own_server", ["durable"], indirect=True)
+def test_durable_false_alone_lets_commits_return_before_their_sync(own_server):
+    def syncs(url: str, durable: bool | None) -> int:
+        """How many WAL syncs the server made while 60 entries were recorded."""
+        before = sql(url, "SELECT wal_sync FROM pg_stat_wal")[0][0]
+        with Ledger(url, durable=durable) as ledger:
+            for n in range(60):
+                ledger.record(mini(10 + n), tags={"n": str(n)} if n % 2 else None)
+        time.sleep(0.5)  # the backends report their counts as they end
+        return int(sql(url, "SELECT wal_sync FROM pg_stat_wal")[0][0]) - before
+
+    url = own_server.new_database()
+    Ledger(url).close()
+    assert syncs(url, None) >= 60  # each commit synced: the server's own setting, on
+    assert syncs(url, True) >= 60
+    assert syncs(url, False) < 30  # synced by the server in the background
 
 
 def test_entries_spooled_while_the_server_is_down_outlive_the_process(own_server, monkeypatch,
