@@ -125,20 +125,25 @@ class Spool:
             if self.path is not None and os.path.exists(self.path):
                 with self._open("r+") as file:
                     lines = file.read().splitlines(keepends=True)
-                    for line in lines:
-                        item = _parse(line)
-                        if item is None:
-                            self._reject(line, "could not be read (cut short by a crash?)")
-                            continue
-                        if self._write(store, item):
-                            written += 1
-                        else:
-                            self._reject(json.dumps(_line(item)) + "\n",
-                                         "was refused by the ledger")
-                    file.seek(0)
-                    file.truncate()
-                    file.flush()
-                    os.fsync(file.fileno())
+                    remaining = lines
+                    try:
+                        for index, line in enumerate(lines):
+                            remaining = lines[index:]
+                            item = _parse(line)
+                            if item is None:
+                                self._reject(line, "could not be read (cut short by a crash?)")
+                            elif self._write(store, item):
+                                written += 1
+                            else:
+                                self._reject(json.dumps(_line(item)) + "\n",
+                                             "was refused by the ledger")
+                        remaining = []
+                    finally:  # keep what is left (a failure of the store stops the replay)
+                        file.seek(0)
+                        file.truncate()
+                        file.writelines(remaining)
+                        file.flush()
+                        os.fsync(file.fileno())
             while self._memory:
                 item = self._memory[0]
                 if self._write(store, item):
