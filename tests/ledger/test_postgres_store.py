@@ -328,12 +328,17 @@ def test_what_record_acknowledged_survives_a_crash_of_the_server(own_server):
 
 @pytest.mark.parametrize("own_server", ["durable"], indirect=True)
 def test_durable_false_alone_lets_commits_return_before_their_sync(own_server):
-    def syncs(url: str, durable: bool | None) -> int:
-        """How many WAL syncs the server made while 60 entries were recorded."""
+    def syncs(url: str, durable: bool | None, *, holds: bool = False) -> int:
+        """How many WAL syncs the server made while 60 entries were recorded (or 60
+        reservations made and released)."""
         before = sql(url, "SELECT wal_sync FROM pg_stat_wal")[0][0]
         with Ledger(url, durable=durable) as ledger:
+            budget = Budget("100", ledger=ledger)
             for n in range(60):
-                ledger.record(mini(10 + n), tags={"n": str(n)} if n % 2 else None)
+                if holds:
+                    budget.reserve("0.01").release()
+                else:
+                    ledger.record(mini(10 + n), tags={"n": str(n)} if n % 2 else None)
         time.sleep(0.5)  # the backends report their counts as they end
         return int(sql(url, "SELECT wal_sync FROM pg_stat_wal")[0][0]) - before
 
@@ -342,6 +347,9 @@ def test_durable_false_alone_lets_commits_return_before_their_sync(own_server):
     assert syncs(url, None) >= 60  # each commit synced: the server's own setting, on
     assert syncs(url, True) >= 60
     assert syncs(url, False) < 30  # synced by the server in the background
+    # reservations wait for no sync, unless durable=True
+    assert syncs(url, None, holds=True) < 30
+    assert syncs(url, True, holds=True) >= 120
 
 
 def test_entries_spooled_while_the_server_is_down_outlive_the_process(own_server, monkeypatch,

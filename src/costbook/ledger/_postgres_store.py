@@ -420,7 +420,14 @@ class PostgresStore:
                 error = self._error(exc)
             raise error
 
-    def _transaction(self, work: Callable[[Any], T], *, write: bool = True) -> T:
+    def _transaction(self, work: Callable[[Any], T], *, write: bool = True,
+                     holds: bool = False) -> T:
+        """Run ``work(cursor)`` in one transaction. A write commits with the ledger's
+        ``synchronous_commit``; one that changes only reservations (``holds``) does not
+        wait for its sync unless ``durable=True``: a reservation lost to a crash of the
+        server frees its money early, and the cost it held is still recorded in full."""
+        commit = ("on" if self._commit == "on" else "off") if holds else self._commit
+
         def run(connection: Any) -> T:
             with connection.transaction(), connection.cursor() as cursor:
                 if write:
@@ -428,7 +435,7 @@ class PostgresStore:
                         "SELECT set_config('lock_timeout', %s, true), "
                         "set_config('synchronous_commit', coalesce(%s, "
                         "current_setting('synchronous_commit')), true)",
-                        (f"{int(self._timeout * 1000)}ms", self._commit),
+                        (f"{int(self._timeout * 1000)}ms", commit),
                     )
                 return work(cursor)
 
@@ -697,7 +704,7 @@ class PostgresStore:
             )
             return ReserveOutcome(int(cursor.fetchone()[0]), spent, reserved)
 
-        return self._transaction(work)
+        return self._transaction(work, holds=True)
 
     def spend(self, where: EntryFilter, tags: Mapping[str, str]) -> tuple[Decimal, Decimal]:
         def run(connection: Any) -> tuple[Decimal, Decimal]:
@@ -728,14 +735,14 @@ class PostgresStore:
             )
             return bool(cursor.rowcount == 1)
 
-        return self._transaction(work)
+        return self._transaction(work, holds=True)
 
     def release(self, reservation_id: int) -> None:
         def work(cursor: Any) -> None:
             cursor.execute(f"DELETE FROM {SCHEMA}.reservations WHERE id = %s",
                            (reservation_id,))
 
-        self._transaction(work)
+        self._transaction(work, holds=True)
 
     def close(self) -> None:
         with self._lock:
