@@ -51,18 +51,18 @@ def record_all(ledger: Ledger, batch: list[Cost], *, start: datetime | None = No
         ledger.record(cost, tags={"user": USERS[i % len(USERS)]}, request_id=f"gen-{i}", at=at)
 
 
-def record_when_released(location: str, count: int) -> None:
+def record_when_released(location: str, count: int, *, durable: bool | None = None) -> None:
     """One of the concurrent writers: waits for the start line, records ``count``
     entries, exits."""
     batch = costs(count)
-    ledger = Ledger(location, timeout=60)
+    ledger = Ledger(location, timeout=60, durable=durable)
     print("ready", flush=True)
     sys.stdin.readline()
     record_all(ledger, batch)
     ledger.close()
 
 
-def record_rate(location: str | Path, count: int, *, durable: bool = False) -> float:
+def record_rate(location: str | Path, count: int, *, durable: bool | None = None) -> float:
     """Entries recorded per second into ``location`` by this process."""
     batch = costs(count)
     with Ledger(location, durable=durable) as ledger:
@@ -71,11 +71,12 @@ def record_rate(location: str | Path, count: int, *, durable: bool = False) -> f
         return count / (time.perf_counter() - started)
 
 
-def writers_rate(script: str, location: str, workers: int, per_worker: int) -> float:
+def writers_rate(script: str, location: str, workers: int, per_worker: int,
+                 *extra: str) -> float:
     """Entries recorded per second by ``workers`` processes of ``script --worker
-    location``, released at once, each recording ``per_worker`` entries."""
+    location *extra``, released at once, each recording ``per_worker`` entries."""
     procs = [
-        subprocess.Popen([sys.executable, script, "--worker", location],
+        subprocess.Popen([sys.executable, script, "--worker", location, *extra],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         for _ in range(workers)
     ]

@@ -31,8 +31,9 @@ PER_WORKER = 1_000
 WORKERS = 4
 
 
-def worker(location: str) -> None:
-    record_when_released(location, PER_WORKER)
+def worker(location: str, durable: str = "default") -> None:
+    record_when_released(location, PER_WORKER,
+                         durable={"default": None, "on": True, "off": False}[durable])
 
 
 def one_process(location: str) -> float:
@@ -43,9 +44,18 @@ def one_process_durable(location: str) -> float:
     return record_rate(location, 500, durable=True)
 
 
+def one_process_fast(location: str) -> float:
+    return record_rate(location, ONE_PROCESS, durable=False)
+
+
 def four_processes(location: str) -> float:
     Ledger(location).close()
     return writers_rate(__file__, location, WORKERS, PER_WORKER)
+
+
+def four_processes_fast(location: str) -> float:
+    Ledger(location).close()
+    return writers_rate(__file__, location, WORKERS, PER_WORKER, "off")
 
 
 def big(location: str) -> list[tuple[str, float]]:
@@ -94,13 +104,17 @@ def main() -> None:
     new_database, stop = databases()
     folder = Path(tempfile.mkdtemp(prefix="costbook-bench-"))
     try:
-        print("entries recorded per second (each one transaction, committed; SQLite syncs its "
-              "WAL and PostgreSQL its WAL to disk in the background unless durable=True)")
+        print("entries recorded per second (each one transaction, committed; by default "
+              "SQLite syncs its WAL to disk in the background, PostgreSQL syncs each commit "
+              "(synchronous_commit as the server sets it, on); durable=True syncs each "
+              "commit in both, durable=False syncs PostgreSQL's in the background)")
         print(f"  {'':<44}{'SQLite':>12}{'PostgreSQL':>12}{'ratio':>8}")
         for name, run, location in (
             ("one process", one_process, "one"),
             ("one process, durable=True (synced to disk)", one_process_durable, "durable"),
+            ("one process, durable=False", one_process_fast, "fast"),
             ("four processes at once, together", four_processes, "four"),
+            ("four processes at once, durable=False", four_processes_fast, "four-fast"),
         ):
             lite = run(str(folder / f"{location}.sqlite"))
             pg = run(new_database())
@@ -127,6 +141,6 @@ def main() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:
-        worker(sys.argv[2])
+        worker(*sys.argv[2:4])
     else:
         main()

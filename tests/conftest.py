@@ -29,6 +29,7 @@ def _ledger_outside_home(tmp_path_factory: pytest.TempPathFactory,
     """No test writes to the user's default ledger: it points to a temporary file."""
     path = tmp_path_factory.mktemp("default-ledger") / "ledger.sqlite"
     monkeypatch.setenv("COSTBOOK_LEDGER", str(path))
+    monkeypatch.setenv("COSTBOOK_SPOOL_DIR", str(path.parent / "spool"))
 
 
 @pytest.fixture(scope="session")

@@ -162,7 +162,24 @@ def reserve_and_hang(path: str, limit: str, amount: str, ttl: str) -> None:
     time.sleep(3600)
 
 
+def keep_after_start(path: str, count: str) -> None:
+    """Open the ledger, wait at the start line (the test stops the server meanwhile), then
+    keep ``count`` entries as the tracked client does, and exit: what waits, and where."""
+    import warnings
+
+    from costbook.ledger._ledger import make_entry
+
+    ledger = Ledger(path, timeout=1)
+    _wait_for_start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for index in range(int(count)):
+            ledger.keep(make_entry(worker_cost(5, index), tags={"n": str(index)}))
+    print(ledger.spooled(), ledger.spool_path, flush=True)
+
+
 COMMANDS = {
+    "keep-after-start": keep_after_start,
     "record": record,
     "open-and-record": open_and_record,
     "record-until-killed": record_until_killed,

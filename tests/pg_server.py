@@ -64,12 +64,23 @@ class PostgresServer:
         self._names = itertools.count(1)
         self._run(["initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
                    "-E", "UTF8", "--locale=C", "--no-sync"])
-        options = (f"-h 127.0.0.1 -p {self.port} -k {self.folder} "
-                   "-c max_connections=200 -c shared_buffers=64MB")
+        self._options = (f"-h 127.0.0.1 -p {self.port} -k {self.folder} "
+                         "-c max_connections=200 -c shared_buffers=64MB")
         if not durable:  # a throwaway server: its own crash safety is not under test
-            options += " -c fsync=off -c full_page_writes=off"
+            # (without fsync, what a commit wrote survives a crash of the server's
+            # processes, which is what is tested; not a crash of the machine)
+            self._options += " -c fsync=off -c full_page_writes=off"
+        self.start()
+
+    def start(self) -> None:
+        """Start the server (again, after :meth:`crash`), on the same port."""
         self._run(["pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-w",
-                   "-t", "60", "-o", options, "start"])
+                   "-t", "60", "-o", self._options, "start"])
+
+    def crash(self) -> None:
+        """Stop the server at once, as a crash would: ``pg_ctl stop -m immediate`` (its
+        processes end without writing out what they hold in memory)."""
+        self._run(["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"])
 
     def _run(self, command: list[str]) -> None:
         command = [*self.prefix, str(self.bin / command[0]), *command[1:]]

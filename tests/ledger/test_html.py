@@ -195,3 +195,32 @@ def test_refused_calls_are_shown_with_what_they_would_have_risked(tmp_path, brow
         assert page.evaluate("document.getElementById('total-exact').textContent") == "$0.00"
     finally:
         page.close()
+
+
+def test_model_names_of_200000_characters_make_a_small_page(tmp_path, browser):  # noqa: F811
+    import sqlite3
+    import warnings
+
+    path = tmp_path / "long.sqlite"
+    with Ledger(path) as ledger, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for n in range(6):
+            cost = price(Usage(input_tokens=1000 * (n + 1)), "gpt-4o-mini")
+            for day in range(1, 8):
+                ledger.record(cost, at=at(day), tags={"team": f"{n}" * 200_000})
+    # as an older costbook stored them, whole
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("UPDATE entries SET model = printf('%.*c', 200000, char(65 + id % 6))")
+    db.close()
+    with Ledger(path) as ledger:
+        text = html_report(ledger, by=["model", "team"], now=NOW)
+    page_path = tmp_path / "long.html"
+    page_path.write_text(text, encoding="utf-8")
+    assert len(text) < 600_000
+    assert "A" * 1000 not in text and "…[cut from 200000 characters]" in text
+    page = browser.open(page_path)
+    try:
+        assert page.problems() == []
+        assert page.load_seconds < 20
+    finally:
+        page.close()

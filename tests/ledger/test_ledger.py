@@ -718,3 +718,60 @@ def test_refused_calls_are_counted_apart_and_never_spend(ledger):
     assert [e.refused_by for e in ledger.entries(status="refused")] == [
         "budget $1.00 (all time)", "budget $1.00 (all time)", "max_cost $0.10"]
     assert spent.refused_by is None
+
+
+def damage_cost(ledger: Ledger, entry_id: int) -> str:
+    """Store a cost that is no amount, as another program could; the stored text."""
+    if ledger.location.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(ledger.location, autocommit=True) as db:
+            db.execute("UPDATE costbook.entries SET cost = 'NaN' WHERE id = %s", (entry_id,))
+        return "NaN"
+    damage(ledger, entry_id, cost="not-a-number")
+    return "not-a-number"
+
+
+def test_a_damaged_cost_counts_as_zero_everywhere_and_check_reports_it(ledger):
+    from costbook import Budget, BudgetExceeded
+
+    for day in (10, 11, 12):
+        ledger.record(mini(1000 * day), at=on(day), tags={"team": "a"})
+    stored = damage_cost(ledger, 2)
+    damaged = ledger.entries()[1]
+    assert damaged.total == 0 and damaged.unreadable == {"cost": stored}
+    expected = mini(10_000).total + mini(12_000).total
+    assert ledger.total() == expected == Decimal("0.0033")
+    assert ledger.total(tags={"team": "a"}) == expected
+    assert [(r.calls, r.cost) for r in ledger.report("model")] == [(3, expected)]
+    assert [r.cost for r in ledger.report("day")] == [mini(10_000).total, 0,
+                                                     mini(12_000).total]
+    assert [e.id for e in ledger.costliest(3)] == [3, 1, 2]
+    budget = Budget("0.004", ledger=ledger)
+    assert budget.spent() == expected
+    assert budget.status().remaining == Decimal("0.0007")
+    budget.reserve("0.0007").release()
+    with pytest.raises(BudgetExceeded, match=r"spent \$0\.0033"):
+        budget.reserve("0.0008")
+    (problem,) = ledger.check()
+    assert problem.startswith("1 entry whose cost or overrun cannot be read")
+    assert "counted as 0" in problem
+    assert json.loads(ledger.export("jsonl").splitlines()[1])["unreadable"] == {
+        "cost": stored}
+
+
+def test_the_report_command_reads_a_ledger_with_a_damaged_cost(ledger, tmp_path):
+    import subprocess
+
+    ledger.record(mini(1000), at=on(10))
+    ledger.record(mini(2000), at=on(11))
+    damage_cost(ledger, 1)
+    command = [sys.executable, "-m", "costbook", "report", "--ledger", ledger.location]
+    shown = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "$0.0003" in shown.stdout
+    page = tmp_path / "report.html"
+    drawn = subprocess.run([*command, "--html", str(page)], capture_output=True, text=True,
+                           timeout=120)
+    assert drawn.returncode == 0, drawn.stderr
+    assert "$0.0003" in page.read_text()

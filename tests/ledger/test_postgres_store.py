@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from decimal import Decimal
 
 import psycopg
@@ -291,3 +292,187 @@ def test_a_copy_into_a_ledger_holding_other_entries_under_the_same_ids_is_refuse
         with pytest.raises(LedgerError, match="another entry under id 1"):
             source.copy_to(target)
         assert [e.usage.input_tokens for e in target.entries()] == [2]
+
+
+# -- a crash of the server ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_server(request):  # type: ignore[no-untyped-def]
+    """A server of this test's own, that it may crash and start again (durable: with
+    fsync, when the test is marked so by ``@pytest.mark.parametrize("own_server",
+    ["durable"], indirect=True)``)."""
+    from pg_server import PostgresServer, Unavailable
+
+    try:
+        server = PostgresServer(durable=getattr(request, "param", "") == "durable")
+    except Unavailable as exc:
+        if os.environ.get("COSTBOOK_TEST_POSTGRES") == "required":
+            pytest.fail(f"no PostgreSQL server could be started: {exc}")
+        pytest.skip(f"no PostgreSQL server could be started: {exc}")
+    yield server
+    server.stop()
+
+
+def test_what_record_acknowledged_survives_a_crash_of_the_server(own_server):
+    url = own_server.new_database()
+    with Ledger(url) as ledger:
+        budget = Budget("100", ledger=ledger)
+        acknowledged = [ledger.record(mini(10 + n), tags={"n": str(n)}).id for n in range(300)]
+        acknowledged += [budget.reserve("0.01").commit(cost_of("0.008")).id for _ in range(30)]
+        own_server.crash()  # pg_ctl stop -m immediate
+    own_server.start()
+    stored = {row[0] for row in sql(url, "SELECT id FROM costbook.entries")}
+    assert len(acknowledged) == 330 and set(acknowledged) <= stored
+
+
+@pytest.mark.parametrize("own_server", ["durable"], indirect=True)
+def test_durable_false_alone_lets_commits_return_before_their_sync(own_server):
+    def syncs(url: str, durable: bool | None, *, holds: bool = False) -> int:
+        """How many WAL syncs the server made while 60 entries were recorded (or 60
+        reservations made and released)."""
+        before = sql(url, "SELECT wal_sync FROM pg_stat_wal")[0][0]
+        with Ledger(url, durable=durable) as ledger:
+            budget = Budget("100", ledger=ledger)
+            for n in range(60):
+                if holds:
+                    budget.reserve("0.01").release()
+                else:
+                    ledger.record(mini(10 + n), tags={"n": str(n)} if n % 2 else None)
+        time.sleep(0.5)  # the backends report their counts as they end
+        return int(sql(url, "SELECT wal_sync FROM pg_stat_wal")[0][0]) - before
+
+    url = own_server.new_database()
+    Ledger(url).close()
+    assert syncs(url, None) >= 60  # each commit synced: the server's own setting, on
+    assert syncs(url, True) >= 60
+    assert syncs(url, False) < 30  # synced by the server in the background
+    # reservations wait for no sync, unless durable=True
+    assert syncs(url, None, holds=True) < 30
+    assert syncs(url, True, holds=True) >= 120
+
+
+def test_entries_spooled_while_the_server_is_down_outlive_the_process(own_server, monkeypatch,
+                                                                      tmp_path):
+    monkeypatch.setenv("COSTBOOK_SPOOL_DIR", str(tmp_path / "spools"))
+    url = own_server.new_database()
+    Ledger(url).close()
+    child = start("keep-after-start", url, 5)
+    assert child.stdout is not None and child.stdin is not None
+    assert child.stdout.readline() == "ready\n"
+    own_server.crash()
+    out, err = child.communicate("go\n", timeout=120)
+    assert child.returncode == 0, err
+    waiting, path = out.split()
+    assert waiting == "5" and path.startswith(str(tmp_path / "spools"))
+    assert "hunter2" not in path
+    assert f"5 entries of ledger {url} still wait in the spool {path}" in err
+    own_server.start()
+    with Ledger(url) as ledger:
+        assert ledger.spooled() == 5 and ledger.spool_path == path
+        ledger.record(mini(10))
+        assert [e.tags.get("n") for e in ledger.entries()] == ["0", "1", "2", "3", "4", None]
+        assert ledger.spooled() == 0
+
+
+# -- passwords ----------------------------------------------------------------------------------
+
+
+def chain(error: BaseException) -> str:
+    """The text of an exception, everything chained to it, and its traceback."""
+    import traceback
+
+    texts = []
+    seen: BaseException | None = error
+    while seen is not None:
+        texts.append(f"{seen!r} {seen}")
+        seen = seen.__cause__ or seen.__context__
+    return " ".join(texts) + "".join(traceback.format_exception(error))
+
+
+@pytest.mark.parametrize("password", ["S3cret%zzPW", "S3cret%4", "S3cret%"])
+def test_a_password_with_broken_percent_encoding_is_never_shown(postgres_url, password,
+                                                                caplog):
+    caplog.set_level("DEBUG")
+    url = f"{postgres_url}?password={password}"
+    with pytest.raises(LedgerError) as refused:
+        Ledger(url)
+    assert "password in its URL has a % that is not followed by two hex digits" in str(
+        refused.value)
+    assert "S3cret" not in chain(refused.value) and "S3cret" not in caplog.text
+    in_authority = postgres_url.replace("postgres@", f"postgres:{password}@")
+    with pytest.raises(LedgerError) as refused:
+        Ledger(in_authority)
+    assert "S3cret" not in chain(refused.value)
+    shown = run_cli("report", "--ledger", url)
+    assert shown.returncode != 0 and "S3cret" not in shown.stdout + shown.stderr
+
+
+def test_a_password_is_in_no_chained_exception(postgres_url, caplog):
+    caplog.set_level("DEBUG")
+    base = postgres_url.rsplit("/", 1)[0]
+    for url in (f"{base}/no_such_db?password=Hunter%32Two",
+                base.replace("postgres@", "postgres:Hunter%32Two@") + "/no_such_db"):
+        with pytest.raises(LedgerError, match="no_such_db") as refused:
+            Ledger(url)
+        assert "Hunter" not in chain(refused.value), url
+    with Ledger(f"{postgres_url}?password=Hunter%32Two", timeout=1) as ledger:
+        ledger.record(mini(10))
+        admin, name = f"{base}/postgres", postgres_url.rsplit("/", 1)[1]
+        sql(admin, f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+        sql(admin, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (name,))
+        with pytest.raises(LedgerError) as refused:
+            ledger.total()
+        assert "Hunter" not in chain(refused.value)
+    assert "Hunter" not in caplog.text
+
+
+# -- behind a connection pooler -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=["transaction", "session"])
+def pgbouncer(request, postgres_server):  # type: ignore[no-untyped-def]
+    """PgBouncer (Debian's package) in front of the session's server, in each pool mode.
+    Missing, it skips the tests; with COSTBOOK_TEST_POSTGRES=required (CI), it fails them."""
+    from pg_server import Unavailable
+    from pgbouncer_server import PgBouncer
+
+    try:
+        bouncer = PgBouncer(postgres_server, request.param)
+    except Unavailable as exc:
+        if os.environ.get("COSTBOOK_TEST_POSTGRES") == "required":
+            pytest.fail(f"no PgBouncer could be started: {exc}")
+        pytest.skip(f"no PgBouncer could be started: {exc}")
+    yield bouncer
+    bouncer.stop()
+
+
+def test_the_ledger_works_through_pgbouncer(pgbouncer, postgres_url):
+    url = pgbouncer.url(postgres_url)
+    for rounds, durable in enumerate((None, True, False), start=1):
+        with Ledger(url, durable=durable) as ledger:
+            budget = Budget("100", ledger=ledger)
+            for n in range(12):  # past the count after which a driver may prepare
+                ledger.record(mini(10 + n), tags={"n": str(n % 3)})
+                budget.reserve("0.01").commit(cost_of("0.008"))
+                assert ledger.total() == budget.spent()
+            assert sum(r.calls for r in ledger.report("n")) == 24 * rounds
+    with Ledger(postgres_url) as direct:
+        assert len(direct.entries()) == 72
+        assert direct.total() == exact_sum(e.total for e in direct.entries())
+        assert direct.check() == []
+    with Ledger(url, read_only=True) as reader:
+        assert len(reader.entries(tags={"n": "0"})) == 12
+        with pytest.raises(LedgerError, match="opened read-only"):
+            reader.record(mini(10))
+
+
+def test_racing_processes_cannot_overspend_through_pgbouncer(pgbouncer, postgres_url):
+    url = pgbouncer.url(postgres_url)
+    Ledger(url).close()
+    workers = [start("race", url, "1.00", "0.30") for _ in range(8)]
+    results = [out.strip() for out in run_together(workers)]
+    assert len([r for r in results if r.startswith("committed")]) == 3
+    with Ledger(postgres_url) as ledger:
+        assert ledger.total() == Decimal("0.90") and ledger.store.holds() == []

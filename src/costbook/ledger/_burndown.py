@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..pricing._money import money_text
-from ._entry import EXACT, ROW_COLUMNS, format_time
+from ._entry import EXACT, ROW_COLUMNS, format_time, readable_amount
 from ._store import EntryFilter
 
 if TYPE_CHECKING:
@@ -143,8 +143,6 @@ def _day_end(text: str | None, fallback: datetime) -> datetime:
 
 
 def _amount(text: object) -> Decimal:
-    try:
-        value = Decimal(str(text))
-    except ArithmeticError:
-        return Decimal(0)
-    return value if value.is_finite() else Decimal(0)
+    """A stored cost; one that cannot be read counts as 0, as everywhere."""
+    value = readable_amount(text)
+    return Decimal(0) if value is None else value

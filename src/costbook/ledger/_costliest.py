@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from ._entry import ROW_COLUMNS, Entry, entry_from_row
+from ._entry import ROW_COLUMNS, Entry, entry_from_row, readable_amount
 from ._store import EntryFilter, LedgerStore
 
 _ID = ROW_COLUMNS.index("id")
@@ -36,8 +36,5 @@ def costliest_entries(store: LedgerStore, where: EntryFilter, limit: int) -> lis
 
 def _amount(text: object) -> Decimal:
     """A stored cost; a value costbook did not write ranks as 0 (as its entry reads)."""
-    try:
-        value = Decimal(str(text))
-    except (InvalidOperation, ValueError):
-        return Decimal(0)
-    return value if value.is_finite() else Decimal(0)
+    value = readable_amount(text)
+    return Decimal(0) if value is None else value

@@ -150,6 +150,30 @@ class Entry:
         return data
 
 
+AMOUNT_DIGITS = 100
+"""A stored amount is readable when it is a finite decimal under 1E+101 with at most
+this many decimal places (as costbook writes every amount). Any other stored value (text
+that is no number, NaN, an infinity) is damage: it counts as 0 in every total, report and
+budget, :meth:`Entry.unreadable` holds its stored text, and ``Ledger.check()`` counts it."""
+
+
+def readable_amount(value: object) -> Decimal | None:
+    """A stored amount as a Decimal, or None when it is not readable (see
+    :data:`AMOUNT_DIGITS`)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
+        return None
+    try:
+        amount = Decimal(value)
+    except (ValueError, ArithmeticError):
+        return None
+    if not amount.is_finite():
+        return None
+    if amount and (amount.adjusted() > AMOUNT_DIGITS
+                   or amount.as_tuple().exponent < -AMOUNT_DIGITS):  # type: ignore[operator]
+        return None
+    return amount
+
+
 def exact_sum(amounts: Iterable[Decimal]) -> Decimal:
     """The exact sum of ``amounts`` (0 for none)."""
     total = Decimal(0)
@@ -232,7 +256,9 @@ def _read(row: Sequence[Any]) -> Entry:
     item_map = json.loads(items)
     tag_map = json.loads(tags)
     text = row[1]
-    if type(item_map) is not dict or type(tag_map) is not dict or len(text) != 27:
+    if type(item_map) is not dict or type(tag_map) is not dict or len(text) != 27 or (
+        readable_amount(cost) is None
+    ):
         raise TypeError("not as costbook writes it")
     return Entry(
         id=row[0],
@@ -274,8 +300,8 @@ def _read_carefully(row: Sequence[Any]) -> Entry:
         return value
 
     def amount(raw: Any) -> Decimal:
-        value = Decimal(raw)
-        if not value.is_finite():
+        value = readable_amount(raw)
+        if value is None:
             raise ValueError(raw)
         return value
 

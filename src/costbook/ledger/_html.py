@@ -25,6 +25,7 @@ from ._burndown import BurnDown
 from ._entry import Entry, exact_sum
 from ._ledger import Ledger, ModelDrift
 from ._store import GROUP_COLUMNS, TAG_PREFIX, ReportRow
+from ._text import stored_form
 
 MAX_SERIES = 8
 """Series a stacked chart draws; the cheaper rest are drawn together as ``other``."""
@@ -148,7 +149,7 @@ def _when(value: date | datetime, *, end: bool = False) -> str:
 
 
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    return escape(stored_form(str(value)), quote=True)
 
 
 def _money(amount: Decimal) -> str:
@@ -174,7 +175,16 @@ def _label(value: str | None) -> str:
 
 
 def _json(value: object) -> str:
-    text = json.dumps(value, ensure_ascii=False, indent=1)
+    def cut(item: object) -> object:
+        if isinstance(item, str):
+            return stored_form(item)
+        if isinstance(item, dict):
+            return {stored_form(str(k)): cut(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [cut(v) for v in item]
+        return item
+
+    text = json.dumps(cut(value), ensure_ascii=False, indent=1)
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 

@@ -21,8 +21,16 @@ from ._entry import EXACT, STATUSES, Entry, entry_time, exact_sum, utc
 from ._export import EXPORT_FORMATS, write_csv, write_jsonl
 from ._listeners import recorded
 from ._spool import Spool
-from ._store import GROUP_COLUMNS, TAG_PREFIX, EntryFilter, LedgerStore, ReportRow
+from ._store import (
+    GROUP_COLUMNS,
+    TAG_PREFIX,
+    EntryFilter,
+    LedgerStore,
+    RefusedEntry,
+    ReportRow,
+)
 from ._tags import SECRET, check_tags
+from ._text import storable, storable_or_none, storable_tags, stored_form
 
 if TYPE_CHECKING:
     from ._copy import CopyResult
@@ -49,11 +57,18 @@ class Ledger:
 
     ``Ledger("postgresql://user@host:5432/db")`` keeps the ledger in that PostgreSQL
     database (in its schema ``costbook``), shared by processes on many hosts; it needs
-    ``pip install 'costbook[postgres]'``. ``COSTBOOK_LEDGER`` may hold such a URL.
+    ``pip install 'costbook[postgres]'``. ``COSTBOOK_LEDGER`` may hold such a URL. There,
+    ``record`` returns once the server has committed the entry with the server's own
+    ``synchronous_commit`` (``on`` by default: synced to its disk, so it survives a crash of
+    the server); ``durable=True`` asks for ``on`` whatever the server's setting, and
+    ``durable=False`` for ``off`` (faster: an entry is written out by the server within a
+    fraction of a second, and a crash of the server may lose the last ones acknowledged).
 
-    Entries that could not be written when their call ended wait in a spool file beside
-    the ledger (``<path>.spool``, see :meth:`keep`); they are written first at the ledger's
-    next write, by any process.
+    Entries that could not be written when their call ended wait in a spool file (see
+    :meth:`keep`): ``<path>.spool`` beside a ledger file, a file in this host's spool folder
+    for a ledger at a URL (``COSTBOOK_SPOOL_DIR``, else ``spool`` in costbook's user data
+    folder); they are written first at the ledger's next write, by any process of this host.
+    A process that exits with entries still spooled says so in a log warning.
     """
 
     def __init__(
@@ -61,7 +76,7 @@ class Ledger:
         path: str | os.PathLike[str] | None = None,
         *,
         timeout: float = 10.0,
-        durable: bool = False,
+        durable: bool | None = None,
         create: bool = True,
         read_only: bool = False,
     ) -> None:
@@ -89,7 +104,7 @@ class Ledger:
                 default.parent.mkdir(parents=True, exist_ok=True)
             path = default
         self._store = SQLiteStore(
-            path, timeout=timeout, durable=durable, create=create, read_only=read_only
+            path, timeout=timeout, durable=bool(durable), create=create, read_only=read_only
         )
         self._spool = Spool.beside(self._store.location)
 
@@ -161,6 +176,13 @@ class Ledger:
             if self._spool.has_waiting():
                 self._replay()
             stored = self._store.append(entry, settle=settle, reserved=reserved)
+        except RefusedEntry as exc:  # spooled, it would hold back every entry after it
+            where = self._spool.reject(entry, str(exc))
+            warnings.warn(
+                f"{exc}; the entry of this call is kept apart in {where}", RuntimeWarning,
+                stacklevel=3,
+            )
+            return recorded(entry)
         except LedgerError as exc:
             where = self._spool.add(entry, settle=settle)
             warnings.warn(
@@ -495,23 +517,23 @@ def make_entry(
     return Entry(
         id=0,
         time=entry_time(at) if at is not None else datetime.now(timezone.utc),
-        provider=cost.provider,
-        model=cost.model,
+        provider=storable(cost.provider, "provider"),
+        model=storable(cost.model, "model"),
         usage=cost.usage,
         total=cost.total,
         items=dict(cost.items),
         status=status,
-        request_id=request_id,
+        request_id=storable_or_none(request_id, "request_id"),
         reported_cost=None if reported_cost is None else amount_of(
             reported_cost, "reported_cost"
         ),
         estimate_low=low,
         estimate_high=high,
         duration=seconds(duration),
-        tags=check_tags(tags),
+        tags=storable_tags(check_tags(tags)),
         effective=cost.effective,
-        currency=cost.currency,
-        asked_model=asked_model,
+        currency=storable(cost.currency, "currency"),
+        asked_model=storable_or_none(asked_model, "asked_model"),
     )
 
 
@@ -620,10 +642,12 @@ def entry_filter(
     return EntryFilter(
         since=start,
         until=stop,
-        model=model,
-        provider=provider,
+        model=None if model is None else stored_form(model),
+        provider=None if provider is None else stored_form(provider),
         status=status,
-        tags=tuple(sorted(check_tags(tags).items())),
+        tags=tuple(sorted(
+            (stored_form(key), stored_form(value)) for key, value in check_tags(tags).items()
+        )),
         reported=reported,
     )
 

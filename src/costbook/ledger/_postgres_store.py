@@ -10,14 +10,18 @@ are the same text from both; times are ``TIMESTAMPTZ`` in UTC; token counts ``BI
 summed exactly by PostgreSQL (a sum of ``BIGINT`` is ``NUMERIC``).
 
 Each entry is one short transaction (one statement when it settles nothing), committed
-with ``synchronous_commit=off``: like the SQLite store's ``synchronous=NORMAL``, a
-committed entry survives a killed process, and the server writes it to disk within a
-fraction of a second (a crash of the server's machine may lose the last few);
-``durable=True`` keeps the server's own setting (``on`` by default: each commit waits for
-its sync to disk), at a lower rate. A budget's
-check and reservation are one transaction under an advisory lock, so that processes on
-any host are granted one at a time, each seeing what the others hold and spent; a
-serialization failure or deadlock is retried with bounded, jittered backoff. Sums are
+with the server's own ``synchronous_commit`` (``on`` by default): when ``record`` returns,
+the entry is on the server's disk and survives a crash of the server, as an SQLite
+ledger's entries survive a killed process. ``durable=True`` asks for ``on`` whatever the
+server's setting; ``durable=False`` for ``off`` (each commit returns before its sync:
+faster, and a crash of the server may lose the entries of the last fraction of a
+second). The setting is made inside each transaction, never as a startup parameter, and
+no statement is prepared on the server, so the ledger works through a connection pooler
+(PgBouncer in transaction or session mode) as well as directly.
+
+A budget's check and reservation are one transaction under an advisory lock, so that
+processes on any host are granted one at a time, each seeing what the others hold and
+spent; a serialization failure or deadlock is retried with bounded, jittered backoff. Sums are
 cached per filter up to the oldest transaction still running (entries are append-only,
 and every one written by a finished transaction is visible), so a budget's check reads
 only the entries written since.
@@ -33,6 +37,7 @@ import json
 import logging
 import os
 import random
+import re
 import socket
 import threading
 import time
@@ -42,13 +47,13 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 from .._errors import LedgerError
 from ..pricing._money import money_text
 from ..pricing._usage import USAGE_FIELDS
 from ._copy import refuse_different
-from ._entry import EXACT, Entry, entry_from_row
+from ._entry import AMOUNT_DIGITS, EXACT, Entry, entry_from_row
 from ._postgres_schema import (
     LOCK_CLASS,
     RESERVE_LOCK,
@@ -61,6 +66,7 @@ from ._postgres_schema import (
 from ._sql import (
     Dialect,
     amount_text,
+    damaged_costs,
     entry_values,
     overrun_of,
     pages,
@@ -71,7 +77,7 @@ from ._sql import (
     still_held,
     where_sql,
 )
-from ._store import EntryFilter, Hold, ReportRow, ReserveOutcome
+from ._store import EntryFilter, Hold, RefusedEntry, ReportRow, ReserveOutcome
 
 log = logging.getLogger("costbook.ledger")
 
@@ -92,7 +98,7 @@ _ROW_SQL = ", ".join([
 _AMOUNTS = tuple(
     6 + len(USAGE_FIELDS) + offset for offset in (0, 4, 5, 6, 9)
 )  # cost, reported_cost, estimate_low, estimate_high, overrun in a row
-_AS_WRITTEN = "json_typeof(e.cost_items) = 'object' AND json_typeof(e.tags) = 'object'"
+
 _INSERT_COLUMNS = (
     "time", "provider", "model", "request_id", "status", *USAGE_FIELDS, "cost",
     "cost_items", "currency", "effective", "reported_cost", "estimate_low", "estimate_high",
@@ -107,6 +113,19 @@ _INSERT_TAGGED = (
     "SELECT e.id, u.k, u.v FROM e, unnest(%s::text[], %s::text[]) AS u(k, v)) "
     "SELECT id FROM e"
 )
+# the same, committed with the ledger's own synchronous_commit (the first parameter):
+# set for this statement's transaction alone, never for the connection
+_SET_COMMIT = "WITH c AS (SELECT set_config('synchronous_commit', %s, true) AS v), "
+_INSERT_SET = f"{_SET_COMMIT}e AS ({_INSERT}) SELECT id FROM e, c"
+_INSERT_TAGGED_SET = _SET_COMMIT + _INSERT_TAGGED.removeprefix("WITH ").replace(
+    "SELECT id FROM e", "SELECT id FROM e, c"
+)
+# a stored amount in sums: NULL (left out) where it cannot be read, as entries() reads it
+# (see costbook.ledger._entry.readable_amount): NaN, an infinity, or out of bounds
+_AMOUNT = (
+    f"CASE WHEN abs({{0}}) < 1e{AMOUNT_DIGITS + 1} AND scale({{0}}) <= {AMOUNT_DIGITS} "
+    "THEN {0} END"
+)
 _SQL = Dialect(
     mark="%s",
     tables=f"{SCHEMA}.",
@@ -119,6 +138,12 @@ _SQL = Dialect(
         "day": "to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
         "month": "to_char(e.time AT TIME ZONE 'UTC', 'YYYY-MM')",
     },
+    amount=_AMOUNT,
+)
+_COST = _AMOUNT.format("e.cost")
+_AS_WRITTEN = (
+    f"json_typeof(e.cost_items) = 'object' AND json_typeof(e.tags) = 'object' "
+    f"AND {_COST} IS NOT NULL"
 )
 _PAGE = 1000
 _EXPORT_PAGE = 5000
@@ -149,24 +174,66 @@ def masked(url: str) -> str:
             netloc = user.split(":", 1)[0] + "@" + host
         query = urlencode([
             (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if k.lower() != "password"
+            if not k.lower().endswith("password")
         ])
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return f"{url.split('://', 1)[0]}://(a URL that cannot be read)"
 
 
+def passwords(url: str) -> list[str]:
+    """Every form of the passwords ``url`` holds (in its authority, or as a ``password``
+    parameter), as written and percent-decoded, longest first: what no message may show."""
+    found: set[str] = set()
+    rest = url.split("://", 1)[-1]
+    authority = rest.split("/", 1)[0].split("?", 1)[0]
+    if "@" in authority:
+        user = authority.rsplit("@", 1)[0]
+        if ":" in user:
+            found.add(user.split(":", 1)[1])
+    query = url.split("?", 1)[1] if "?" in url else ""
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if unquote(key).strip().lower().endswith("password"):
+            found.add(value)
+    found |= {unquote(secret) for secret in found}
+    return sorted((secret for secret in found if secret), key=len, reverse=True)
+
+
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def check_url(url: str, location: str) -> None:
+    """Refuse a URL whose percent-encoding is broken, naming the part and never its
+    text: the driver's own error would quote it, password included."""
+    rest = url.split("://", 1)[-1]
+    authority = rest.split("/", 1)[0].split("?", 1)[0]
+    user = authority.rsplit("@", 1)[0] if "@" in authority else ""
+    query = url.split("?", 1)[1] if "?" in url else ""
+    parts = [("user name", user.split(":", 1)[0]), ("password", user.partition(":")[2]),
+             ("host", authority.rsplit("@", 1)[-1]), ("database name", rest.partition("/")[2]
+                                                       .split("?", 1)[0])]
+    parts += [(f"parameter {unquote(key)!r}" if key.lower() != "password" else "password",
+               value) for key, _, value in (p.partition("=") for p in query.split("&"))]
+    for name, text in parts:
+        if _BAD_PERCENT.search(text):
+            raise LedgerError(
+                f"cannot open ledger {location}: the {name} in its URL has a % that is not "
+                "followed by two hex digits; percent-encode it (write % as %25)"
+            )
+
+
 class PostgresStore:
     """A ledger kept in a PostgreSQL database, shared by threads (a connection pool),
     processes and hosts. ``timeout`` bounds connecting and waiting for a lock, in
-    seconds; ``durable`` waits for each commit's sync to disk."""
+    seconds; ``durable`` (None: the server's setting) sets ``synchronous_commit``."""
 
     def __init__(
         self,
         url: str,
         *,
         timeout: float = 10.0,
-        durable: bool = False,
+        durable: bool | None = None,
         create: bool = True,
         read_only: bool = False,
     ) -> None:
@@ -182,13 +249,13 @@ class PostgresStore:
             ) from None
         self._url = url.strip()
         self._location = masked(self._url)
-        self._password = urlsplit(self._url).password or ""
+        self._secrets = passwords(self._url)
+        check_url(self._url, self._location)
         self._timeout = timeout
         self._read_only = read_only
-        self._options = " ".join([
-            *(["-c default_transaction_read_only=on"] if read_only else []),
-            *([] if durable else ["-c synchronous_commit=off"]),
-        ])
+        # set in each write transaction, never as a startup parameter (a connection
+        # pooler refuses those, or would keep a session's settings for the next client)
+        self._commit = {None: None, True: "on", False: "off"}[durable]
         self._used: dict[int, float] = {}
         self._lock = threading.Lock()
         self._totals: OrderedDict[EntryFilter, tuple[int, Decimal]] = OrderedDict()
@@ -206,15 +273,12 @@ class PostgresStore:
     def _connect(self) -> Any:
         import psycopg
 
-        extra: dict[str, Any] = {"connect_timeout": max(1, round(self._timeout))}
-        if self._options:
-            extra["options"] = self._options
         try:
-            return psycopg.connect(self._url, autocommit=True, **extra)
+            return psycopg.connect(self._url, autocommit=True, prepare_threshold=None,
+                                   connect_timeout=max(1, round(self._timeout)))
         except psycopg.Error as exc:
-            raise LedgerError(
-                f"cannot connect to ledger {self._location}: {self._clean(exc)}"
-            ) from None
+            error = LedgerError(f"cannot connect to ledger {self._location}: {self._clean(exc)}")
+        raise error  # outside the except block: no chained driver text
 
     def _prepare(self, *, create: bool) -> None:
         connection = self._connect()
@@ -233,9 +297,12 @@ class PostgresStore:
         except LedgerError:
             raise
         except Exception as exc:
-            raise self._error(exc, "cannot open ledger") from None
+            error = self._error(exc, "cannot open ledger")
+        else:
+            return
         finally:
             connection.close()
+        raise error  # outside the except block: no chained driver text
 
     def _get_pool(self) -> Any:
         with self._lock:
@@ -253,9 +320,9 @@ class PostgresStore:
         if self._pool is None:
             from psycopg_pool import ConnectionPool
 
-            kwargs: dict[str, Any] = {"autocommit": True}
-            if self._options:
-                kwargs["options"] = self._options
+            # no server-side prepared statements: a pooler in transaction mode (PgBouncer)
+            # hands each transaction another server connection, that lacks them
+            kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": None}
             self._pool = ConnectionPool(
                 self._url, min_size=1, max_size=_MAX_POOL, kwargs=kwargs, open=True,
                 timeout=max(self._timeout, 0.1), check=self._check, name="costbook-ledger",
@@ -274,9 +341,10 @@ class PostgresStore:
 
     def _clean(self, exc: BaseException) -> str:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if self._password:
-            text = text.replace(self._password, "***")
-        return text.replace(self._url, self._location)
+        text = text.replace(self._url, self._location)
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
     def _error(self, exc: BaseException, doing: str = "ledger") -> LedgerError:
         return LedgerError(f"{doing} {self._location}: {self._clean(exc)}")
@@ -299,6 +367,9 @@ class PostgresStore:
         while True:
             pool = self._get_pool()
             began = False
+            # errors are raised outside the except blocks: a chained exception
+            # (__context__) would carry the driver's own text, which may hold the URL
+            error: LedgerError | None = None
             try:
                 with pool.connection() as connection:
                     began = True
@@ -306,10 +377,10 @@ class PostgresStore:
                     self._used[id(connection)] = time.monotonic()
                     return result
             except PoolTimeout as exc:
-                raise LedgerError(
+                error = LedgerError(
                     f"cannot connect to ledger {self._location} within {self._timeout:g} s "
                     f"({self._clean(exc)}); is the server running and reachable?"
-                ) from None
+                )
             except psycopg.OperationalError as exc:
                 state = getattr(exc, "sqlstate", None)
                 if state in _RETRIED_STATES and time.monotonic() + delay < deadline:
@@ -317,38 +388,54 @@ class PostgresStore:
                     delay = min(delay * 2, _MAX_DELAY)
                     continue
                 if state == "55P03":  # lock_not_available: lock_timeout passed
-                    raise LedgerError(
+                    error = LedgerError(
                         f"ledger {self._location} is locked by another connection; gave up "
                         f"after {self._timeout:g} s (another process may hold a long "
                         "transaction; raise the timeout or find it)"
-                    ) from None
-                # the server ended the connection (it says so: the statement did not run),
-                # or it was lost without a word (a write may have run: retried only when
-                # it had not begun)
-                ended = state is not None and state.startswith(_ENDED_STATES)
-                if lost == 0 and (ended or (state is None and (not write or not began))):
-                    lost += 1
-                    log.warning("ledger %s: connection lost (%s); retrying once",
-                                self._location, self._clean(exc))
-                    continue
-                if state is None or ended:
-                    raise LedgerError(
-                        f"lost the connection to ledger {self._location}: {self._clean(exc)}"
-                        + ("; the write may or may not have been stored" if write else "")
-                    ) from None
-                raise self._error(exc) from None
-            except psycopg.errors.ReadOnlySqlTransaction as exc:
-                raise self._error(exc) from None
+                    )
+                else:
+                    # the server ended the connection (it says so: the statement did not
+                    # run), or it was lost without a word (a write may have run: retried
+                    # only when it had not begun)
+                    ended = state is not None and state.startswith(_ENDED_STATES)
+                    if lost == 0 and (ended or (state is None and (not write or not began))):
+                        lost += 1
+                        log.warning("ledger %s: connection lost (%s); retrying once",
+                                    self._location, self._clean(exc))
+                        continue
+                    if state is None or ended:
+                        error = LedgerError(
+                            f"lost the connection to ledger {self._location}: "
+                            f"{self._clean(exc)}"
+                            + ("; the write may or may not have been stored" if write else "")
+                        )
+                    else:
+                        error = self._error(exc)
+            except (psycopg.DataError, psycopg.IntegrityError, UnicodeError) as exc:
+                # a write: the entry itself cannot be stored, and would fail again
+                error = RefusedEntry(
+                    f"ledger {self._location} refused the entry: {self._clean(exc)}"
+                ) if write else self._error(exc)
             except psycopg.Error as exc:
-                raise self._error(exc) from None
+                error = self._error(exc)
+            raise error
 
-    def _transaction(self, work: Callable[[Any], T], *, write: bool = True) -> T:
+    def _transaction(self, work: Callable[[Any], T], *, write: bool = True,
+                     holds: bool = False) -> T:
+        """Run ``work(cursor)`` in one transaction. A write commits with the ledger's
+        ``synchronous_commit``; one that changes only reservations (``holds``) does not
+        wait for its sync unless ``durable=True``: a reservation lost to a crash of the
+        server frees its money early, and the cost it held is still recorded in full."""
+        commit = ("on" if self._commit == "on" else "off") if holds else self._commit
+
         def run(connection: Any) -> T:
             with connection.transaction(), connection.cursor() as cursor:
                 if write:
                     cursor.execute(
-                        "SELECT set_config('lock_timeout', %s, true)",
-                        (f"{int(self._timeout * 1000)}ms",),
+                        "SELECT set_config('lock_timeout', %s, true), "
+                        "set_config('synchronous_commit', coalesce(%s, "
+                        "current_setting('synchronous_commit')), true)",
+                        (f"{int(self._timeout * 1000)}ms", commit),
                     )
                 return work(cursor)
 
@@ -386,8 +473,16 @@ class PostgresStore:
 
         if settle is None and spool_key is None:
             def plain(connection: Any) -> int:
+                if self._commit is None:
+                    with connection.cursor() as cursor:
+                        return insert(cursor, None, False)
+                row = [self._commit, *values, None, False, entry.asked_model]
                 with connection.cursor() as cursor:
-                    return insert(cursor, None, False)
+                    if keys:
+                        cursor.execute(_INSERT_TAGGED_SET, [*row, *tagged])
+                    else:
+                        cursor.execute(_INSERT_SET, row)
+                    return int(cursor.fetchone()[0])
 
             return replace(entry, id=self._run(plain, write=True), overrun=None, late=False)
 
@@ -465,7 +560,8 @@ class PostgresStore:
     def overruns(self, where: EntryFilter) -> tuple[Decimal, int]:
         clause, params = where_sql(_SQL, where)
         ((amount, late),) = self._query(
-            f"SELECT sum(e.overrun), count(*) FILTER (WHERE e.late) FROM {_E} e "
+            f"SELECT sum({_AMOUNT.format('e.overrun')}), count(*) FILTER (WHERE e.late) "
+            f"FROM {_E} e "
             f"WHERE {clause}", params,
         )
         return _exact(amount), int(late or 0)
@@ -508,6 +604,8 @@ class PostgresStore:
             (f"SELECT count(*) FROM {SCHEMA}.spooled s WHERE NOT EXISTS "
              f"(SELECT 1 FROM {_E} e WHERE e.id = s.entry_id)",
              "spool keys of entries that do not exist"),
+            (f"SELECT count(*) FROM {_E} e WHERE {_COST} IS NULL OR (e.overrun IS NOT NULL "
+             f"AND {_AMOUNT.format('e.overrun')} IS NULL)", ""),
         ]
         problems = []
         for sql, what in checks:
@@ -517,7 +615,7 @@ class PostgresStore:
                 problems.append(str(exc))
                 continue
             if count:
-                problems.append(f"{count} {what}")
+                problems.append(f"{count} {what}" if what else damaged_costs(count))
         return problems
 
     def total(self, where: EntryFilter) -> Decimal:
@@ -543,8 +641,8 @@ class PostgresStore:
             if now is not None else "'[]'"
         )
         cursor.execute(
-            f"SELECT h.x::text, (SELECT sum(e.cost) FROM {_E} e WHERE {clause} "
-            f"AND e.xid >= %s::xid8 AND e.xid < h.x), (SELECT sum(e.cost) FROM {_E} e "
+            f"SELECT h.x::text, (SELECT sum({_COST}) FROM {_E} e WHERE {clause} "
+            f"AND e.xid >= %s::xid8 AND e.xid < h.x), (SELECT sum({_COST}) FROM {_E} e "
             f"WHERE {clause} AND e.xid >= h.x), {holds} "
             "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS x) h",
             [*params, str(horizon), *params, *([now] if now is not None else [])],
@@ -606,7 +704,7 @@ class PostgresStore:
             )
             return ReserveOutcome(int(cursor.fetchone()[0]), spent, reserved)
 
-        return self._transaction(work)
+        return self._transaction(work, holds=True)
 
     def spend(self, where: EntryFilter, tags: Mapping[str, str]) -> tuple[Decimal, Decimal]:
         def run(connection: Any) -> tuple[Decimal, Decimal]:
@@ -637,14 +735,14 @@ class PostgresStore:
             )
             return bool(cursor.rowcount == 1)
 
-        return self._transaction(work)
+        return self._transaction(work, holds=True)
 
     def release(self, reservation_id: int) -> None:
         def work(cursor: Any) -> None:
             cursor.execute(f"DELETE FROM {SCHEMA}.reservations WHERE id = %s",
                            (reservation_id,))
 
-        self._transaction(work)
+        self._transaction(work, holds=True)
 
     def close(self) -> None:
         with self._lock:

@@ -26,13 +26,15 @@ R = TypeVar("R", bound=Sequence[Any])
 @dataclass(frozen=True, slots=True)
 class Dialect:
     """How a store writes SQL: its parameter placeholder, the prefix of its table names,
-    a time and a day as it stores them, and the SQL of each group key that is no tag."""
+    a time and a day as it stores them, the SQL of each group key that is no tag, and the
+    SQL of a stored amount in sums (``{}`` the column): NULL where it cannot be read."""
 
     mark: str
     tables: str
     time: Callable[[datetime], object]
     day: Callable[[date], object]
     groups: Mapping[str, str]
+    amount: str = "{}"
 
 
 def entry_values(dialect: Dialect, entry: Entry) -> list[Any]:
@@ -55,6 +57,16 @@ def entry_values(dialect: Dialect, entry: Entry) -> list[Any]:
         entry.duration,
         json.dumps(dict(entry.tags), ensure_ascii=False, sort_keys=True),
     ]
+
+
+def damaged_costs(count: int) -> str:
+    """What :meth:`~costbook.ledger._store.LedgerStore.check` says of ``count`` entries
+    whose cost or overrun cannot be read."""
+    return (
+        f"{count} entr{'y' if count == 1 else 'ies'} whose cost or overrun cannot be read "
+        "(not a finite decimal amount): counted as 0 in totals, reports and budgets; "
+        "Ledger.entries() gives the stored text under unreadable"
+    )
 
 
 def amount_text(amount: Decimal | None) -> str | None:
@@ -118,10 +130,11 @@ def report_sql(
     clause, params = where_sql(dialect, where)
     sums = ", ".join(f"{total}(e.{column})" for column in USAGE_FIELDS)
     not_sent = "e.status IN (" + ", ".join(f"'{status}'" for status in NOT_SENT) + ")"
+    amount = dialect.amount.format
     selected = ", ".join([
         *keys, "count(*)", f"sum(CASE WHEN {not_sent} THEN 1 ELSE 0 END)",
-        f"{cost_total}(CASE WHEN {not_sent} THEN e.estimate_high END)", sums,
-        f"{cost_total}(e.cost)",
+        f"{cost_total}(CASE WHEN {not_sent} THEN {amount('e.estimate_high')} END)", sums,
+        f"{cost_total}({amount('e.cost')})",
     ])
     sql = f"SELECT {selected} FROM {dialect.tables}entries e {' '.join(joins)} WHERE {clause}"
     if keys:

@@ -40,10 +40,11 @@ from typing import Any, TypeVar, cast
 
 from .._errors import LedgerError
 from ..pricing._money import money_text
-from ._entry import EXACT, Entry, entry_from_row, format_time, parse_time
+from ._entry import EXACT, Entry, entry_from_row, format_time, parse_time, readable_amount
 from ._sql import (
     Dialect,
     amount_text,
+    damaged_costs,
     entry_values,
     overrun_of,
     pages,
@@ -65,7 +66,7 @@ from ._sqlite_schema import (
     probe,
     validate,
 )
-from ._store import EntryFilter, Hold, ReportRow, ReserveOutcome
+from ._store import EntryFilter, Hold, RefusedEntry, ReportRow, ReserveOutcome
 
 T = TypeVar("T")
 
@@ -87,6 +88,7 @@ _INSERT_ENTRY = (
 _AS_WRITTEN = " AND ".join([
     f"typeof({' + '.join(f'e.{c}' for c in ('id', *USAGE_COLUMNS))}) = 'integer'",
     *(f"json_valid(e.{c}) AND substr(e.{c}, 1, 1) = '{{'" for c in ("cost_items", "tags")),
+    "readable_amount(e.cost)",
 ])
 _EXPORT_PAGE = 5000
 _SQL = Dialect(
@@ -120,8 +122,9 @@ class DecimalSum:
         self.total = Decimal(0)
 
     def step(self, value: str | None) -> None:
-        if value is not None:
-            self.total = EXACT.add(self.total, Decimal(value))
+        amount = None if value is None else readable_amount(value)
+        if amount is not None:  # a damaged value counts as 0, as entries() reads it
+            self.total = EXACT.add(self.total, amount)
 
     def finalize(self) -> str:
         return money_text(self.total)
@@ -146,7 +149,13 @@ def _add_functions(connection: sqlite3.Connection) -> None:
     """The exact SQL aggregates every connection of a store uses."""
     connection.create_aggregate("dsum", 1, cast(Any, DecimalSum))
     connection.create_aggregate("isum", 1, cast(Any, IntegerSum))
+    connection.create_function("readable_amount", 1, _readable, deterministic=True)
     _add_json_functions(connection)
+
+
+def _readable(value: object) -> int:
+    """SQL ``readable_amount(value)``: 1 for an amount the ledger can read (or NULL)."""
+    return int(value is None or readable_amount(value) is not None)
 
 
 class SQLiteStore:
@@ -352,13 +361,20 @@ class SQLiteStore:
         def attempt() -> T:
             connection = self._conn()
             connection.execute("BEGIN IMMEDIATE")
+            refused = None
             try:
                 result = work(connection)
                 connection.execute("COMMIT")
+            except (sqlite3.IntegrityError, sqlite3.DataError, UnicodeError) as exc:
+                # the entry itself cannot be stored: writing it again would fail again
+                connection.execute("ROLLBACK")
+                refused = RefusedEntry(f"ledger {self.location} refused the entry: {exc}")
             except BaseException:
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
+            if refused is not None:
+                raise refused
             return result
 
         with self._lock:
@@ -494,11 +510,16 @@ class SQLiteStore:
     def check(self) -> list[str]:
         def attempt() -> list[str]:
             try:
-                return integrity_problems(self._conn())
+                problems = integrity_problems(self._conn())
+                damaged = self._conn().execute(
+                    "SELECT count(*) FROM entries WHERE NOT readable_amount(cost) "
+                    "OR NOT readable_amount(overrun)"
+                ).fetchone()[0]
             except sqlite3.DatabaseError as exc:
                 if _is_busy(exc):
                     raise
                 return [str(exc)]  # damage that stops the check itself
+            return problems + ([damaged_costs(damaged)] if damaged else [])
 
         with self._lock:
             return self._retry(attempt)

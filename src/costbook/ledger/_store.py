@@ -13,9 +13,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from .._errors import LedgerError
 from ..pricing._money import money_text
 from ..pricing._usage import Usage
 from ._entry import Entry
+
+
+class RefusedEntry(LedgerError):
+    """A store refused one entry for what it holds (not for the state of the store):
+    writing it again would fail again, so it must not hold back the entries after it."""
+
 
 GROUP_COLUMNS: tuple[str, ...] = ("model", "provider", "day", "month", "status")
 """The keys a report groups by besides tags; a tag key is written ``tag:KEY``."""
