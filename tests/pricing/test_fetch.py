@@ -121,8 +121,8 @@ def test_a_body_larger_than_the_limit_is_refused(server):
 
 def test_a_payload_of_too_many_models_is_refused_before_it_is_read(server, tmp_path):
     server.serve(OPENROUTER_PATH, {"data": [{}] * (MAX_MODELS + 1)})
-    with pytest.raises(SyncError, match=r"the payload lists 20,001 models, more than the "
-                                        r"20,000 costbook reads$"):
+    with pytest.raises(SyncError, match=r"the payload lists 10,001 models, more than the "
+                                        r"10,000 costbook reads$"):
         sync("openrouter", base_url=server.url + "/api/v1", output=tmp_path / "o.yaml")
     assert not (tmp_path / "o.yaml").exists()
 
@@ -176,3 +176,21 @@ def test_depth_counts_brackets_in_structure_not_in_strings():
     assert parse_json('{"s": "' + "[" * 1000 + '"}', "x") == {"s": "[" * 1000}
     with pytest.raises(SyncError, match="more than 64 deep"):
         parse_json("[" + deep + "]", "x")
+
+
+@pytest.mark.parametrize(
+    ("text", "deep"),
+    [
+        ("[" * 64 + "]" * 64, False),
+        ("[" * 65 + "]" * 65, True),
+        ("[" * 200_000, True),
+        ('{"a": "[[[[", "b": [' + "[" * 70 + "]" * 70 + "]}", True),
+        ('{"a": "' + "[" * 70 + '"}', False),
+        ("[}" * 100, False),  # not JSON: left for the parser to say so
+        ("[]" * 100_000, False),
+    ],
+)
+def test_too_deep_measures_nesting(text, deep):
+    from costbook.pricing._fetch import too_deep
+
+    assert too_deep(text) is deep

@@ -142,23 +142,31 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
-_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]')
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
 def too_deep(text: str, max_depth: int = MAX_DEPTH) -> bool:
-    """Whether the JSON text nests arrays and objects deeper than ``max_depth`` (strings
-    skipped); linear in the text, and cheap when it holds few brackets."""
+    """Whether the JSON text nests arrays and objects deeper than ``max_depth`` (brackets
+    in strings do not count). Linear in the text: strings and everything but brackets are
+    removed, then innermost pairs are removed one level at a time."""
     if text.count("[") + text.count("{") <= max_depth:
         return False
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    for _ in range(max_depth):
+        shorter = brackets.replace("[]", "").replace("{}", "")
+        if len(shorter) == len(brackets):
+            break  # unbalanced: measured below
+        brackets = shorter
+    else:
+        return bool(brackets)  # still nested after max_depth levels
     depth = 0
-    for match in _STRING_OR_BRACKET.finditer(text):
-        char = match.group()[0]
-        if char in "[{":
-            depth += 1
-            if depth > max_depth:
-                return True
-        elif char in "]}":
-            depth -= 1
+    for char in brackets:
+        depth += 1 if char in "[{" else -1
+        if depth > max_depth:
+            return True
+        if depth < 0:
+            return False  # not JSON: the parser says so
     return False
 
 

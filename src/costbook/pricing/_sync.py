@@ -38,8 +38,9 @@ __all__ = ["ATTEMPTS", "DEADLINE", "MAX_BYTES", "TIMEOUT", "Fetched", "Progress"
            "fetch", "fetch_json", "shown_url", "sync"]
 
 _ZERO = Decimal(0)
-MAX_MODELS = 20_000
-"""The most models a payload may list (OpenRouter lists a few hundred)."""
+MAX_MODELS = 10_000
+"""The most models a payload may list (OpenRouter lists a few hundred; writing 10,000 takes
+about 25 s, most of it rendering and validating the YAML)."""
 MAX_ID = 256
 """The longest model id read; a longer one is skipped."""
 
@@ -521,6 +522,21 @@ def _in_use(source: Source) -> dict[str, Any]:
         return {}
 
 
+def _held(tables: Any, source: Source, model_id: str) -> Any:
+    """The model the tables in use hold under this id or an alias at the source's provider,
+    or None; without the suggestions an unknown ref would compute (slow for thousands)."""
+    from ._catalog import _spellings
+
+    try:
+        for spelling in _spellings(model_id.strip()):
+            found = tables._at_provider(spelling, source.id)
+            if found is not None:
+                return found
+    except CostbookError:
+        return None
+    return None
+
+
 def _uncompared(source: Source, unread: dict[str, Live], report: SyncReport) -> None:
     """The models the tables in use hold whose live listing could not be read: each makes
     the check fail, since it cannot say whether their rates differ."""
@@ -530,12 +546,8 @@ def _uncompared(source: Source, unread: dict[str, Live], report: SyncReport) -> 
     for key, model in sorted(unread.items()):
         if key.startswith("#") or key.startswith("model #"):
             continue
-        held = in_use.get(key)
-        if held is None:
-            try:
-                held = catalog().resolve(f"{source.id}:{model.id}")
-            except CostbookError:
-                continue
+        if in_use.get(key) is None and _held(catalog(), source, model.id) is None:
+            continue
         report.uncompared.append(model.skipped or model.id)
 
 
@@ -546,13 +558,10 @@ def _compare_in_use(source: Source, live: dict[str, Live], report: SyncReport, d
     in_use = _in_use(source)
     report.models = len(live)
     for key, model in sorted(live.items()):
-        held = in_use.get(key)
+        held = in_use.get(key) or _held(tables, source, model.id)
         if held is None:
-            try:
-                held = tables.resolve(f"{source.id}:{model.id}")
-            except CostbookError:
-                report.added.append(ModelChange(model.id, {}, dict(model.rates)))
-                continue
+            report.added.append(ModelChange(model.id, {}, dict(model.rates)))
+            continue
         try:
             rates = held.rates_at(day)
         except PricingError:
