@@ -4,6 +4,7 @@ in order (the last one again once they run out), and records the requests it rec
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,7 +35,8 @@ class Reply:
 class ModelsAPIServer:
     """``with ModelsAPIServer() as server: server.replies["/api/v1/models"] = [Reply(...)]``."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
         self.replies: dict[str, list[Reply]] = {}
         self.requests: list[dict[str, Any]] = []
         self.stopping = threading.Event()
@@ -80,12 +82,15 @@ class ModelsAPIServer:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:  # https: each connection's handshake happens in its own thread
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True,
+                                                  do_handshake_on_connect=False)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
 
     @property
     def other_origin_url(self) -> str:

@@ -3,6 +3,7 @@ against a local models API on 127.0.0.1."""
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -194,3 +195,53 @@ def test_too_deep_measures_nesting(text, deep):
     from costbook.pricing._fetch import too_deep
 
     assert too_deep(text) is deep
+
+
+# -- https ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls(monkeypatch, tmp_path) -> ssl.SSLContext:
+    """A server context with a certificate for 127.0.0.1 from a local CA that the client
+    trusts through SSL_CERT_FILE (read by the default context, as in production)."""
+    import trustme
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    pem = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(pem))
+    monkeypatch.setenv("SSL_CERT_FILE", str(pem))
+    return context
+
+
+def test_https_sends_the_key_and_verifies_the_certificate(tls, monkeypatch):
+    with ModelsAPIServer(tls) as secure:
+        secure.serve(OPENROUTER_PATH, OPENROUTER)
+        fetched = fetch(secure.url + OPENROUTER_PATH, api_key=SECRET)
+        assert fetched.url.startswith("https://127.0.0.1:") and fetched.credentials_sent
+        assert len(fetched.data["data"]) == len(OPENROUTER["data"])
+        assert secure.requests[0]["headers"]["Authorization"] == f"Bearer {SECRET}"
+        monkeypatch.delenv("SSL_CERT_FILE")  # a certificate no trusted CA signed
+        with pytest.raises(SyncError) as caught:
+            fetch(secure.url + OPENROUTER_PATH, api_key=SECRET, attempts=1)
+        assert str(caught.value).startswith(f"GET {secure.url}{OPENROUTER_PATH}: ")
+        assert "\n" not in str(caught.value) and len(secure.requests) == 1
+
+
+def test_a_redirect_from_https_to_http_is_refused_before_any_request(tls, server):
+    server.serve(OPENROUTER_PATH, OPENROUTER)
+    with ModelsAPIServer(tls) as secure:
+        secure.serve(OPENROUTER_PATH, Reply("", 301, {"Location": server.url + OPENROUTER_PATH}))
+        with pytest.raises(SyncError, match=r"from https to plain http; refused$"):
+            fetch(secure.url + OPENROUTER_PATH, api_key=SECRET)
+    assert server.requests == []
+
+
+def test_a_dripping_https_server_meets_the_deadline(tls):
+    with ModelsAPIServer(tls) as secure:
+        secure.serve(OPENROUTER_PATH, Reply(OPENROUTER, drip=0.05))
+        started = time.monotonic()
+        with pytest.raises(SyncError, match=r"no complete answer within 1s, the deadline"):
+            fetch(secure.url + OPENROUTER_PATH, timeout=5, deadline=1)
+        assert time.monotonic() - started < 4

@@ -212,6 +212,12 @@ class _Watch:
         with self._lock:
             self._fds.append(fd)
 
+    def forget(self, fd: int) -> None:
+        """The socket is about to be closed: its number may be reused, so never shut it."""
+        with self._lock:
+            if fd in self._fds:
+                self._fds.remove(fd)
+
     def start(self) -> None:
         self._timer.start()
 
@@ -260,10 +266,20 @@ def _opener(watch: _Watch, timeout: float) -> Any:
             super().__init__(*args, **kwargs)
             self._create_connection = create_connection
 
+        def close(self) -> None:
+            if self.sock is not None:
+                watch.forget(self.sock.fileno())
+            super().close()
+
     class SecureConnection(http.client.HTTPSConnection):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._create_connection = create_connection
+
+        def close(self) -> None:
+            if self.sock is not None:
+                watch.forget(self.sock.fileno())
+            super().close()
 
     class Plain(urllib.request.HTTPHandler):
         def http_open(self, req: Any) -> Any:
@@ -328,43 +344,46 @@ def fetch(
         watch = _Watch(ends)
         if watch.remaining() <= 0:
             raise SyncError(_late(shown, deadline))
-        try:
-            watch.start()
-            request = urllib.request.Request(current, headers=headers, method="GET")
-            opener = _opener(watch, timeout)
-            with opener.open(request, timeout=min(timeout, max(0.01, watch.remaining()))) \
-                    as response:
-                body = _read_body(response, shown, max_bytes, progress)
+        try:  # the watch stops before any socket of this attempt is closed
+            try:
+                watch.start()
+                request = urllib.request.Request(current, headers=headers, method="GET")
+                opener = _opener(watch, timeout)
+                with opener.open(request, timeout=min(timeout, max(0.01, watch.remaining()))) \
+                        as response:
+                    body = _read_body(response, shown, max_bytes, progress)
+                    watch.stop()
+                if watch.expired:
+                    raise SyncError(_late(shown, deadline))
+                return Fetched(parse_json(body, f"GET {shown}", max_depth=max_depth), shown,
+                               requested, with_key)
+            except urllib.error.HTTPError as exc:
                 watch.stop()
-            if watch.expired:
-                raise SyncError(_late(shown, deadline))
-            return Fetched(parse_json(body, f"GET {shown}", max_depth=max_depth), shown,
-                           requested, with_key)
-        except urllib.error.HTTPError as exc:
+                location = exc.headers.get("Location") if exc.headers else None
+                exc.close()
+                if exc.code in _REDIRECTS and location:
+                    hops += 1
+                    current = _redirect(current, urljoin(current, location.strip()), shown, hops)
+                    attempt = 0
+                    continue
+                failure = f"HTTP {exc.code} {clipped(str(exc.reason or ''), 100)}".rstrip()
+                if exc.code != 429 and not 500 <= exc.code < 600:
+                    raise SyncError(f"GET {shown}: {failure}") from None
+                wait = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
+            except SyncError:
+                watch.stop()
+                if watch.expired:
+                    raise SyncError(_late(shown, deadline)) from None
+                raise
+            except Exception as exc:  # a network failure of any kind: retried
+                watch.stop()
+                if watch.expired:
+                    raise SyncError(_late(shown, deadline)) from None
+                reason = getattr(exc, "reason", None) if isinstance(exc, urllib.error.URLError) \
+                    else exc
+                failure = clipped(str(reason) or type(reason).__name__, 200)
+        finally:
             watch.stop()
-            location = exc.headers.get("Location") if exc.headers else None
-            exc.close()
-            if exc.code in _REDIRECTS and location:
-                hops += 1
-                current = _redirect(current, urljoin(current, location.strip()), shown, hops)
-                attempt = 0
-                continue
-            failure = f"HTTP {exc.code} {clipped(str(exc.reason or ''), 100)}".rstrip()
-            if exc.code != 429 and not 500 <= exc.code < 600:
-                raise SyncError(f"GET {shown}: {failure}") from None
-            wait = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
-        except SyncError:
-            watch.stop()
-            if watch.expired:
-                raise SyncError(_late(shown, deadline)) from None
-            raise
-        except Exception as exc:  # a network failure of any kind: retried
-            watch.stop()
-            if watch.expired:
-                raise SyncError(_late(shown, deadline)) from None
-            reason = getattr(exc, "reason", None) if isinstance(exc, urllib.error.URLError) \
-                else exc
-            failure = clipped(str(reason) or type(reason).__name__, 200)
         if attempt >= attempts:
             raise SyncError(f"GET {shown}: {failure} (gave up after {attempts} attempts)")
         delay = min(MAX_WAIT, backoff * 2 ** (attempt - 1) if wait is None else wait)
@@ -383,7 +402,7 @@ def _late(shown: str, deadline: float) -> str:
 
 def _check_url(url: str, shown: str) -> None:
     if not url.lower().startswith(("https://", "http://")):
-        raise SyncError(f"{shown or clipped(repr(url), 100)!r}: not an http(s) URL; "
+        raise SyncError(f"{repr(shown) if shown else clipped(repr(url), 100)}: not an http(s) URL; "
                         "give --base-url https://...")
     if "@" in url.split("//", 1)[-1].split("/", 1)[0]:
         raise SyncError(
