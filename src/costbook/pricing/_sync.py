@@ -34,8 +34,12 @@ from ._fetch import (
 )
 from ._money import _tidy
 
-__all__ = ["ATTEMPTS", "DEADLINE", "MAX_BYTES", "TIMEOUT", "Fetched", "Progress", "SyncError",
-           "fetch", "fetch_json", "shown_url", "sync"]
+# the bounded fetch has a module of its own (._fetch); its names are still found here
+__all__ = [
+    "ATTEMPTS", "DEADLINE", "MAX_BYTES", "MAX_MODELS", "SOURCES", "TIMEOUT", "Fetched", "Live",
+    "ModelChange", "Progress", "Source", "SyncError", "SyncReport", "fetch", "fetch_json",
+    "per_million", "read_models", "shown_url", "sync",
+]
 
 _ZERO = Decimal(0)
 MAX_MODELS = 10_000
