@@ -26,6 +26,7 @@ TYPE_CHECKING = False  # typing is not imported at run time, to keep `import cos
 if TYPE_CHECKING:
     from typing import Any
 
+    from .client._batches import BatchRecord, record_batch
     from .client._record import record_response
     from .client._response_usage import ResponseUsage, usage_from_response
     from .client._scopes import max_cost
@@ -69,12 +70,15 @@ _LAZY: dict[str, str] = {
     "usage_from_response": "costbook.client._response_usage",
     "track": "costbook.client._tracking",
     "record_response": "costbook.client._record",
+    "record_batch": "costbook.client._batches",
+    "BatchRecord": "costbook.client._batches",
     "tagged": "costbook.ledger._tags",
     "max_cost": "costbook.client._scopes",
     "assert_estimate": "costbook.testing._assertions",
 }
 
 __all__ = [
+    "BatchRecord",
     "Budget",
     "BudgetExceeded",
     "Catalog",
@@ -108,6 +112,7 @@ __all__ = [
     "load",
     "max_cost",
     "price",
+    "record_batch",
     "record_response",
     "sync",
     "tagged",
