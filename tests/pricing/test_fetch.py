@@ -56,6 +56,18 @@ def test_a_redirect_to_another_origin_is_followed_without_the_key(server, other,
     assert f"# {target}\n" in (tmp_path / "openrouter.yaml").read_text()
 
 
+def test_a_refusal_after_a_redirect_says_the_key_stayed_home(server, other):
+    target = other.other_origin_url + OPENROUTER_PATH
+    server.serve(OPENROUTER_PATH, Reply("", 302, {"Location": target}))
+    other.serve(OPENROUTER_PATH, Reply({"error": "no key"}, 401))
+    with pytest.raises(SyncError) as caught:
+        fetch(server.url + OPENROUTER_PATH, api_key=SECRET)
+    assert str(caught.value) == (
+        f"GET {target}: HTTP 401 Unauthorized (redirected from {server.url}{OPENROUTER_PATH}; "
+        "the API key is sent only to the origin asked for)")
+    assert "Authorization" not in other.requests[0]["headers"]
+
+
 def test_a_redirect_within_the_origin_keeps_the_key(server):
     server.serve("/old/models", Reply("", 307, {"Location": "/api/v1/models?x=1"}))
     server.serve("/api/v1/models?x=1", OPENROUTER)

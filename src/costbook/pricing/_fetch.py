@@ -33,7 +33,7 @@ MAX_BYTES = 16 * 1024 * 1024
 """The largest body read (OpenRouter's whole catalog is a few megabytes)."""
 TIMEOUT = 30.0
 """Seconds to wait for a connection or for one read before the attempt fails."""
-DEADLINE = 120.0
+DEADLINE = 60.0
 """Seconds the whole fetch may take: every attempt, redirect and wait included."""
 ATTEMPTS = 4
 """Attempts at most: the first and three retries, on HTTP 429, 5xx and network errors."""
@@ -368,6 +368,9 @@ def fetch(
                     continue
                 failure = f"HTTP {exc.code} {clipped(str(exc.reason or ''), 100)}".rstrip()
                 if exc.code != 429 and not 500 <= exc.code < 600:
+                    if api_key and not with_key and exc.code in (401, 403):
+                        failure += (f" (redirected from {requested}; the API key is sent "
+                                    "only to the origin asked for)")
                     raise SyncError(f"GET {shown}: {failure}") from None
                 wait = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
             except SyncError:
