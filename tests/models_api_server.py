@@ -4,6 +4,7 @@ in order (the last one again once they run out), and records the requests it rec
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,6 +20,9 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    reason: str | None = None
+    drip: float = 0.0
+    """Seconds between the bytes of the whole response (status line and headers too)."""
 
     def encoded(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -31,9 +35,11 @@ class Reply:
 class ModelsAPIServer:
     """``with ModelsAPIServer() as server: server.replies["/api/v1/models"] = [Reply(...)]``."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
         self.replies: dict[str, list[Reply]] = {}
         self.requests: list[dict[str, Any]] = []
+        self.stopping = threading.Event()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,7 +54,10 @@ class ModelsAPIServer:
                 if reply.delay:
                     time.sleep(reply.delay)
                 body = reply.encoded()
-                self.send_response(reply.status)
+                if reply.drip:
+                    self._drip(reply, body)
+                    return
+                self.send_response(reply.status, reply.reason)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 for name, value in reply.headers.items():
@@ -56,16 +65,37 @@ class ModelsAPIServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _drip(self, reply: Reply, body: bytes) -> None:
+                raw = (f"HTTP/1.1 {reply.status} OK\r\nContent-Type: application/json\r\n"
+                       f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+                for index in range(len(raw)):
+                    if owner.stopping.is_set():
+                        return
+                    try:
+                        self.wfile.write(raw[index:index + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(reply.drip)
+
             def log_message(self, *args: Any) -> None:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:  # https: each connection's handshake happens in its own thread
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True,
+                                                  do_handshake_on_connect=False)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+
+    @property
+    def other_origin_url(self) -> str:
+        """The same server under another origin: ``localhost`` instead of ``127.0.0.1``."""
+        return f"http://localhost:{self._server.server_address[1]}"
 
     def serve(self, path: str, *replies: Reply | Any) -> None:
         """Serve these replies at ``path`` (a plain object is a 200 JSON reply)."""
@@ -76,5 +106,6 @@ class ModelsAPIServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
         self._server.shutdown()
         self._server.server_close()

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ._common import print_json, read_text
+from ._common import print_json, printable, read_text
 
 
 def register(subparsers: Any) -> None:
@@ -46,14 +46,15 @@ def run_record_batch(args: argparse.Namespace) -> int:
     from ..ledger._ledger import Ledger
     from ..pricing._money import usd
 
-    results: Any = (read_text("-", "batch results") if args.file == "-"
+    # a batch's output may be hundreds of megabytes (OpenAI takes input files up to 200 MB)
+    results: Any = (read_text("-", "batch results", limit=512_000_000) if args.file == "-"
                     else Path(args.file))
     with Ledger(args.ledger) as ledger, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         done = record_batch(results, provider=args.provider, ledger=ledger,
                             tags=dict(args.tags or ()))
     for warning in caught:
-        sys.stderr.write(f"costbook: warning: {warning.message}\n")
+        sys.stderr.write(f"costbook: warning: {printable(str(warning.message))}\n")
     if args.json:
         print_json(done)
         return 0
