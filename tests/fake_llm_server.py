@@ -48,6 +48,8 @@ Each request chooses its behaviour with headers (an SDK call sets them with
     JSON text sent as the answer's usage in place of the counts above, exactly as given
     (``{"prompt_tokens": -5}``, ``"lots"``, ``{"prompt_tokens": 1e400}``), so tests can
     send usage that is no valid usage at all.
+``X-Fake-Reply``: the answer's text, in place of REPLY (sent as one piece in a stream),
+    such as the JSON a structured-output library asks for.
 ``X-Fake-Id``: the answer's id (``id`` of a chat completion or response).
 ``X-Fake-Request-Id``: the ``x-request-id`` header of the answer (of an error too).
 ``X-Fake-Cost``, ``X-Fake-Upstream-Cost``
@@ -166,9 +168,12 @@ class Plan:
     request_id: str | None = None
     service_tier: str | None = None
     web_searches: int | None = None
+    reply_text: str | None = None
 
     @property
     def reply(self) -> tuple[str, ...]:
+        if self.reply_text is not None:
+            return (self.reply_text,)
         return REPLY[: max(1, min(len(REPLY), self.completion_tokens))]
 
     @property
@@ -457,6 +462,7 @@ def _plan(endpoint: str, headers: Mapping[str, str], body: Mapping[str, Any], nu
         service_tier=headers.get("x-fake-service-tier"),
         web_searches=None if "x-fake-web-searches" not in headers
         else int(headers["x-fake-web-searches"]),
+        reply_text=headers.get("x-fake-reply"),
     )
 
 
