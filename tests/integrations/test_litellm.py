@@ -343,3 +343,19 @@ def test_lifetimes_of_cache_writes_in_litellms_usage_are_read():
                           cache_write_tokens=2000, cache_write_1h_tokens=500)
     assert costbook.price(usage, "claude-sonnet-4-5", provider="anthropic").total == \
         Decimal("0.018525")
+
+
+def test_an_answer_with_no_input_tokens_for_a_prompt_gets_its_input_counted(
+        llm_server, ledger, use):
+    logger = use(CostbookLogger(ledger=ledger))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        litellm.completion(model="openai/gpt-4o-mini", messages=MESSAGES,
+                           api_base=llm_server.base_url, api_key=API_KEY, max_retries=0,
+                           extra_headers={"X-Fake-Usage":
+                                          '{"prompt_tokens": 0, "completion_tokens": 10}'})
+        [entry] = entries(ledger, 1, logger)
+    assert entry.status == "incomplete"
+    assert entry.usage.output_tokens == 10
+    assert entry.usage.input_tokens > 0
+    assert any("no input tokens" in str(w.message) for w in caught)
