@@ -233,7 +233,9 @@ def answer_payload(response: Any, provider: str | None) -> tuple[dict[str, Any],
             read = usage.get("cache_read_input_tokens")
         # Anthropic's split of cache writes by lifetime, as LiteLLM passes it on
         lifetimes = details_in.get("cache_creation_token_details") or \
-            usage.get("cache_creation") or {}
+            usage.get("cache_creation")
+        if not isinstance(lifetimes, Mapping):
+            lifetimes = {}
         write_1h = lifetimes.get("ephemeral_1h_input_tokens")
         if write is None:
             split = [lifetimes.get(name) for name in ("ephemeral_5m_input_tokens",
