@@ -2,6 +2,7 @@
 streamed, sync and async."""
 
 import asyncio
+import importlib
 from decimal import Decimal
 
 import pytest
@@ -31,12 +32,36 @@ def _anthropic(server, handler, **options):
                          callbacks=[handler], **options)
 
 
+@pytest.fixture
+def own_event_loop_clients():
+    """LangChain's chat models share one cached async HTTP client per base URL, bound to
+    the event loop that first used it: cleared around a test that runs a loop of its own,
+    so that neither this test nor a later one meets a client of a closed loop."""
+    caches = []
+    for name in ("langchain_openai.chat_models._client_utils",
+                 "langchain_anthropic._client_utils"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        for function in ("_cached_async_httpx_client", "_get_default_async_httpx_client"):
+            found = getattr(module, function, None)
+            if hasattr(found, "cache_clear"):
+                caches.append(found)
+    for cache in caches:
+        cache.cache_clear()
+    yield
+    for cache in caches:
+        cache.cache_clear()
+
+
 MODELS = {"openai": (_openai, "/v1/chat/completions", GPT_4O_MINI_CALL),
           "anthropic": (_anthropic, "/v1/messages", CLAUDE_CALL)}
 
 
 @pytest.mark.parametrize("provider", sorted(MODELS))
-def test_every_call_is_recorded_once_at_its_price(llm_server, ledger, provider):
+def test_every_call_is_recorded_once_at_its_price(llm_server, ledger, provider,
+                                                  own_event_loop_clients):
     make, path, cost = MODELS[provider]
     model = make(llm_server, CostbookCallbackHandler(ledger=ledger))
     assert model.invoke("Say hello.").content == REPLY
