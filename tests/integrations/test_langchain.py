@@ -277,6 +277,12 @@ def test_langchain_openai_counts_of_a_flex_call_are_read_with_their_tier():
     assert cost.service_tier == "flex"
     plain = costbook.price(usage, "o4-mini", provider="openai")
     assert cost.total < plain.total
+    # a priority call without cache reads or reasoning: the tier from its counts alone
+    message = AIMessage(content="hi", response_metadata={"model": "o4-mini"}, usage_metadata={
+        "input_tokens": 100, "output_tokens": 20, "total_tokens": 120,
+        "input_token_details": {"priority": 100}, "output_token_details": {"priority": 20}})
+    payload, _ = answer_payload(LLMResult(generations=[[ChatGeneration(message=message)]]))
+    assert costbook.usage_from_response(payload).service_tier == "priority"
 
 
 @pytest.mark.parametrize("usage", ["{}", '{"prompt_tokens": null, "completion_tokens": null}',

@@ -220,7 +220,8 @@ def chat_usage(metadata: Mapping[str, Any], cost: Any = None) -> dict[str, Any]:
     details_in = _mapping(metadata.get("input_token_details"))
     details_out = _mapping(metadata.get("output_token_details"))
     tier = next((name for name in _TIERS
-                 if any(f"{name}_{part}" in details for details, part in
+                 if name in details_in or name in details_out
+                 or any(f"{name}_{part}" in details for details, part in
                         ((details_in, "cache_read"), (details_in, "cache_creation"),
                          (details_out, "reasoning")))), None)
 
