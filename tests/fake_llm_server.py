@@ -52,6 +52,8 @@ Each request chooses its behaviour with headers (an SDK call sets them with
     JSON text sent as the answer's usage in place of the counts above, exactly as given
     (``{"prompt_tokens": -5}``, ``"lots"``, ``{"prompt_tokens": 1e400}``), so tests can
     send usage that is no valid usage at all.
+``X-Fake-Reply``: the answer's text, in place of REPLY (sent as one piece in a stream),
+    such as the JSON a structured-output library asks for.
 ``X-Fake-Id``: the answer's id (``id`` of a chat completion or response).
 ``X-Fake-Request-Id``: the ``x-request-id`` header of the answer (of an error too).
 ``X-Fake-Cost``, ``X-Fake-Upstream-Cost``
@@ -172,9 +174,12 @@ class Plan:
     web_searches: int | None = None
     inputs: int = 1
     encoding_format: str = "float"
+    reply_text: str | None = None
 
     @property
     def reply(self) -> tuple[str, ...]:
+        if self.reply_text is not None:
+            return (self.reply_text,)
         return REPLY[: max(1, min(len(REPLY), self.completion_tokens))]
 
     @property
@@ -475,6 +480,7 @@ def _plan(endpoint: str, headers: Mapping[str, str], body: Mapping[str, Any], nu
         inputs=len(inputs) if isinstance(inputs, list) and inputs
         and not isinstance(inputs[0], int) else 1,
         encoding_format=str(body.get("encoding_format") or "float"),
+        reply_text=headers.get("x-fake-reply"),
     )
 
 

@@ -146,6 +146,23 @@ def test_an_answer_with_invalid_usage_is_returned_and_recorded(llm_server, ledge
 
 # --- streams ----------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("usage", ['"lots"', "[1, 2]"])
+def test_a_stream_whose_final_usage_is_no_object_is_recorded_invalid_usage(
+        llm_server, ledger, usage):
+    stream = tracked(llm_server, ledger).messages.create(
+        **BODY, stream=True, extra_headers={"X-Fake-Usage": usage})
+    with pytest.warns(RuntimeWarning, match="usage is invalid"):
+        events = list(stream)
+    assert [e.type for e in events][-2:] == ["message_delta", "message_stop"]
+    [entry] = ledger.entries()
+    assert entry.status == "invalid_usage"
+    # the input from message_start; the output, which message_delta should have given,
+    # counted from the text that came
+    assert entry.usage == Usage(input_tokens=25,
+                                output_tokens=costbook.count_tokens(REPLY, MODEL))
+
+
+
 def test_a_stream_is_passed_through_and_recorded_from_its_events(llm_server, ledger):
     stream = tracked(llm_server, ledger).messages.create(
         **BODY, stream=True,

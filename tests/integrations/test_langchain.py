@@ -228,3 +228,93 @@ def test_usage_metadata_without_details():
     usage = chat_usage({"input_tokens": 5, "output_tokens": 2, "total_tokens": 7})
     assert costbook.usage_from_response({"usage": usage}).usage == Usage(input_tokens=5,
                                                                          output_tokens=2)
+
+
+# --- usage as LangChain's provider packages report it ------------------------------------------
+
+def _recorded(metadata, model="claude-sonnet-4-5", provider="anthropic", **meta):
+    """What a payload built from ``metadata`` reads as, and its price."""
+    message = AIMessage(content="hi", usage_metadata=metadata,
+                        response_metadata={"model": model, **meta})
+    payload, _ = answer_payload(LLMResult(generations=[[ChatGeneration(message=message)]]))
+    usage = costbook.usage_from_response(payload, provider=provider).usage
+    return usage, costbook.price(usage, model, provider=provider,
+                                 service_tier=meta.get("service_tier"))
+
+
+def test_langchain_anthropic_cache_writes_by_lifetime_are_priced_as_such():
+    # langchain-anthropic 1.7: the writes split by lifetime, cache_creation left at 0
+    usage, cost = _recorded({
+        "input_tokens": 6000, "output_tokens": 400, "total_tokens": 6400,
+        "input_token_details": {"cache_read": 3000, "cache_creation": 0,
+                                "ephemeral_5m_input_tokens": 1500,
+                                "ephemeral_1h_input_tokens": 500},
+    })
+    assert usage == Usage(input_tokens=6000, output_tokens=400, cache_read_tokens=3000,
+                          cache_write_tokens=2000, cache_write_1h_tokens=500)
+    # 1,000 uncached at $3/M, 3,000 reads at $0.30/M, 1,500 five-minute writes at
+    # $3.75/M, 500 one-hour writes at $6/M, 400 out at $15/M
+    assert cost.items == {"input": Decimal("0.003"), "cache_read": Decimal("0.0009"),
+                          "cache_write": Decimal("0.005625"),
+                          "cache_write_1h": Decimal("0.003"), "output": Decimal("0.006")}
+    assert cost.total == Decimal("0.018525")
+
+
+def test_cache_writes_that_langchain_anthropic_could_not_split_stay_in_cache_creation():
+    usage, _ = _recorded({"input_tokens": 2100, "output_tokens": 10, "total_tokens": 2110,
+                          "input_token_details": {"cache_read": 0, "cache_creation": 2000}})
+    assert usage == Usage(input_tokens=2100, output_tokens=10, cache_write_tokens=2000)
+
+
+def test_langchain_openai_counts_of_a_flex_call_are_read_with_their_tier():
+    # langchain-openai names the parts of a flex call flex_cache_read, flex_reasoning
+    usage, cost = _recorded({
+        "input_tokens": 1000, "output_tokens": 300, "total_tokens": 1300,
+        "input_token_details": {"flex_cache_read": 400, "flex": 600},
+        "output_token_details": {"flex_reasoning": 100, "flex": 200},
+    }, model="o4-mini", provider="openai", service_tier="flex")
+    assert usage == Usage(input_tokens=1000, output_tokens=300, cache_read_tokens=400,
+                          reasoning_tokens=100)
+    assert cost.service_tier == "flex"
+    plain = costbook.price(usage, "o4-mini", provider="openai")
+    assert cost.total < plain.total
+    # a priority call without cache reads or reasoning: the tier from its counts alone
+    message = AIMessage(content="hi", response_metadata={"model": "o4-mini"}, usage_metadata={
+        "input_tokens": 100, "output_tokens": 20, "total_tokens": 120,
+        "input_token_details": {"priority": 100}, "output_token_details": {"priority": 20}})
+    payload, _ = answer_payload(LLMResult(generations=[[ChatGeneration(message=message)]]))
+    assert costbook.usage_from_response(payload).service_tier == "priority"
+
+
+@pytest.mark.parametrize("usage", ["{}", '{"prompt_tokens": null, "completion_tokens": null}',
+                                   '{"input_tokens": 25, "output_tokens": 10}'])
+def test_an_answer_whose_usage_langchain_reads_as_zero_is_recorded_incomplete_and_counted(
+        llm_server, ledger, usage):
+    # langchain-openai turns each of these usages into 0 input and 0 output tokens
+    handler = CostbookCallbackHandler(ledger=ledger)
+    with pytest.warns(RuntimeWarning, match="reports no tokens"):
+        answer = chat(llm_server, handler).invoke(
+            "Say hello.", extra_headers={"X-Fake-Usage": usage})
+    assert answer.content == "Hello from the local server."
+    [entry] = ledger.entries()
+    assert entry.status == "incomplete"
+    estimate = costbook.estimate_request({"model": "gpt-4o-mini",
+                                          "messages": [{"role": "user", "content": "Say hello."}]},
+                                         provider="openai")
+    assert entry.usage == Usage(input_tokens=estimate.input_tokens,
+                                output_tokens=costbook.count_tokens(
+                                    "Hello from the local server.", "gpt-4o-mini"))
+    assert entry.total > 0
+
+
+def test_an_answer_with_no_input_tokens_for_a_prompt_gets_its_input_counted(
+        llm_server, ledger):
+    handler = CostbookCallbackHandler(ledger=ledger)
+    with pytest.warns(RuntimeWarning, match="no input tokens"):
+        chat(llm_server, handler).invoke(
+            "Say hello.", extra_headers={"X-Fake-Usage":
+                                         '{"prompt_tokens": 0, "completion_tokens": 10}'})
+    [entry] = ledger.entries()
+    assert entry.status == "incomplete"
+    assert entry.usage.output_tokens == 10
+    assert entry.usage.input_tokens > 0

@@ -281,3 +281,82 @@ def test_anthropic_usage_through_litellm_keeps_cache_writes():
     assert text == "hi"
     assert costbook.usage_from_response(payload).usage == Usage(
         input_tokens=1000, output_tokens=50, cache_read_tokens=600, cache_write_tokens=300)
+
+
+def _anthropic_call(server, **options):
+    from fake_anthropic_server import API_KEY as ANTHROPIC_KEY
+
+    return litellm.completion(
+        model="anthropic/claude-sonnet-4-5", messages=MESSAGES, api_base=server.url,
+        api_key=ANTHROPIC_KEY, max_tokens=100, max_retries=0,
+        extra_headers={"X-Fake-Scenario": "cached,cache-write,cache-write-1h"}, **options)
+
+
+# claude-sonnet-4-5 with 25 uncached tokens, 2,000 cache reads, 1,500 five-minute and 500
+# one-hour cache writes, 10 out
+CLAUDE_CACHED = Usage(input_tokens=4025, output_tokens=10, cache_read_tokens=2000,
+                      cache_write_tokens=2000, cache_write_1h_tokens=500)
+CLAUDE_CACHED_ITEMS = {
+    "input": Decimal("0.000075"),  # 25 x $3/M
+    "cache_read": Decimal("0.0006"),  # 2,000 x $0.30/M
+    "cache_write": Decimal("0.005625"),  # 1,500 x $3.75/M
+    "cache_write_1h": Decimal("0.003"),  # 500 x $6/M
+    "output": Decimal("0.00015"),  # 10 x $15/M
+}
+
+
+def test_one_hour_cache_writes_through_litellm_are_priced_as_such(llm_server, ledger, use):
+    logger = use(CostbookLogger(ledger=ledger))
+    answer = _anthropic_call(llm_server)
+    assert answer.usage.prompt_tokens_details.cache_creation_token_details is not None
+    [entry] = entries(ledger, 1, logger)
+    assert (entry.status, entry.provider, entry.model) == ("ok", "anthropic",
+                                                           "claude-sonnet-4-5-20250929")
+    assert entry.usage == CLAUDE_CACHED
+    assert entry.items == CLAUDE_CACHED_ITEMS
+    assert entry.total == Decimal("0.00945")
+
+
+def test_one_hour_cache_writes_of_a_litellm_stream_are_priced_as_such(
+        llm_server, ledger, use):
+    logger = use(CostbookLogger(ledger=ledger))
+    for _ in _anthropic_call(llm_server, stream=True, stream_options={"include_usage": True}):
+        pass
+    [entry] = entries(ledger, 1, logger)
+    assert (entry.status, entry.usage, entry.total) == ("ok", CLAUDE_CACHED, Decimal("0.00945"))
+
+
+def test_lifetimes_of_cache_writes_in_litellms_usage_are_read():
+    response = {"id": "msg_1", "model": "claude-sonnet-4-5",
+                "choices": [{"message": {"content": "hi"}}],
+                "usage": {"prompt_tokens": 6000, "completion_tokens": 400,
+                          "prompt_tokens_details": {
+                              "cached_tokens": 3000, "cache_creation_tokens": 2000,
+                              "cache_write_tokens": 2000,
+                              "cache_creation_token_details": {
+                                  "ephemeral_5m_input_tokens": 1500,
+                                  "ephemeral_1h_input_tokens": 500}},
+                          "cache_creation_input_tokens": 2000,
+                          "cache_read_input_tokens": 3000}}
+    payload, _ = answer_payload(response, "anthropic")
+    usage = costbook.usage_from_response(payload).usage
+    assert usage == Usage(input_tokens=6000, output_tokens=400, cache_read_tokens=3000,
+                          cache_write_tokens=2000, cache_write_1h_tokens=500)
+    assert costbook.price(usage, "claude-sonnet-4-5", provider="anthropic").total == \
+        Decimal("0.018525")
+
+
+def test_an_answer_with_no_input_tokens_for_a_prompt_gets_its_input_counted(
+        llm_server, ledger, use):
+    logger = use(CostbookLogger(ledger=ledger))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        litellm.completion(model="openai/gpt-4o-mini", messages=MESSAGES,
+                           api_base=llm_server.base_url, api_key=API_KEY, max_retries=0,
+                           extra_headers={"X-Fake-Usage":
+                                          '{"prompt_tokens": 0, "completion_tokens": 10}'})
+        [entry] = entries(ledger, 1, logger)
+    assert entry.status == "incomplete"
+    assert entry.usage.output_tokens == 10
+    assert entry.usage.input_tokens > 0
+    assert any("no input tokens" in str(w.message) for w in caught)

@@ -14,16 +14,27 @@ def run_pytest(cwd, *args):
                           cwd=cwd, capture_output=True, text=True, check=False, timeout=300)
 
 
-@pytest.fixture(scope="module")
-def sample_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sample")
+def _sample_run(out, *args):
     result = run_pytest(SAMPLE, f"--junitxml={out / 'junit.xml'}", "--costbook-report",
-                        f"--costbook-report-json={out / 'costs.json'}")
+                        f"--costbook-report-json={out / 'costs.json'}", *args)
     cases = {}
     for case in ET.parse(out / "junit.xml").getroot().iter("testcase"):
         failure = case.find("failure")
         cases[case.get("name")] = None if failure is None else failure.get("message", "")
     return result, cases, json.loads((out / "costs.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    return _sample_run(tmp_path_factory.mktemp("sample"))
+
+
+def _report_text(stdout):
+    """The lines of the report, from its title to its total."""
+    lines = stdout.splitlines()
+    start = next(n for n, line in enumerate(lines) if "costbook: LLM calls and cost" in line)
+    end = next(n for n, line in enumerate(lines) if line.startswith("total: "))
+    return lines[start:end + 1]
 
 
 def test_the_sample_project_passes_and_fails_as_designed(sample_run):
@@ -70,3 +81,14 @@ def test_a_bad_marker_is_a_usage_error(tmp_path):
     result = run_pytest(tmp_path)
     assert result.returncode != 0
     assert 'write the marker as @pytest.mark.max_cost("0.10")' in result.stdout + result.stderr
+
+
+def test_under_xdist_the_workers_calls_reach_the_report_as_in_a_serial_run(
+        sample_run, tmp_path):
+    serial, serial_cases, serial_costs = sample_run
+    result, cases, costs = _sample_run(tmp_path, "-n", "2")
+    assert "2 workers" in result.stdout, result.stdout + result.stderr
+    assert cases == serial_cases
+    assert costs == serial_costs
+    assert costs["total"] == {"calls": 5, "cost": "0.6000705"}
+    assert _report_text(result.stdout) == _report_text(serial.stdout)

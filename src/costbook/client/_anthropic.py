@@ -23,6 +23,7 @@ from typing import Any
 
 from .._errors import CostbookError, UnknownModelError
 from ._request_headers import client_betas, request_betas
+from ._response_usage import delta_usage
 from ._tracking import (
     _TRACKED,
     AsyncTrackedStream,
@@ -287,8 +288,7 @@ class MessagesWatch(_StreamWatch):
             usage = message.get("usage")
             self.usage = dict(usage) if isinstance(usage, Mapping) else {}
         elif kind == "message_delta":
-            usage = _dump(getattr(item, "usage", None))
-            self.usage.update({k: v for k, v in usage.items() if v is not None})
+            self.usage.update(delta_usage(getattr(item, "usage", None)))
             self.delta_seen = True
             if getattr(getattr(item, "delta", None), "stop_reason", None):
                 self.finished = True

@@ -154,6 +154,28 @@ def usage_from_response(payload: object, *, provider: str | None = None) -> Resp
     )
 
 
+def delta_usage(usage: object) -> dict[str, Any]:
+    """The counts a stream's usage update (an Anthropic ``message_delta``'s ``usage``)
+    adds to what the stream reported before, as a dict to merge into it. An update that
+    is no object of counts (``"lots"``, ``[1, 2]``) leaves the output unknown: it is kept
+    as the ``output_tokens`` it stands for, so that reading the merged usage fails and
+    names the value, and the call is recorded ``invalid_usage`` with its output counted.
+    """
+    if usage is None:
+        return {}
+    if isinstance(usage, Mapping):
+        data: Any = usage
+    else:
+        dump = getattr(usage, "model_dump", None)
+        try:
+            data = dump(warnings=False) if callable(dump) else None
+        except Exception:
+            data = None
+    if not isinstance(data, Mapping):
+        return {"output_tokens": usage}
+    return {k: v for k, v in data.items() if v is not None}
+
+
 # Which total each count of a usage object is, for telling what could not be read.
 _TOTAL_OF = {
     "prompt_tokens": "input", "input_tokens": "input", "cache_read_input_tokens": "input",

@@ -117,7 +117,8 @@ class CallBook:
         pending = self._pop(key)
         try:
             if pending is not None and pending.call is not None:
-                pending.call.finish(dict(payload), text, complete=complete)
+                payload, complete = self._completed(pending.call, payload, text, complete)
+                pending.call.finish(payload, text, complete=complete)
                 return None
             chosen = pending.provider if pending else (self.provider or provider)
             if chosen is None:
@@ -132,6 +133,40 @@ class CallBook:
         except Exception as exc:
             self._warn(f"the call to {payload.get('model')!r} could not be recorded ({exc})")
             return None
+
+    def _completed(self, call: _Call, payload: Mapping[str, Any], text: str,
+                   complete: bool) -> tuple[dict[str, Any], bool]:
+        """The answer's payload (Chat Completions-shaped), with a usage that cannot be
+        right completed: no input tokens for a prompt that was not empty. Its input is
+        then counted, and the call is no longer ``complete`` (recorded ``incomplete``); a
+        usage that reports neither input nor output counts as none, as the tracked
+        clients count it."""
+        payload = dict(payload)
+        usage = payload.get("usage")
+        if not isinstance(usage, Mapping) or usage.get("prompt_tokens"):
+            return payload, complete
+        counted = call._counted_usage(text)
+        if counted.input_tokens == 0:
+            return payload, complete  # an empty prompt: no input is right
+        model = payload.get("model") or call.asked_ref
+        if not usage.get("completion_tokens"):
+            del payload["usage"]
+            self._warn(f"the answer of {model!r} reports no tokens for a prompt of about "
+                       f"{counted.input_tokens}; the call is recorded 'incomplete' with the "
+                       "input and output counted")
+            return payload, False
+        details = usage.get("prompt_tokens_details")
+        parts = 0
+        if isinstance(details, Mapping):
+            for name in ("cached_tokens", "cache_write_tokens"):
+                value = details.get(name)
+                if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                    parts += value
+        payload["usage"] = {**usage, "prompt_tokens": max(counted.input_tokens, parts)}
+        self._warn(f"the answer of {model!r} reports no input tokens for a prompt of about "
+                   f"{counted.input_tokens}; the call is recorded 'incomplete' with its "
+                   "input counted")
+        return payload, False
 
     def failed(self, key: Hashable, error: BaseException) -> None:
         """Record a call that got no answer (status ``error``). Never raises."""

@@ -33,6 +33,8 @@ _BODY_PARAMS = ("max_tokens", "max_completion_tokens", "n", "tools", "functions"
                 "response_format", "service_tier")
 # Keys of a model's serialized constructor arguments that hold its API base URL.
 _BASE_URL_KEYS = ("openai_api_base", "base_url", "anthropic_api_url", "api_base")
+# Service tiers whose counts langchain-openai names with the tier first (flex_cache_read).
+_TIERS = ("flex", "priority")
 
 
 class CostbookCallbackHandler(BaseCallbackHandler):
@@ -180,6 +182,9 @@ def answer_payload(response: LLMResult) -> tuple[dict[str, Any], str]:
     request_id = meta.get("id") or output.get("id") or _provider_id(getattr(message, "id", None))
     if isinstance(request_id, str):
         payload["id"] = request_id
+    tier = meta.get("service_tier")
+    if isinstance(tier, str):
+        payload["service_tier"] = tier
     metadata = getattr(message, "usage_metadata", None)
     if isinstance(metadata, Mapping):
         raw = output.get("token_usage")
@@ -200,28 +205,67 @@ def _provider_id(message_id: object) -> str | None:
 def chat_usage(metadata: Mapping[str, Any], cost: Any = None) -> dict[str, Any]:
     """LangChain's ``UsageMetadata`` as a Chat Completions usage object.
 
-    ``input_tokens`` counts all input (cache reads and writes included) and
-    ``output_tokens`` all output, as in costbook; ``input_token_details`` gives
-    ``cache_read`` and ``cache_creation`` (and, from Anthropic, writes by lifetime as
-    ``ephemeral_5m_input_tokens`` / ``ephemeral_1h_input_tokens``),
-    ``output_token_details`` gives ``reasoning``.
+    The conventions of LangChain's provider packages: ``input_tokens`` counts all input
+    (cache reads and writes included) and ``output_tokens`` all output, as in costbook;
+    ``input_token_details`` gives ``cache_read`` and ``cache_creation``, and
+    ``output_token_details`` gives ``reasoning``. langchain-anthropic splits
+    cache writes by lifetime into ``ephemeral_5m_input_tokens`` and
+    ``ephemeral_1h_input_tokens``, leaving in ``cache_creation`` only the writes it could
+    not split (0 when all are split), so all writes are the three added up; a
+    ``cache_creation`` that already holds the split (the sum would pass the input) is
+    taken as all writes. langchain-openai names the counts of a ``flex`` or ``priority``
+    call ``flex_cache_read``, ``priority_reasoning``, ...; they are read, and the tier
+    is given as the usage's ``service_tier``.
     """
-    details_in = metadata.get("input_token_details") or {}
-    details_out = metadata.get("output_token_details") or {}
-    write = details_in.get("cache_creation")
-    write_5m = details_in.get("ephemeral_5m_input_tokens")
-    write_1h = details_in.get("ephemeral_1h_input_tokens")
-    if write is None and (write_5m or write_1h):
-        write = (write_5m or 0) + (write_1h or 0)
+    details_in = _mapping(metadata.get("input_token_details"))
+    details_out = _mapping(metadata.get("output_token_details"))
+    tier = next((name for name in _TIERS
+                 if name in details_in or name in details_out
+                 or any(f"{name}_{part}" in details for details, part in
+                        ((details_in, "cache_read"), (details_in, "cache_creation"),
+                         (details_out, "reasoning")))), None)
+
+    def detail(details: Mapping[str, Any], name: str) -> Any:
+        value = details.get(name)
+        if value is None and tier is not None:
+            value = details.get(f"{tier}_{name}")
+        return value
+
+    total_in = metadata.get("input_tokens")
+    read = detail(details_in, "cache_read")
+    write = detail(details_in, "cache_creation")
+    write_5m = _tokens(details_in.get("ephemeral_5m_input_tokens"))
+    write_1h = _tokens(details_in.get("ephemeral_1h_input_tokens"))
+    if write_5m is not None or write_1h is not None:
+        split = (write_5m or 0) + (write_1h or 0)
+        given = _tokens(write)
+        if write is None:
+            write = split
+        elif given is not None:
+            room = (_tokens(total_in) or 0) - (_tokens(read) or 0)
+            if not (given >= split and given + split > room):  # else it holds the split
+                write = given + split
     usage: dict[str, Any] = {
-        "prompt_tokens": metadata.get("input_tokens"),
+        "prompt_tokens": total_in,
         "completion_tokens": metadata.get("output_tokens"),
-        "prompt_tokens_details": {"cached_tokens": details_in.get("cache_read"),
-                                  "cache_write_tokens": write},
-        "completion_tokens_details": {"reasoning_tokens": details_out.get("reasoning")},
+        "prompt_tokens_details": {"cached_tokens": read, "cache_write_tokens": write},
+        "completion_tokens_details": {"reasoning_tokens": detail(details_out, "reasoning")},
     }
     if write_1h:
         usage["cache_creation"] = {"ephemeral_1h_input_tokens": write_1h}
+    if tier is not None:
+        usage["service_tier"] = tier
     if cost is not None:
         usage["cost"] = cost
     return usage
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _tokens(value: object) -> int | None:
+    """``value`` when it is a count of tokens, else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None

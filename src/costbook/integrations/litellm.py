@@ -233,6 +233,17 @@ def answer_payload(response: Any, provider: str | None) -> tuple[dict[str, Any],
         read = details_in.get("cached_tokens")
         if read is None:
             read = usage.get("cache_read_input_tokens")
+        # Anthropic's split of cache writes by lifetime, as LiteLLM passes it on
+        lifetimes = details_in.get("cache_creation_token_details") or \
+            usage.get("cache_creation")
+        if not isinstance(lifetimes, Mapping):
+            lifetimes = {}
+        write_1h = lifetimes.get("ephemeral_1h_input_tokens")
+        if write is None:
+            split = [lifetimes.get(name) for name in ("ephemeral_5m_input_tokens",
+                                                       "ephemeral_1h_input_tokens")]
+            if any(isinstance(n, int) for n in split):
+                write = sum(n for n in split if isinstance(n, int))
         chat: dict[str, Any] = {
             "prompt_tokens": usage.get("prompt_tokens"),
             "completion_tokens": usage.get("completion_tokens"),
@@ -240,6 +251,8 @@ def answer_payload(response: Any, provider: str | None) -> tuple[dict[str, Any],
             "completion_tokens_details": {
                 "reasoning_tokens": details_out.get("reasoning_tokens")},
         }
+        if write_1h:
+            chat["cache_creation"] = {"ephemeral_1h_input_tokens": write_1h}
         if provider in _REPORTING and usage.get("cost") is not None:
             chat["cost"] = usage["cost"]
         payload["usage"] = chat

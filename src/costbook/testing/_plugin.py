@@ -6,6 +6,10 @@
   (and a call whose high bound would pass the limit is refused before it is sent);
 - ``--costbook-report``: calls and cost per test and per model at the end of the session;
   ``--costbook-report-json PATH`` writes the same as JSON.
+
+Under pytest-xdist (``-n``), each worker sends the calls of a test with the test's report
+(the ``costbook_calls`` attribute: provider, model and exact cost of each), and the
+controller reports them in the order the tests were collected, as a serial run does.
 """
 
 from __future__ import annotations
@@ -23,7 +27,12 @@ if TYPE_CHECKING:
     from ..ledger._entry import Entry
     from ..ledger._ledger import Ledger
 
-_REPORT_KEY = pytest.StashKey[dict[str, list["Entry"]]]()
+# What one call adds to the report: provider, model, cost (exact decimal text).
+_Call = tuple[str, str, str]
+_REPORT_KEY = pytest.StashKey[dict[str, list[_Call]]]()
+_ORDER_KEY = pytest.StashKey[list[str]]()
+_CALLS_KEY = pytest.StashKey[list[_Call]]()
+_ATTRIBUTE = "costbook_calls"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,6 +50,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     if _reporting(config):
         config.stash[_REPORT_KEY] = {}
+        if not hasattr(config, "workerinput"):  # an xdist worker sends, the controller reports
+            config.pluginmanager.register(_Report(config), "costbook-report")
 
 
 def _reporting(config: pytest.Config) -> bool:
@@ -86,10 +97,55 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
         raise
     finally:
         if report is not None:
-            report[item.nodeid] = list(collector.entries)
+            item.stash[_CALLS_KEY] = [_call(entry) for entry in collector.entries]
     for scope in reversed(scopes):
         scope.__exit__(None, None, None)
     return result
+
+
+def _call(entry: Entry) -> _Call:
+    from ..pricing._money import money_text
+
+    return entry.provider, entry.model, money_text(entry.total)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """The calls of a test go with the report of its call phase (sent from an xdist
+    worker to the controller as it is)."""
+    report = yield
+    calls = item.stash.get(_CALLS_KEY, None)
+    if call.when == "call" and calls is not None:
+        setattr(report, _ATTRIBUTE, [list(c) for c in calls])
+    return report
+
+
+class _Report:
+    """Collects the calls of each test from its reports (its own, or those xdist workers
+    send) and prints them at the end of the session."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.calls: dict[str, list[_Call]] = config.stash[_REPORT_KEY]
+        self.order: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        calls = getattr(report, _ATTRIBUTE, None)
+        if calls is not None:
+            self.calls[report.nodeid] = [(str(p), str(m), str(c)) for p, m, c in calls]
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.order = [item.nodeid for item in session.items]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """The tests in the order the workers collected them (all collect the same)."""
+        if not self.order:
+            self.order = list(ids)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        _print_summary(terminalreporter, self.config, _summary(self.calls, self.order))
 
 
 def _limit_scope(item: pytest.Item, marker: pytest.Mark) -> max_cost:
@@ -103,30 +159,31 @@ def _limit_scope(item: pytest.Item, marker: pytest.Mark) -> max_cost:
     return max_cost(marker.args[0], ledger=funcargs.get("costbook_ledger"))
 
 
-def _summary(report: dict[str, list[Entry]]) -> dict[str, Any]:
+def _summary(report: dict[str, list[_Call]], order: list[str]) -> dict[str, Any]:
+    """Calls and cost per test (in the order of collection), per model, and in all."""
     from ..pricing._money import money_text
 
-    def tally(entries: list[Entry]) -> dict[str, Any]:
-        return {"calls": len(entries),
-                "cost": money_text(sum((e.total for e in entries), Decimal(0)))}
+    def tally(calls: list[_Call]) -> dict[str, Any]:
+        return {"calls": len(calls),
+                "cost": money_text(sum((Decimal(c[2]) for c in calls), Decimal(0)))}
 
-    by_model: dict[str, list[Entry]] = {}
-    for entries in report.values():
-        for entry in entries:
-            by_model.setdefault(f"{entry.provider}:{entry.model}", []).append(entry)
-    everything = [e for entries in report.values() for e in entries]
+    place = {nodeid: number for number, nodeid in enumerate(order)}
+    tests = sorted(report.items(), key=lambda pair: place.get(pair[0], len(place)))
+    by_model: dict[str, list[_Call]] = {}
+    for _, calls in tests:
+        for call in calls:
+            by_model.setdefault(f"{call[0]}:{call[1]}", []).append(call)
+    everything = [c for _, calls in tests for c in calls]
     return {
-        "tests": {nodeid: tally(entries) for nodeid, entries in report.items() if entries},
-        "models": {ref: tally(entries) for ref, entries in sorted(by_model.items())},
+        "tests": {nodeid: tally(calls) for nodeid, calls in tests if calls},
+        "models": {ref: tally(calls) for ref, calls in sorted(by_model.items())},
         "total": tally(everything),
     }
 
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    report = config.stash.get(_REPORT_KEY, None)
-    if report is None:
-        return
-    summary = _summary(report)
+def _print_summary(terminalreporter: Any, config: pytest.Config,
+                   summary: dict[str, Any]) -> None:
+    """The report as text (with ``--costbook-report``) and JSON (with its path)."""
     path = config.getoption("costbook_report_json")
     if path:
         Path(path).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
