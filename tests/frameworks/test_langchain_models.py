@@ -88,7 +88,8 @@ def test_a_budget_refuses_a_call_before_it_is_sent(llm_server, tiny_budget, prov
         else:
             model.invoke("Say hello.")
     assert llm_server.requests == []
-    assert tiny_budget.ledger.entries() == []
+    [refusal] = tiny_budget.ledger.entries()  # the refusal is recorded, and spends nothing
+    assert refusal.status == "refused" and tiny_budget.spent() == 0
 
 
 def test_chat_anthropic_cache_writes_by_lifetime_are_priced_as_such(llm_server, ledger):

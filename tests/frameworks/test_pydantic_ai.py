@@ -47,15 +47,6 @@ async def _run_and_stream(agent):
     return answer.output, text
 
 
-def _needs_tracked_beta_messages(request, client):
-    """pydantic-ai sends through ``beta.messages.create``: until a tracked Anthropic client
-    tracks it, this test is expected to fail (strictly: it must fail then)."""
-    tracked = "create" in vars(client.beta.messages)
-    request.applymarker(pytest.mark.xfail(
-        not tracked, strict=True,
-        reason="track() does not yet wrap the Anthropic SDK's beta.messages.create"))
-
-
 @pytest.mark.parametrize("api", sorted(OPENAI_MODELS))
 def test_every_call_of_an_openai_model_is_recorded_once_at_its_price(llm_server, ledger, api):
     async def main():
@@ -80,10 +71,9 @@ def test_a_budget_refuses_an_openai_models_call_before_it_is_sent(llm_server, ti
 
 
 def test_every_call_of_the_anthropic_model_is_recorded_once_at_its_price(
-        llm_server, ledger, request):
+        llm_server, ledger):
     async def main():
-        agent, client = _anthropic_agent(llm_server, ledger=ledger)
-        _needs_tracked_beta_messages(request, client)
+        agent, _ = _anthropic_agent(llm_server, ledger=ledger)
         return await _run_and_stream(agent)
 
     assert asyncio.run(main()) == (REPLY, REPLY)
@@ -92,10 +82,9 @@ def test_every_call_of_the_anthropic_model_is_recorded_once_at_its_price(
 
 
 def test_a_budget_refuses_the_anthropic_models_call_before_it_is_sent(
-        llm_server, tiny_budget, request):
+        llm_server, tiny_budget):
     async def main():
-        agent, client = _anthropic_agent(llm_server, budget=tiny_budget)
-        _needs_tracked_beta_messages(request, client)
+        agent, _ = _anthropic_agent(llm_server, budget=tiny_budget)
         await agent.run("Say hello.")
 
     with pytest.raises(Exception) as raised:

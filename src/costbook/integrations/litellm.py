@@ -183,6 +183,8 @@ class CostbookLogger(CustomLogger):  # type: ignore[misc,unused-ignore]
             chosen, _ = costbook_ref(str(kwargs.get("model") or ""),
                                      kwargs.get("custom_llm_provider"))
             payload, text = answer_payload(response_obj, chosen)
+            if _usage_counted_by_litellm(kwargs, chosen):
+                payload.pop("usage", None)  # LiteLLM's own count, not the provider's
         except Exception as exc:
             self._book._warn(f"the answer could not be read ({exc})")
             return
@@ -198,6 +200,22 @@ class CostbookLogger(CustomLogger):  # type: ignore[misc,unused-ignore]
             return  # refused by a budget: never sent
         self._book.failed(key, error if isinstance(error, BaseException) else
                           RuntimeError(str(error)))
+
+
+# Providers whose streams report usage without being asked (stream_options.include_usage).
+_STREAMS_REPORT_USAGE = frozenset({"anthropic", "google", "vertex", "bedrock"})
+
+
+def _usage_counted_by_litellm(kwargs: Mapping[str, Any], provider: str | None) -> bool:
+    """Whether a streamed answer's usage is LiteLLM's own count: the stream came from an
+    OpenAI-compatible API that sends usage only when asked, and the request did not ask."""
+    if not kwargs.get("stream") or provider in _STREAMS_REPORT_USAGE:
+        return False
+    for options in (kwargs, kwargs.get("optional_params") or {}):
+        asked = options.get("stream_options") if isinstance(options, Mapping) else None
+        if isinstance(asked, Mapping) and asked.get("include_usage"):
+            return False
+    return True
 
 
 def _routed(model: str, kwargs: Mapping[str, Any]) -> tuple[str | None, str]:
