@@ -147,12 +147,13 @@ def test_compare_cheapest_first(capsys):
                        "--json")
     assert code == 0
     rows = json.loads(out)
-    totals = [Decimal(r["total"]) for r in rows]
+    priced = [r for r in rows if r["total"] is not None]
+    totals = [Decimal(r["total"]) for r in priced]
     assert totals == sorted(totals)
-    # GitHub Copilot includes gpt-4o-mini in its plans: its table states zero rates
-    assert (rows[0]["provider"], rows[0]["total"]) == ("github-copilot", "0")
-    paid = [r for r in rows if Decimal(r["total"])]
-    assert paid[0]["provider"] == "requesty" and paid[0]["total"] == "0.07"
+    assert priced[0]["provider"] == "requesty" and priced[0]["total"] == "0.07"
+    # GitHub Copilot includes gpt-4o-mini in its plans: listed last, apart, never as $0
+    assert rows[-1] == {"provider": "github-copilot", "model": "gpt-4o-mini", "total": None,
+                        "unpriced": "included in a github-copilot plan: no per-token price"}
 
 
 def test_check_passes_on_bundled_tables(capsys):
@@ -256,7 +257,7 @@ def test_compare_shows_a_row_for_a_provider_that_cannot_price_a_part(capsys):
     assert unpriced["openai"].split()[:4] == ["openai", "gpt-4o-mini", "-", "openai:gpt-4o-mini"]
     assert "bills input images as input tokens" in unpriced["openai"]
     assert unpriced["requesty"].split()[:3] == ["requesty", "openai/gpt-4o-mini", "-"]
-    assert "takes no image input" in unpriced["github-copilot"]
+    assert "included in a github-copilot plan" in unpriced["github-copilot"]
 
 
 def test_compare_json_marks_what_cannot_be_priced(capsys):
