@@ -459,10 +459,14 @@ def generate(spec: ProviderSpec, sources: Sources, folder: Path, report: Report)
     entries = _no_fragments(spec, entries, report)
     kept: list[Entry] = []
     seen = set(curated_refs)
+    by_ref: dict[str, Entry] = {}
     for entry in entries:
         if not entry.fields:
             continue
         if entry.id.lower() in seen:
+            continue
+        if entry.fields.get("source") == sources.litellm_name and _folded(entry, by_ref,
+                                                                          curated_refs):
             continue
         aliases = [a for a in entry.fields.get("aliases", []) if a.lower() not in seen]
         if aliases:
@@ -471,6 +475,8 @@ def generate(spec: ProviderSpec, sources: Sources, folder: Path, report: Report)
             entry.fields.pop("aliases", None)
         seen.add(entry.id.lower())
         seen.update(a.lower() for a in aliases)
+        for ref in (entry.id, *aliases):
+            by_ref[ref.lower()] = entry
         kept.append(entry)
     _repoint(spec, kept, curated_refs, report)
     if spec.id == "requesty":
@@ -827,6 +833,23 @@ ALIAS_MOVES: dict[tuple[str, str], tuple[str, str]] = {
         "mistral-medium-3 is Mistral Medium 3 (mistral-medium-2505), not Medium 3.5",
     ),
 }
+
+
+def _folded(entry: Entry, by_ref: dict[str, Entry], curated: set[str]) -> bool:
+    """A dated snapshot LiteLLM lists apart (``gpt-4o-mini-2024-07-18``) of a model already
+    priced at the same rates becomes an alias of it rather than a second entry (of a
+    curated entry, it is left to the catalog, which reads a dated ref as its model's)."""
+    undated = re.sub(r"-(?:\d{4}-\d{2}-\d{2}|\d{8}|\d{4})$", "", entry.id)
+    if undated != entry.id and undated.lower() in curated:
+        return True
+    other = by_ref.get(undated.lower()) if undated != entry.id else None
+    if other is None or not other.fields.get("prices"):
+        return False
+    ours, theirs = entry.fields["prices"][-1], other.fields["prices"][-1]
+    if (ours.get("input"), ours.get("output")) != (theirs.get("input"), theirs.get("output")):
+        return False
+    other.fields["aliases"] = [*other.fields.get("aliases", []), entry.id]
+    return True
 
 
 def _no_fragments(spec: ProviderSpec, entries: list[Entry], report: Report) -> list[Entry]:
