@@ -482,6 +482,7 @@ def generate(spec: ProviderSpec, sources: Sources, folder: Path, report: Report)
     if spec.id == "requesty":
         _follow_makers(kept, folder)
     for entry in kept:
+        _free_or_noted(spec, entry)
         _cache_writes_as_input(spec, entry)
         canonical = _canonical(spec, entry.id)
         if canonical is not None:
@@ -848,7 +849,8 @@ def _folded(entry: Entry, by_ref: dict[str, Entry], curated: set[str]) -> bool:
     ours, theirs = entry.fields["prices"][-1], other.fields["prices"][-1]
     if (ours.get("input"), ours.get("output")) != (theirs.get("input"), theirs.get("output")):
         return False
-    other.fields["aliases"] = [*other.fields.get("aliases", []), entry.id]
+    if entry.id.lower() not in {a.lower() for a in other.fields.get("aliases", [])}:
+        other.fields["aliases"] = [*other.fields.get("aliases", []), entry.id]
     return True
 
 
@@ -929,6 +931,26 @@ def _from_date(sets: list[dict[str, Any]], since: date) -> list[dict[str, Any]]:
         effective = price_set.get("effective")
         found.append({**price_set, "effective": max(effective or since, since)})
     return found
+
+
+# Entries whose rates look wrong but are as the provider states them: (provider, id) -> why.
+NOTES: dict[tuple[str, str], str] = {
+    ("openrouter", "~deepseek/deepseek-pro-latest"): (
+        "OpenRouter lists cache reads (0.23) above uncached input (0.225) for this moving "
+        "route, as genai-prices 0.2.5 quotes its page"
+    ),
+}
+
+
+def _free_or_noted(spec: ProviderSpec, entry: Entry) -> None:
+    """An entry whose rates are all 0 says it is free; a documented oddity gets its note."""
+    note = NOTES.get((spec.id, entry.id))
+    if note is not None:
+        entry.fields["note"] = note
+    sets = entry.fields.get("prices") or []
+    rates = [v for s in sets for k, v in s.items() if k in ("input", "output")]
+    if sets and rates and all(v == 0 for v in rates):
+        entry.fields["billing"] = "free"
 
 
 def _cache_writes_as_input(spec: ProviderSpec, entry: Entry) -> None:
@@ -1140,6 +1162,9 @@ def _from_models_dev(spec: ProviderSpec, model_id: str, model: dict[str, Any],
     if "input" not in rates or "output" not in rates:
         report.skipped.append(f"{spec.id}:{model_id}: models.dev gives no input/output rate")
         return entry
+    if model_id in ("model-router", "model_router"):
+        report.skipped.append(f"{spec.id}:{model_id}: billed at the routed model's rates")
+        return entry
     tiers = []
     for tier in cost.get("tiers") or ():
         threshold = tier.get("tier", {}).get("size") if isinstance(tier.get("tier"), dict) else None
@@ -1191,6 +1216,10 @@ def _from_litellm(spec: ProviderSpec, key: str, model_id: str, model: dict[str, 
             rates[ours] = _clean(Decimal(str(value)) * 1_000_000)
     if "input" not in rates or "output" not in rates:
         return entry
+    if rates["input"] == 0 and rates["output"] != 0:
+        report.skipped.append(f"{spec.id}:{model_id}: LiteLLM gives no input rate but an "
+                              "output rate (a fee it does not list, such as per request)")
+        return entry
     tiers: dict[int, dict[str, Decimal]] = defaultdict(dict)
     for theirs, ours in LITELLM_RATES.items():
         for name, value in model.items():
@@ -1226,6 +1255,8 @@ def _litellm_only(spec: ProviderSpec, sources: Sources, report: Report) -> list[
             continue  # a region or deployment path, not a model id
         if model_id.endswith(("-", ".", "/")) or "*" in model_id:
             continue
+        if model_id in ("model-router", "model_router"):
+            continue  # billed at the rates of the model it routes to, not at LiteLLM's 0
         found.append(_from_litellm(spec, key, model_id, model, sources, report))
     return found
 
