@@ -465,6 +465,11 @@ def generate(spec: ProviderSpec, sources: Sources, folder: Path, report: Report)
             continue
         if entry.id.lower() in seen:
             continue
+        if spec.id == "bedrock" and entry.fields.get("source") == sources.litellm_name:
+            bare = entry.id.lower().removeprefix("regional.")
+            unversioned = re.sub(r"-v\d+(?::\d+)?$", "", bare)
+            if {bare, unversioned, f"regional.{unversioned}"} & seen:
+                continue  # the same model under another Bedrock spelling
         if entry.fields.get("source") == sources.litellm_name and _folded(entry, by_ref,
                                                                           curated_refs):
             continue
@@ -1268,6 +1273,14 @@ def _litellm_only(spec: ProviderSpec, sources: Sources, report: Report) -> list[
             model_id = model_id.removeprefix(f"{prefix}/")
         if spec.id in ("bedrock", "azure", "vertex") and "/" in model_id:
             continue  # a region or deployment path, not a model id
+        if spec.id == "bedrock":
+            if re.match(r"^(?:us|eu|apac|ap|global|us-gov|jp|au|ca|sa)\.", model_id):
+                continue  # a cross-region profile: its rates are the in-region entry's
+            if not re.match(r"^[a-z0-9-]+\.[a-z0-9]", model_id) or "@" in model_id:
+                continue  # not a Bedrock model id (maker.model)
+            model_id = f"regional.{model_id}"  # a bare model id bills in region
+        if spec.id == "vertex":
+            model_id = re.sub(r"@(?:default|latest)$", "", model_id)  # the catalog reads these
         if model_id.endswith(("-", ".", "/")) or "*" in model_id:
             continue
         if model_id in ("model-router", "model_router"):
@@ -1278,7 +1291,7 @@ def _litellm_only(spec: ProviderSpec, sources: Sources, report: Report) -> list[
 
 # Providers whose LiteLLM rates are not taken (another source covers them, or LiteLLM
 # lists them under spellings their API does not take).
-LITELLM_NO_RATES = {"github-copilot", "bedrock", "vertex"}
+LITELLM_NO_RATES = {"github-copilot"}
 
 
 # --- shared -------------------------------------------------------------------------------
