@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .ledger._paths import default_ledger_path
     from .ledger._tags import tagged
     from .pricing._catalog import Catalog, catalog
+    from .pricing._compare import Unpriced, compare
     from .pricing._model import Model
     from .pricing._sync import SyncError, SyncReport, sync
     from .testing._assertions import assert_estimate
@@ -52,6 +53,8 @@ _LAZY: dict[str, str] = {
     "Catalog": "costbook.pricing._catalog",
     "catalog": "costbook.pricing._catalog",
     "Model": "costbook.pricing._model",
+    "compare": "costbook.pricing._compare",
+    "Unpriced": "costbook.pricing._compare",
     "sync": "costbook.pricing._sync",
     "SyncReport": "costbook.pricing._sync",
     "SyncError": "costbook.pricing._sync",
@@ -98,10 +101,12 @@ __all__ = [
     "SyncReport",
     "UnknownModelError",
     "UnknownProviderError",
+    "Unpriced",
     "Usage",
     "__version__",
     "assert_estimate",
     "catalog",
+    "compare",
     "count_message_tokens",
     "count_tokens",
     "default_ledger_path",

@@ -147,12 +147,13 @@ def test_compare_cheapest_first(capsys):
                        "--json")
     assert code == 0
     rows = json.loads(out)
-    totals = [Decimal(r["total"]) for r in rows]
+    priced = [r for r in rows if r["total"] is not None]
+    totals = [Decimal(r["total"]) for r in priced]
     assert totals == sorted(totals)
-    # GitHub Copilot includes gpt-4o-mini in its plans: its table states zero rates
-    assert (rows[0]["provider"], rows[0]["total"]) == ("github-copilot", "0")
-    paid = [r for r in rows if Decimal(r["total"])]
-    assert paid[0]["provider"] == "requesty" and paid[0]["total"] == "0.07"
+    assert priced[0]["provider"] == "requesty" and priced[0]["total"] == "0.07"
+    # GitHub Copilot includes gpt-4o-mini in its plans: listed last, apart, never as $0
+    assert rows[-1] == {"provider": "github-copilot", "model": "gpt-4o-mini", "total": None,
+                        "unpriced": "included in a github-copilot plan: no per-token price"}
 
 
 def test_check_passes_on_bundled_tables(capsys):
@@ -256,7 +257,7 @@ def test_compare_shows_a_row_for_a_provider_that_cannot_price_a_part(capsys):
     assert unpriced["openai"].split()[:4] == ["openai", "gpt-4o-mini", "-", "openai:gpt-4o-mini"]
     assert "bills input images as input tokens" in unpriced["openai"]
     assert unpriced["requesty"].split()[:3] == ["requesty", "openai/gpt-4o-mini", "-"]
-    assert "takes no image input" in unpriced["github-copilot"]
+    assert "included in a github-copilot plan" in unpriced["github-copilot"]
 
 
 def test_compare_json_marks_what_cannot_be_priced(capsys):
@@ -371,3 +372,47 @@ def test_help_says_which_convention_each_input_option_follows(capsys):
     assert "--input N all input tokens, cache reads and writes included (OpenAI's" in text
     assert "--uncached-input N input tokens excluding cache reads and writes (Anthropic's" \
         in text
+
+
+def test_compare_and_estimate_take_a_time_and_say_which_window_applied(capsys):
+    # a Monday: 02:00 UTC is DeepSeek's peak, 12:00 UTC is not
+    code, out, _ = run(capsys, "estimate", "deepseek:deepseek-v4-pro", "--input", "1M",
+                       "--at", "2026-12-07T02:00")
+    assert code == 0
+    assert out.splitlines()[-2:] == ["  total                 $1.3200",
+                                     "  time window: peak (mon-fri 01:00-04:00 UTC)"]
+    code, out, _ = run(capsys, "compare", "deepseek-v4-pro", "--input", "1M",
+                       "--at", "2026-12-07T12:00", "--json")
+    own = next(r for r in json.loads(out) if r["provider"] == "deepseek")
+    assert (own["total"], own["time_window"]) == (
+        "0.66", "outside peak (mon-fri 01:00-04:00, 06:00-10:00 UTC)")
+    with pytest.raises(SystemExit) as exited:
+        main(["compare", "deepseek-v4-pro", "--at", "7 Dec"])
+    assert exited.value.code == 2
+    assert ("'7 Dec' is not a time; write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)"
+            in capsys.readouterr().err)
+
+
+def test_compare_leaves_retired_models_out_unless_asked_and_estimate_says_retired(capsys):
+    code, out, _ = run(capsys, "compare", "kimi-k2", "--input", "1M", "--json")
+    current = {(r["provider"], r["model"]) for r in json.loads(out)} if code == 0 else set()
+    code, out, _ = run(capsys, "compare", "kimi-k2", "--input", "1M", "--include-retired",
+                       "--json")
+    assert code == 0
+    everything = json.loads(out)
+    retired = [r for r in everything if "retired" in r.get("note", "")]
+    assert ("moonshot", "kimi-k2") in {(r["provider"], r["model"]) for r in retired}
+    assert not current & {(r["provider"], r["model"]) for r in retired}
+    code, out, _ = run(capsys, "estimate", "moonshot:kimi-k2", "--input", "1M")
+    assert out.splitlines()[-1].startswith("  note: moonshot:kimi-k2 was retired by the "
+                                           "provider on ")
+
+
+def test_models_shows_retirement_and_billing(capsys):
+    code, out, _ = run(capsys, "models", "--provider", "github-copilot", "--json")
+    rows = {r["id"]: r for r in json.loads(out)}
+    assert (rows["gpt-4.1"]["billing"], rows["gpt-4.1"]["rates_per_million"]) == ("included", {})
+    code, out, _ = run(capsys, "models", "--provider", "moonshot")
+    assert code == 0
+    line = next(x for x in out.splitlines() if x.startswith("moonshot:kimi-k2 "))
+    assert "retired 20" in line

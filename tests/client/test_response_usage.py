@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -773,9 +774,11 @@ def test_deepseek_cache_hits_are_cache_reads():
                   "prompt_cache_hit_tokens": 1200, "prompt_cache_miss_tokens": 300},
     })
     assert found.usage == Usage(input_tokens=1500, output_tokens=200, cache_read_tokens=1200)
-    cost = costbook.price(found.usage, "deepseek-chat", provider="deepseek")
-    # 300 misses at $0.27/M, 1,200 hits at $0.07/M, 200 output at $1.10/M
-    assert cost.total == Decimal("0.000385")
+    # a weekday at 02:00 UTC: DeepSeek V4.1 Flash's peak hours (deepseek-chat answers as it)
+    cost = costbook.price(found.usage, "deepseek-chat", provider="deepseek",
+                          at=datetime(2026, 12, 7, 2, 0, tzinfo=timezone.utc))
+    # 300 misses at $0.30/M, 1,200 hits at $0.006/M, 200 output at $1.20/M
+    assert cost.total == Decimal("0.0003372")
     with pytest.raises(ValueError, match="prompt_cache_hit_tokens"):
         usage_from_response({"model": "deepseek-chat", "usage": {
             "prompt_tokens": 10, "completion_tokens": 1, "prompt_cache_hit_tokens": 11}})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
@@ -67,7 +67,7 @@ def test_every_model_has_rates_and_room_for_its_output():
         assert model.tokenizer in (*TOKENIZERS, None), model.ref
         if model.context_window is not None and model.max_output_tokens is not None:
             assert model.context_window >= model.max_output_tokens, model.ref
-        assert model.price_sets, model.ref
+        assert model.price_sets or model.included, model.ref
 
 
 def test_claude_models_count_with_the_claude_tokenizer_and_openai_models_with_tiktoken():
@@ -327,3 +327,142 @@ def test_an_installed_bundle_is_compiled_from_these_tables(tmp_path):
         assert json.loads((installed / path.name).read_text()) == json.loads(path.read_text()), (
             f"the installed {path.name} is stale: reinstall costbook from this tree"
         )
+
+
+# --- invariants over every entry ------------------------------------------------------------
+
+
+def _parts(model):
+    """Every compiled rate set of a model: price sets, service tiers, windows and tiers."""
+    for sets in (model.price_sets, *model.service_tiers.values()):
+        for rates in sets:
+            yield rates
+            yield from (w for _, w in rates.windows)
+            yield from (t for _, t in rates.tiers)
+
+
+def test_no_zero_rate_unless_the_entry_says_it_is_free():
+    wrong = []
+    for model in _bundled_catalog().models:
+        for rates in _parts(model):
+            rate = rates.per_million_tokens
+            # an output rate of 0 with a paid input is an embedding model (no output billed)
+            if rate.get("input") == 0 and model.billing != "free" and not rates.per_request:
+                wrong.append(model.ref)
+    assert not sorted(set(wrong))
+
+
+def test_cache_reads_cost_no_more_than_input_unless_noted():
+    wrong = {model.ref for model in _bundled_catalog().models for r in _parts(model)
+             if r.per_million_tokens.get("cache_read", 0) > r.per_million_tokens.get("input", 0)
+             and not model.note}
+    assert not sorted(wrong)
+
+
+def test_every_reseller_of_a_tiered_model_bills_the_tier_or_notes_why():
+    """A prompt-size tier the maker bills (Claude's long context, Gemini's 200K) is billed
+    by every provider that sells the model, or the entry's note says why not."""
+    from costbook.pricing._catalog import canonical_key
+
+    tables = _bundled_catalog()
+    tiered = {}
+    for model in tables.models:
+        if model.provider in ("anthropic", "google", "openai") and model.price_sets \
+                and model.price_sets[-1].tiers:
+            for name in (model.id, *model.aliases):
+                tiered[canonical_key(f"{model.provider}/{name}")] = model.ref
+    missing = []
+    for model in tables.models:
+        if model.provider in ("anthropic", "google", "openai") or not model.price_sets:
+            continue
+        key = model.canonical or (model.id if "/" in model.id else None)
+        maker = tiered.get(canonical_key(key)) if key else None
+        if maker and not model.price_sets[-1].tiers and not model.note:
+            missing.append(f"{model.ref} (the maker's {maker} has prompt-size tiers)")
+    assert not missing, "\n".join(missing)
+    assert len(tiered) > 10
+
+
+LONG_CLAUDE = Usage(input_tokens=300_000, output_tokens=5_000)
+
+
+def test_a_long_claude_prompt_costs_the_same_at_azure_bedrock_and_vertex():
+    from costbook.pricing._compare import compare
+
+    rows = compare("claude-sonnet-4-5", LONG_CLAUDE, include_retired=True)
+    totals = {(r.provider, r.model): r.total for r in rows if isinstance(r, costbook.Cost)}
+    assert totals[("anthropic", "claude-sonnet-4-5-20250929")] == Decimal("1.9125")
+    assert totals[("azure", "claude-sonnet-4-5")] == Decimal("1.9125")
+    assert totals[("vertex", "claude-sonnet-4-5")] == totals[("vertex", "claude-sonnet-4-5@20250929")]
+    assert totals[("bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0")] == Decimal("1.9125")
+    # Bedrock's in-region rates are 10% above, tier included
+    assert totals[("bedrock", "regional.anthropic.claude-sonnet-4-5-20250929-v1:0")] == Decimal(
+        "2.10375")
+
+
+@pytest.mark.parametrize("ref", ["claude-sonnet-4-5", "gpt-4o-mini", "gpt-4.1", "gemini-2.5-pro",
+                                 "llama-3.3-70b", "deepseek/deepseek-v4-pro", "kimi-k2"])
+def test_no_retired_model_in_compare_unless_asked(ref):
+    from costbook.pricing._compare import compare
+
+    try:
+        rows = compare(ref, Usage(input_tokens=1000, output_tokens=100), include_retired=True)
+    except costbook.UnknownModelError:
+        pytest.skip(f"{ref} is not in the tables")
+    retired = {(r.provider, r.model) for r in rows
+               if isinstance(r, costbook.Cost) and r.note and "retired" in r.note}
+    current = compare(ref, Usage(input_tokens=1000, output_tokens=100))
+    assert not retired & {(r.provider, r.model) for r in current}
+    assert len(current) + len(retired) == len(rows)
+
+
+def test_plan_included_models_are_never_a_zero_price_in_compare():
+    from costbook.pricing._compare import Unpriced, compare
+
+    for ref in ("gpt-4.1", "gpt-4o", "gpt-4o-mini"):
+        rows = compare(ref, Usage(input_tokens=1_000_000, output_tokens=1_000_000))
+        costs = [r for r in rows if isinstance(r, costbook.Cost)]
+        assert all(c.total > 0 for c in costs), ref
+        assert rows[-1] == Unpriced("github-copilot", ref,
+                                    "included in a github-copilot plan: no per-token price")
+
+
+@pytest.mark.parametrize("provider", ["openai", "azure", "google", "deepseek", "xai"])
+def test_cache_writes_bill_as_input_where_the_provider_charges_no_write_fee(provider):
+    usage = Usage(input_tokens=10_000, cache_write_tokens=4_000, output_tokens=100)
+    refused = []
+    priced = 0
+    for model in _bundled_catalog().models_of(provider):
+        if model.included or "claude" in model.id or not model.has_price_at(None):
+            continue
+        rates = model.rates_at()
+        if "input" not in rates.per_token or "output" not in rates.per_token:
+            continue
+        try:
+            cost = price_with(usage, model, rates)
+        except costbook.PricingError as exc:
+            refused.append(str(exc))
+            continue
+        priced += 1
+        if "cache_write" in cost.items and "cache_write" not in rates.stated_per_million:
+            raise AssertionError(f"{model.ref}: cache writes priced by a default")
+    assert not refused, "\n".join(refused[:10])
+    assert priced > 10
+
+
+def test_moving_aliases_price_as_billed_on_their_date():
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    # DeepSeek V3 (peak hours, before 2026-07-24), then V4.1 Flash off-peak on a Saturday
+    assert costbook.price(usage, "deepseek-chat", at=datetime(2026, 6, 1, 12, 0)).total == \
+        Decimal("1.37")
+    assert costbook.price(usage, "deepseek-chat", at=datetime(2026, 12, 5, 12, 0)).total == \
+        Decimal("0.75")
+    assert costbook.price(usage, "mistral-large-latest", at=date(2025, 6, 1)).total == 8
+    assert costbook.price(usage, "mistral-large-latest", at=date(2026, 6, 1)).total == 2
+    assert costbook.catalog().resolve("mistral-medium-3").id == "mistral-medium-3-1"
+
+
+def test_generated_rates_carry_no_float_noise():
+    noisy = [m.ref for m in _bundled_catalog().models for r in _parts(m)
+             for v in r.stated_per_million.values() if len(v.normalize().as_tuple().digits) > 10]
+    assert not noisy

@@ -98,7 +98,7 @@ def test_compare_is_cheapest_first():
     from costbook.pricing._compare import compare
 
     usage = costbook.Usage(input_tokens=1_000_000, cache_read_tokens=1_000_000)
-    costs = compare("gpt-4o-mini", usage)
+    costs = [c for c in compare("gpt-4o-mini", usage) if isinstance(c, costbook.Cost)]
     providers = [c.provider for c in costs]
     assert providers.index("requesty") < providers.index("openai")
     assert [c.total for c in costs] == sorted(c.total for c in costs)
@@ -186,7 +186,7 @@ def test_pricing_path_environment_variable(tmp_path, monkeypatch):
         # Vertex @ versions, -latest aliases
         ("claude-sonnet-4-5@20250929", "vertex", "vertex:claude-sonnet-4-5@20250929"),
         ("claude-3-5-haiku-latest", None, "anthropic:claude-3-5-haiku-20241022"),
-        ("mistral-large-latest", None, "mistral:mistral-large"),
+        ("mistral-large-latest", None, "mistral:mistral-large-latest"),
         # the models a new user asked for
         ("gemini-2.5-pro", None, "google:gemini-2.5-pro"),
         ("deepseek-chat", None, "deepseek:deepseek-chat"),
@@ -281,3 +281,60 @@ def test_a_minimal_user_table_prices_with_defaults_that_never_under_price(tmp_pa
         assert any("no max output tokens or context window" in a for a in estimate.approximations)
     finally:
         reset()
+
+
+def _hosts():
+    llama = "meta-llama/llama-3.3-70b-instruct"
+    return catalog_of(
+        table_data("groq", model_entry(id="llama-3.3-70b-versatile", aliases=[],
+                                       canonical=llama)),
+        table_data("cerebras", model_entry(id="llama3.3-70b", aliases=[], canonical=llama)),
+        table_data("deepinfra", model_entry(id="meta-llama/Llama-3.3-70B-Instruct", aliases=[],
+                                            canonical=llama)),
+        table_data("together", model_entry(id="meta-llama/Llama-3.3-70B-Instruct", aliases=[])),
+        table_data("other", model_entry(id="llama-3.1-8b", aliases=[])),
+    )
+
+
+@pytest.mark.parametrize("ref", [
+    "llama3.3-70b", "cerebras:llama3.3-70b", "llama-3.3-70b-versatile",
+    "meta-llama/llama-3.3-70b-instruct", "META-LLAMA/Llama-3.3-70B-Instruct",
+])
+def test_every_host_of_an_open_model_is_found_from_any_hosts_spelling(ref):
+    found = [m.ref for m in _hosts().sellers(ref)]
+    assert found == ["cerebras:llama3.3-70b", "deepinfra:meta-llama/Llama-3.3-70B-Instruct",
+                     "groq:llama-3.3-70b-versatile", "together:meta-llama/Llama-3.3-70B-Instruct"]
+
+
+def test_an_id_keeps_the_providers_spelling_and_resolves_in_any_case():
+    tables = _hosts()
+    model = tables.resolve("deepinfra:meta-llama/llama-3.3-70b-instruct")
+    assert model.id == "meta-llama/Llama-3.3-70B-Instruct"
+    assert tables.resolve("deepinfra:META-LLAMA/LLAMA-3.3-70B-INSTRUCT") is model
+
+
+def test_a_ref_sold_by_several_hosts_is_still_ambiguous_for_price_but_not_for_sellers():
+    tables = _hosts()
+    with pytest.raises(UnknownModelError, match="sold by several providers"):
+        tables.resolve("meta-llama/Llama-3.3-70B-Instruct")
+    assert len(tables.sellers("meta-llama/Llama-3.3-70B-Instruct")) == 4
+
+
+@pytest.mark.parametrize(("ref", "total"), [
+    # OpenAI's fine-tuned rates per 1M input + 1M output tokens
+    ("ft:gpt-4o-mini-2024-07-18:acme::abc123", "1.5"),
+    ("ft:gpt-4o-mini-2024-07-18:acme:support-bot:abc123", "1.5"),
+    ("openai:ft:gpt-3.5-turbo-0125:acme::xyz", "9"),
+    ("ft:gpt-3.5-turbo-1106:acme::xyz", "9"),
+    ("ft:gpt-4o-2024-08-06:acme::x1", "18.75"),
+    ("gpt-4o-mini-2024-07-18.ft-0123abcd", "1.5"),
+])
+def test_openai_fine_tune_refs_price_at_the_bases_fine_tuned_rates(ref, total):
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    assert price(usage, ref, at=date(2026, 12, 1)).total == Decimal(total)
+    assert catalog().resolve(ref).id.startswith("ft:")
+
+
+def test_match_fragments_are_not_ids():
+    ids = {m.id for m in catalog().models_of("openai")}
+    assert not {i for i in ids if i.endswith(("-", "."))}

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from dataclasses import replace
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +40,9 @@ def register(subparsers: Any) -> None:
                    metavar="WxH", help="an input image of this size in pixels, e.g. 1024x768: "
                    "its tokens are added to the input, or it counts as one image where the "
                    "provider bills per image (repeatable)")
-    p.add_argument("--at", type=day, help="price date, YYYY-MM-DD (default: today)")
+    p.add_argument("--at", type=moment, help="price time, YYYY-MM-DD or YYYY-MM-DDTHH:MM in "
+                   "UTC (a date alone is 00:00 UTC; default: now); picks the price set and "
+                   "any time-of-day window in force then")
     _add_service_tier(p)
     p.add_argument("--request", metavar="FILE",
                    help="estimate a request body saved as JSON (- for standard input)")
@@ -53,11 +56,15 @@ def register(subparsers: Any) -> None:
     p.set_defaults(run=run_models)
 
     p = subparsers.add_parser("compare", help="one model at every provider, cheapest first")
-    p.add_argument("model")
+    p.add_argument("model", help="a model ref in any provider's spelling: claude-sonnet-4-5, "
+                   "meta-llama/llama-3.3-70b-instruct, llama-3.3-70b")
     _add_usage_options(p)
-    p.add_argument("--at", type=day)
+    p.add_argument("--at", type=moment, help="price time, YYYY-MM-DD or YYYY-MM-DDTHH:MM in "
+                   "UTC (a date alone is 00:00 UTC; default: now)")
     _add_service_tier(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--include-retired", action="store_true",
+                   help="also list providers that have retired the model (left out by default)")
+    p.add_argument("--json", action="store_true", help="print JSON; amounts as exact strings")
     p.set_defaults(run=run_compare)
 
     p = subparsers.add_parser("check", help="validate tables and verify documented examples")
@@ -72,6 +79,19 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("schema", help="print the JSON Schema of a pricing table")
     p.set_defaults(run=run_schema)
+
+
+def moment(text: str) -> date | datetime:
+    """A price time for argparse: ``2026-12-07`` or ``2026-12-07T03:00`` (UTC unless it
+    names a zone)."""
+    try:
+        if "T" in text or " " in text.strip():
+            return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time; write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM (UTC)"
+        ) from None
 
 
 def _add_service_tier(p: argparse.ArgumentParser) -> None:
@@ -134,6 +154,10 @@ def run_estimate(args: argparse.Namespace) -> int:
     if args.image_sizes:
         usage = _with_images(usage, model, args.image_sizes)
     cost = price(usage, model, at=args.at, service_tier=args.service_tier)
+    if cost.time_window is None and cost.note is None and model.retired_at(args.at):
+        from ..pricing._calculator import retired_note
+
+        cost = replace(cost, note=retired_note(model))
     if args.json:
         print_json(cost)
     else:
@@ -179,6 +203,10 @@ def format_cost(cost: Cost) -> str:
     for part, text in zip(cost.items, shown, strict=False):
         lines.append(f"  {part:<15}{text:>14}")
     lines.append(f"  {'total':<15}{shown[-1]:>14}")
+    if cost.time_window is not None:
+        lines.append(f"  time window: {cost.time_window}")
+    if cost.note is not None:
+        lines.append(f"  note: {cost.note}")
     return "\n".join(lines)
 
 
@@ -202,10 +230,13 @@ def run_models(args: argparse.Namespace) -> int:
     for model in models:
         if args.at is not None and not model.known_at(args.at):
             continue  # not sold yet then, or the tables do not say since when
-        try:
-            rates = model.rates_at(args.at)
-        except PricingError:
-            continue  # not priced yet on that date
+        if model.included:
+            rates = None
+        else:
+            try:
+                rates = model.rates_at(args.at)
+            except PricingError:
+                continue  # not priced yet on that date
         rows.append({
             "ref": model.ref,
             "provider": model.provider,
@@ -214,18 +245,28 @@ def run_models(args: argparse.Namespace) -> int:
             "context_window": model.context_window,
             "max_output_tokens": model.max_output_tokens,
             "tokenizer": model.tokenizer,
-            "effective": rates.effective,
-            "rates_per_million": {k: rates.per_million(k) for k in rates.per_token},
-            "per_image": rates.per_image,
-            "per_request": rates.per_request,
-            "per_web_search": rates.per_web_search,
+            "effective": rates.effective if rates else None,
+            "rates_per_million": {k: rates.per_million(k) for k in rates.per_token}
+            if rates else {},
+            "per_image": rates.per_image if rates else None,
+            "per_request": rates.per_request if rates else None,
+            "per_web_search": rates.per_web_search if rates else None,
             "prompt_tiers": [
                 {"threshold": rule.label, "rates_per_million": dict(tier.per_million_tokens)}
                 for rule, tier in rates.tiers
-            ],
+            ] if rates else [],
+            "time_windows": [
+                {"window": rule.label, "rates_per_million": dict(w.per_million_tokens)}
+                for rule, w in rates.windows
+            ] if rates else [],
             "service_tiers": list(model.service_tier_names),
             "same_as": model.same_as,
             "deprecated": model.deprecated,
+            "retired": model.retired_at(args.at),
+            "billing": model.billing,
+            "canonical": model.canonical,
+            "rates_source": model.rates_source,
+            "checked": model.checked,
             "source": model.source,
             "bundled": _is_bundled(model.source),
         })
@@ -238,13 +279,22 @@ def run_models(args: argparse.Namespace) -> int:
     names = ["input", "output", "cache_read", "cache_write"]
     body = [
         [r["ref"], _limit(r["context_window"]), _limit(r["max_output_tokens"]),
-         *(_rate(r["rates_per_million"].get(n)) for n in names),
-         "bundled" if r["bundled"] else r["source"]]
+         *(_rate(r["rates_per_million"].get(n)) if r["billing"] != "included" else "plan"
+           for n in names),
+         _status(r), "bundled" if r["bundled"] else r["source"]]
         for r in rows
     ]
     print(table(body, ["model", "context", "max out", "input/M", "output/M", "cache rd/M",
-                       "cache wr/M", "from"], right={1, 2, 3, 4, 5, 6}))
+                       "cache wr/M", "status", "from"], right={1, 2, 3, 4, 5, 6}))
     return 0
+
+
+def _status(row: dict[str, Any]) -> str:
+    """``retired 2026-01-05``, ``retires 2027-01-05``, ``included``, ``free`` or ``-``."""
+    deprecated = row["deprecated"]
+    if deprecated is not None:
+        return f"{'retired' if row['retired'] else 'retires'} {deprecated.isoformat()}"
+    return row["billing"] or "-"
 
 
 def _limit(value: int | None) -> str:
@@ -262,15 +312,16 @@ def _is_bundled(source: str) -> bool:
 def run_compare(args: argparse.Namespace) -> int:
     from ..pricing._compare import compare
 
-    rows = compare(args.model, _usage(args), at=args.at, service_tier=args.service_tier)
+    rows = compare(args.model, _usage(args), at=args.at, service_tier=args.service_tier,
+                   include_retired=args.include_retired)
     if not rows:
         return _nothing_in_force(args.at, f"for {args.model}")
     if args.json:
         print_json(rows)
         return 0
     body = [
-        [r.provider, r.model, _money.display_money(r.total), ""] if isinstance(r, Cost)
-        else [r.provider, r.model, "-", r.reason]
+        [r.provider, r.model, _money.display_money(r.total), _compare_note(r)]
+        if isinstance(r, Cost) else [r.provider, r.model, "-", r.reason]
         for r in rows
     ]
     headers = ["provider", "model", "total", "note"]
@@ -278,6 +329,15 @@ def run_compare(args: argparse.Namespace) -> int:
         body, headers = [line[:3] for line in body], headers[:3]
     print(table(body, headers, right={2}))
     return 0
+
+
+def _compare_note(cost: Cost) -> str:
+    notes = [f"prompt {cost.prompt_tier}"] if cost.prompt_tier else []
+    if cost.time_window is not None:
+        notes.append(cost.time_window)
+    if cost.note is not None and "retired" in cost.note:
+        notes.append("retired")
+    return "; ".join(notes)
 
 
 def _nothing_in_force(at: Any, what: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -28,14 +29,36 @@ def price(
 
     ``provider`` picks who bills it (default: the model's maker, or the provider of a
     qualified ref such as ``requesty:openai/gpt-4o-mini``); ``at`` picks the price set in
-    force on that date (default: today, UTC); ``service_tier`` picks a request mode the
-    table lists (``batch``, ``flex``, ``priority``, ...; default ``standard``). A price
-    set with prompt-size tiers bills the whole request at the tier its prompt reaches.
+    force then (default: now, UTC), and within it the time-of-day window of that moment (a
+    date alone is taken at 00:00 UTC); ``service_tier`` picks a request mode the table lists
+    (``batch``, ``flex``, ``priority``, ...; default ``standard``). A price set with
+    prompt-size tiers bills the whole request at the tier its prompt reaches. A model
+    included in a plan prices to 0 with a note saying so.
     """
     if not isinstance(usage, Usage):
         raise TypeError(f"usage must be a costbook.Usage, got {type(usage).__name__}")
     resolved = model if isinstance(model, Model) else catalog().resolve(model, provider)
-    return price_with(usage, resolved, resolved.rates_at(at, service_tier))
+    if resolved.included:
+        return included_cost(usage, resolved)
+    cost = price_with(usage, resolved, resolved.rates_at(at, service_tier), at=at)
+    if resolved.retired_at(at):
+        cost = replace(cost, note=retired_note(resolved))
+    return cost
+
+
+def retired_note(model: Model) -> str:
+    """What a cost of a retired model says."""
+    day = model.deprecated.isoformat() if model.deprecated else "?"
+    return f"{model.ref} was retired by the provider on {day}; priced at its last rates"
+
+
+def included_cost(usage: Usage, model: Model) -> Cost:
+    """The cost of a call whose use is included in a plan: 0, with a note saying why."""
+    return Cost(
+        total=_ZERO, items={}, model=model.id, provider=model.provider, usage=usage,
+        note=f"included in a {model.provider} plan: no per-unit price, so 0 here; the plan "
+        "itself is billed apart",
+    )
 
 
 def estimate(
@@ -87,9 +110,13 @@ def refuse_counted_images(model: Model, images: int) -> None:
         )
 
 
-def price_with(usage: Usage, model: Model, rates: Rates) -> Cost:
-    """Price ``usage`` with one compiled price set of ``model`` (at the prompt-size tier
-    that the usage's input reaches)."""
+def price_with(
+    usage: Usage, model: Model, rates: Rates, *, at: date | datetime | None = None
+) -> Cost:
+    """Price ``usage`` with one compiled price set of ``model`` (at the time-of-day window
+    of ``at``, default now, and the prompt-size tier that the usage's input reaches)."""
+    if rates.windows:
+        rates = rates.for_time(at)
     if rates.tiers:
         rates = rates.for_prompt(usage.input_tokens)
     per_token = rates.per_token
@@ -137,6 +164,7 @@ def price_with(usage: Usage, model: Model, rates: Rates) -> Cost:
         effective=rates.effective,
         service_tier=rates.service_tier,
         prompt_tier=rates.prompt_tier,
+        time_window=rates.time_window,
     )
 
 

@@ -39,6 +39,19 @@ _CLAUDE_NUMBER_FIRST = re.compile(r"claude-(\d+(?:[.-]\d+)?)-(sonnet|opus|haiku)
 _BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
 _VERTEX_VERSION = re.compile(r"@(\d{8}|\d{3}|latest|default)$")
 _DATE_SUFFIX = re.compile(r"[-@](?:\d{8}|\d{4}-\d{2}-\d{2})$")
+# OpenAI fine-tuned models: ft:BASE:ORG:NAME:ID (NAME may be empty) bill at BASE's
+# fine-tuned rates, which the tables list as ft:BASE
+_FINE_TUNE = re.compile(r"^(ft:[^:]+):[^:]*:[^:]*:[^:]+$")
+_FOUR_DIGIT_VERSION = re.compile(r"-\d{4}$")
+# and as Azure names a fine-tuned deployment's model: BASE.ft-ID
+_AZURE_FINE_TUNE = re.compile(r"^([^:/]+)\.ft-[0-9a-z]+$")
+
+
+def canonical_key(key: str) -> str:
+    """A canonical key as compared: lower case, dots in the model's name as dashes
+    (``anthropic/claude-sonnet-4.5`` and ``anthropic/claude-sonnet-4-5`` are one key)."""
+    maker, slash, name = key.strip().lower().partition("/")
+    return f"{maker}/{name.replace('.', '-')}" if slash else maker.replace(".", "-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +136,7 @@ class Catalog:
         self._cache: dict[tuple[str, str | None], Model] = {}
         self._own: dict[str, tuple[str, str]] | None = None
         self._anywhere: dict[str, list[tuple[str, str]]] | None = None
+        self._canonical: dict[str, list[tuple[str, str]]] = {}
         self._building: set[tuple[str, str]] = set()
         self._lock = threading.RLock()
         for item in tables:
@@ -176,6 +190,7 @@ class Catalog:
         with self._lock:
             own: dict[str, tuple[str, str]] = {}
             anywhere: dict[str, list[tuple[str, str]]] = {}
+            canonical: dict[str, list[tuple[str, str]]] = {}
             for provider, about in self.providers.items():
                 models = self._provider_models(provider)
                 for ref, key in models.by_ref.items():
@@ -183,6 +198,14 @@ class Catalog:
                     if "/" not in ref and not about.resells:
                         own.setdefault(ref, (provider, key))
                         own.setdefault(f"{provider}/{ref}", (provider, key))
+                        canonical.setdefault(canonical_key(f"{provider}/{ref}"), []).append(
+                            (provider, key))
+                for key, (entry, _) in models.entries.items():
+                    named = entry.get("canonical") or (key if "/" in key else None)
+                    if named:
+                        canonical.setdefault(canonical_key(str(named)), []).append(
+                            (provider, key))
+            self._canonical = {k: list(dict.fromkeys(v)) for k, v in canonical.items()}
             self._anywhere = anywhere
             self._own = own
 
@@ -371,18 +394,70 @@ class Catalog:
         return found[:limit]
 
     def sellers(self, ref: str) -> list[Model]:
-        """The same model at every provider that sells it."""
-        base = self.resolve(ref)
-        names = {base.id.lower(), *(a.lower() for a in base.aliases)}
-        names |= {f"{base.maker}/{n}" for n in list(names)}
-        found = []
-        for provider in sorted(self.providers):
-            for name in sorted(names):
-                model = self._at_provider(name, provider)
-                if model is not None:
-                    found.append(model)
-                    break
-        return found
+        """The same model at every provider that sells it: the entries that share its
+        canonical key, and each provider's entry of its id and aliases. A ref that several
+        providers sell (and none made) names them all, rather than being an error."""
+        try:
+            bases = [self.resolve(ref)]
+        except UnknownModelError:
+            bases = self._all_named(ref)
+            if not bases:
+                raise
+        self._all()
+        found: dict[tuple[str, str], Model] = {}
+        keys: set[str] = set()
+        for base in bases:
+            found[(base.provider, base.id)] = base
+            keys |= self._keys_of(base)
+            names = {base.id.lower(), *(a.lower() for a in base.aliases)}
+            names |= {f"{base.maker}/{n}" for n in list(names)}
+            for provider in sorted(self.providers):
+                for name in sorted(names):
+                    model = self._at_provider(name, provider)
+                    if model is not None:
+                        found.setdefault((model.provider, model.id), model)
+                        break
+        for key in sorted(keys):
+            for provider, entry_key in self._canonical.get(key, ()):
+                model = self._build(provider, entry_key)
+                found.setdefault((model.provider, model.id), model)
+        listed = {(m.provider, m.id.lower()) for m in found.values()}
+        return [
+            m for m in sorted(found.values(), key=lambda m: (m.provider, m.id))
+            if not _follows_listed(m, listed)
+        ]
+
+    def _keys_of(self, model: Model) -> set[str]:
+        """The canonical keys a model is known by."""
+        keys = set()
+        if model.canonical:
+            keys.add(canonical_key(model.canonical))
+        elif "/" in model.id:
+            keys.add(canonical_key(model.id))
+        if not self.providers[model.provider].resells and "/" not in model.id:
+            for name in (model.id, *model.aliases):
+                keys.add(canonical_key(f"{model.provider}/{name}"))
+        return keys
+
+    def _all_named(self, ref: str) -> list[Model]:
+        """Every provider's model that ``ref`` names exactly (after its spellings)."""
+        self._all()
+        assert self._anywhere is not None
+        text = ref.strip()
+        for spelling in _spellings(text):
+            sellers = self._anywhere.get(spelling, [])
+            if sellers:
+                return [self._build(*s) for s in sellers]
+        return []
+
+
+def _follows_listed(model: Model, listed: set[tuple[str, str]]) -> bool:
+    """Whether ``model`` is another spelling at its own provider of an entry already
+    listed (``same_as`` one of that provider's listed entries)."""
+    if model.same_as is None:
+        return False
+    provider, _, upstream = model.same_as.partition(":")
+    return provider == model.provider and (provider, upstream.lower()) in listed
 
 
 def _spellings(text: str) -> list[str]:
@@ -399,6 +474,12 @@ def _spellings(text: str) -> list[str]:
     for suffix in ROUTING_SUFFIXES:
         if key.endswith(suffix):
             add(key.removesuffix(suffix))
+    fine_tune = _FINE_TUNE.match(key) or _AZURE_FINE_TUNE.match(key)
+    if fine_tune is not None:
+        base = fine_tune.group(1)
+        base = base if base.startswith("ft:") else f"ft:{base}"
+        add(base)
+        add(_FOUR_DIGIT_VERSION.sub("", base))
     for spelling in list(found):
         # Bedrock: a geographic prefix (us., eu., ...) or none is the regional price
         if _BEDROCK_GEO.match(spelling):

@@ -7,7 +7,7 @@ first price after import reads only the one table it needs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -54,6 +54,65 @@ class PromptTierRule:
         return f"{'at or above' if self.inclusive else 'above'} {self.threshold}"
 
 
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def window_label(name: str, days: Sequence[str], start: str, end: str) -> str:
+    """``peak (mon-fri 01:00-04:00 UTC)``: a window's name, days and hours."""
+    order = [WEEKDAY_NAMES.index(d) for d in days]
+    if sorted(order) == list(range(7)):
+        when = "daily"
+    elif sorted(order) == list(range(min(order), max(order) + 1)) and len(order) > 2:
+        when = f"{WEEKDAY_NAMES[min(order)]}-{WEEKDAY_NAMES[max(order)]}"
+    else:
+        when = ",".join(WEEKDAY_NAMES[i] for i in sorted(order))
+    return f"{name} ({when} {start}-{end} UTC)"
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRule:
+    """When a time window is in force: UTC weekdays (0 is Monday) and minutes of the day,
+    ``start`` inclusive, ``end`` exclusive."""
+
+    name: str
+    days: frozenset[int]
+    start: int
+    end: int
+    label: str
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> WindowRule:
+        days = tuple(data.get("days") or WEEKDAY_NAMES)
+        return cls(
+            name=str(data["name"]),
+            days=frozenset(WEEKDAY_NAMES.index(d) for d in days),
+            start=_minutes(str(data["start"])),
+            end=_minutes(str(data["end"])),
+            label=window_label(str(data["name"]), days, str(data["start"]), str(data["end"])),
+        )
+
+    def applies(self, moment: datetime) -> bool:
+        minute = moment.hour * 60 + moment.minute
+        return moment.weekday() in self.days and self.start <= minute < self.end
+
+
+def outside_label(rules: Sequence[WindowRule]) -> str:
+    """The hours outside every window: ``outside peak (mon-fri 01:00-04:00, 06:00-10:00
+    UTC)``."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for rule in rules:
+        name, _, rest = rule.label.partition(" (")
+        days, _, hours = rest.removesuffix(" UTC)").partition(" ")
+        groups.setdefault((name, days), []).append(hours)
+    return "outside " + "; ".join(
+        f"{name} ({days} {', '.join(hours)} UTC)" for (name, days), hours in groups.items())
+
+
+def _minutes(text: str) -> int:
+    hours, _, minutes = text.partition(":")
+    return int(hours) * 60 + int(minutes)
+
+
 @dataclass(frozen=True, slots=True)
 class Rates:
     """One price set, compiled: USD per token for each rate name, ``billed_as`` and the
@@ -69,6 +128,8 @@ class Rates:
     prompt_tier: str | None = None
     tiers: tuple[tuple[PromptTierRule, Rates], ...] = ()
     source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    windows: tuple[tuple[WindowRule, Rates], ...] = ()
+    time_window: str | None = None
 
     @classmethod
     def compile(
@@ -76,6 +137,7 @@ class Rates:
         data: Mapping[str, Any],
         service_tier: str = STANDARD,
         prompt_tier: str | None = None,
+        time_window: str | None = None,
     ) -> Rates:
         """Compile one price set's data (rates per million tokens, per-unit fees)."""
         stated = {name: _decimal(data[name]) for name in TOKEN_RATES if data.get(name) is not None}
@@ -94,9 +156,16 @@ class Rates:
         for tier in data.get("tiers") or ():
             inclusive = tier.get("at_or_above") is not None
             rule = PromptTierRule(int(tier["at_or_above" if inclusive else "above"]), inclusive)
-            merged = {k: v for k, v in data.items() if k != "tiers"}
+            merged = {k: v for k, v in data.items() if k not in ("tiers", "windows")}
             merged.update({k: v for k, v in tier.items() if k not in ("above", "at_or_above")})
-            tiers.append((rule, cls.compile(merged, service_tier, rule.label)))
+            tiers.append((rule, cls.compile(merged, service_tier, rule.label, time_window)))
+        windows: list[tuple[WindowRule, Rates]] = []
+        for window in data.get("windows") or ():
+            when = WindowRule.from_data(window)
+            merged = {k: v for k, v in data.items() if k != "windows"}
+            merged.update({k: v for k, v in window.items()
+                           if k not in ("name", "days", "start", "end")})
+            windows.append((when, cls.compile(merged, service_tier, None, when.label)))
         return cls(
             effective=None if data.get("effective") is None else _day(data["effective"]),
             per_token={name: rate / MILLION for name, rate in per_million.items()},
@@ -108,6 +177,9 @@ class Rates:
             prompt_tier=prompt_tier,
             tiers=tuple(tiers),
             source=data,
+            windows=tuple(windows),
+            time_window=time_window if time_window is not None else (
+                outside_label([w for w, _ in windows]) if windows else None),
         )
 
     @property
@@ -125,6 +197,17 @@ class Rates:
     def per_million(self, name: str) -> Decimal | None:
         """The rate ``name`` in USD per million tokens, as the tables write it."""
         return self.per_million_tokens.get(name)
+
+    def for_time(self, at: date | datetime | None = None) -> Rates:
+        """The rates in force at ``at`` (UTC; a date is taken at 00:00 UTC; default now):
+        a time window's when one holds then, else this price set's own."""
+        if not self.windows:
+            return self
+        moment = as_moment(at)
+        for rule, rates in self.windows:
+            if rule.applies(moment):
+                return rates
+        return self
 
     def for_prompt(self, prompt_tokens: int) -> Rates:
         """The rates that bill a request whose prompt has ``prompt_tokens`` tokens."""
@@ -251,6 +334,10 @@ class Model:
     service_tiers: Mapping[str, tuple[Rates, ...]] = field(default_factory=dict)
     deprecated: date | None = None
     same_as: str | None = None
+    billing: str | None = None
+    canonical: str | None = None
+    note: str | None = None
+    rates_source: str | None = None
 
     @classmethod
     def from_data(
@@ -274,10 +361,13 @@ class Model:
                 "pricing_url": upstream.pricing_url,
                 "checked": upstream.checked,
                 "deprecated": upstream.deprecated,
+                "billing": upstream.billing,
+                "canonical": upstream.canonical,
+                "source": upstream.rates_source,
             }
             images = upstream.images
         else:
-            price_sets = tuple(Rates.compile(p) for p in data["prices"])
+            price_sets = tuple(Rates.compile(p) for p in data.get("prices") or ())
             service_tiers = {
                 tier: tuple(Rates.compile(p, tier) for p in sets)
                 for tier, sets in (data.get("service_tiers") or {}).items()
@@ -309,6 +399,10 @@ class Model:
             service_tiers=service_tiers,
             deprecated=None if deprecated is None else _day(deprecated),
             same_as=data.get("same_as"),
+            billing=fact("billing"),
+            canonical=fact("canonical"),
+            note=data.get("note"),
+            rates_source=fact("source"),
         )
 
     @property
@@ -323,6 +417,15 @@ class Model:
         return head if slash else self.provider
 
     @property
+    def included(self) -> bool:
+        """Whether use is included in a plan (no per-unit price)."""
+        return self.billing == "included"
+
+    def retired_at(self, at: date | datetime | None = None) -> bool:
+        """Whether the provider had retired the model by ``at`` (default today, UTC)."""
+        return self.deprecated is not None and self.deprecated <= as_day(at)
+
+    @property
     def service_tier_names(self) -> tuple[str, ...]:
         """The service tiers this model is sold at, ``standard`` first."""
         return (STANDARD, *sorted(self.service_tiers))
@@ -334,6 +437,11 @@ class Model:
         (default ``standard``)."""
         sets = self._sets(service_tier)
         day = as_day(at)
+        if not sets:
+            raise PricingError(
+                f"{self.ref} is included in a plan and has no per-unit price; costbook "
+                "never shows it as $0 per token"
+            )
         for rates in reversed(sets):
             if rates.effective is None or rates.effective <= day:
                 return rates
@@ -347,13 +455,19 @@ class Model:
     def has_price_at(self, at: date | datetime | None, service_tier: str | None = None) -> bool:
         """Whether a price set is in force on ``at`` (a first set without a start date is
         taken to be in force on any date)."""
-        first = self._sets(service_tier)[0].effective
+        sets = self._sets(service_tier)
+        if not sets:
+            return False
+        first = sets[0].effective
         return first is None or first <= as_day(at)
 
     def known_at(self, at: date | datetime | None, service_tier: str | None = None) -> bool:
         """Whether the tables say the model was sold on ``at``: a price set in force then,
         from a stated date (what ``costbook models --at`` lists)."""
-        first = self._sets(service_tier)[0].effective
+        sets = self._sets(service_tier)
+        if not sets:
+            return False
+        first = sets[0].effective
         return first is not None and first <= as_day(at)
 
     def _sets(self, service_tier: str | None) -> tuple[Rates, ...]:
@@ -408,4 +522,18 @@ def as_day(at: date | datetime | None) -> date:
         return at.date()
     if isinstance(at, date):
         return at
+    raise TypeError(f"at must be a date or datetime, got {type(at).__name__}")
+
+
+def as_moment(at: date | datetime | None) -> datetime:
+    """A UTC datetime from a datetime (naive ones taken as UTC), a date (00:00 UTC) or
+    None (now)."""
+    if at is None:
+        return datetime.now(timezone.utc)
+    if isinstance(at, datetime):
+        if at.tzinfo is None:
+            return at.replace(tzinfo=timezone.utc)
+        return at.astimezone(timezone.utc)
+    if isinstance(at, date):
+        return datetime(at.year, at.month, at.day, tzinfo=timezone.utc)
     raise TypeError(f"at must be a date or datetime, got {type(at).__name__}")

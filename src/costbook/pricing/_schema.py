@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ._model import window_label
+
 RateName = Literal[
     "input", "output", "cache_read", "cache_write", "cache_write_1h", "reasoning",
     "audio_input", "audio_output", "audio_cache_read",
@@ -19,6 +21,8 @@ RateName = Literal[
 Tokenizer = Literal["o200k_base", "cl100k_base", "claude", "approximate"]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")]
 TierName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+ClockTime = Annotated[str, Field(pattern=r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
 
 # Rate fields: token rates in USD per million tokens, per-unit fees in USD per unit.
 TOKEN_RATE_FIELDS: tuple[str, ...] = (
@@ -167,6 +171,42 @@ class PromptTier(_RateFields):
         return prompt_tokens >= (self.at_or_above or 0)
 
 
+def _every_day() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class TimeWindow(_RateFields):
+    """Rates in force at certain UTC hours on certain weekdays (DeepSeek's peak hours, ...);
+    a rate not given here is the price set's own, which bills every other hour."""
+
+    name: TierName = Field(description="What the provider calls the window: peak, off_peak, ...")
+    days: list[Weekday] = Field(
+        default_factory=_every_day,
+        description="UTC weekdays on which the window is in force (default: every day).",
+    )
+    start: ClockTime = Field(description="UTC time the window opens, HH:MM (inclusive).")
+    end: ClockTime = Field(description="UTC time the window closes, HH:MM (exclusive; 24:00 "
+                           "for midnight); later than start: split a window across midnight.")
+
+    @model_validator(mode="after")
+    def _opens_before_it_closes(self) -> TimeWindow:
+        if self.start >= self.end:
+            raise ValueError(
+                f"a time window opens before it closes, got {self.start} to {self.end}; "
+                "write a window across midnight as two windows"
+            )
+        if not self.days:
+            raise ValueError("a time window names at least one weekday (mon ... sun)")
+        if not self.stated():
+            raise ValueError("a time window gives at least one rate")
+        return self
+
+    @property
+    def label(self) -> str:
+        """How :class:`~costbook.Cost` names the window: ``peak (mon-fri 01:00-04:00 UTC)``."""
+        return window_label(self.name, self.days, self.start, self.end)
+
+
 class PriceSet(_RateFields):
     """The rates in force from one date on. Token rates are USD per million tokens."""
 
@@ -183,6 +223,11 @@ class PriceSet(_RateFields):
         default_factory=list,
         description="Prompt-size tiers, lowest threshold first: the whole request is "
         "billed at a tier's rates once its prompt passes the threshold.",
+    )
+    windows: list[TimeWindow] = Field(
+        default_factory=list,
+        description="Rates in force at certain UTC hours and weekdays; a call is billed at "
+        "the rates of its own time (the price set's own rates outside every window).",
     )
 
     _dates = field_validator("effective", mode="before")(_iso_date)
@@ -210,6 +255,15 @@ class PriceSet(_RateFields):
                     )
                 chain.append(rate)
                 rate = self.billed_as[rate]
+        for number, window in enumerate(self.windows):
+            for other in self.windows[number + 1:]:
+                if set(window.days) & set(other.days) and (
+                    window.start < other.end and other.start < window.end
+                ):
+                    raise ValueError(
+                        f"time windows {window.label} and {other.label} overlap; a moment "
+                        "is in one window at most"
+                    )
         thresholds = [t.threshold for t in self.tiers]
         if thresholds != sorted(set(thresholds)):
             raise ValueError(
@@ -319,9 +373,32 @@ class ModelEntry(_Strict):
         None, pattern=r"^https://", description="The provider's own pricing page."
     )
     checked: date | None = Field(
-        None, description="When the prices were last checked against that page."
+        None, description="When the prices were last checked at their source (a dataset's "
+        "own release date for generated entries, never the date a script ran)."
     )
-    deprecated: date | None = Field(None, description="When the provider retired the model.")
+    source: str | None = Field(
+        None, description="Where the rates came from: the provider's page, or a dataset and "
+        "its version (genai-prices 0.2.5, LiteLLM 1.110.2, models.dev)."
+    )
+    deprecated: date | None = Field(
+        None, description="When the provider retired the model: calls after it still price "
+        "(history), but compare leaves it out and estimate says it is retired."
+    )
+    billing: Literal["free", "included"] | None = Field(
+        None, description="How the entry bills when not per unit at its rates: free (no "
+        "charge; its rates are 0) or included (in a subscription plan; no per-unit price, "
+        "so it is never shown as a $0 price)."
+    )
+    canonical: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._:-]*$",
+        description="maker/model key shared by every provider's entry of the same model "
+        "(meta-llama/llama-3.3-70b-instruct): compare lists them all.",
+    )
+    note: str | None = Field(
+        None, description="Why this entry differs from the maker's rules (a prompt-size tier "
+        "the provider does not bill, ...)."
+    )
     images: ImageBilling | None = None
     same_as: str | None = Field(
         None,
@@ -345,13 +422,24 @@ class ModelEntry(_Strict):
 
     @model_validator(mode="after")
     def _prices_in_date_order(self) -> ModelEntry:
-        if self.same_as is None:
+        if self.billing == "included":
+            if self.prices or self.same_as is not None:
+                raise ValueError(
+                    "an entry included in a plan has no per-unit prices; give billing: "
+                    "included alone, or its prices without billing"
+                )
+        elif self.same_as is None:
             if not self.prices:
                 raise ValueError("a model gives its prices, or follows another with same_as")
             if self.overrides is not None:
                 raise ValueError("overrides go with same_as")
         elif self.prices:
             raise ValueError("a same_as entry takes its prices from upstream; use overrides")
+        if self.billing == "free":
+            charged = [f"{name} {rate}" for p in self.prices for name, rate in p.stated().items()
+                       if rate != 0]
+            if charged:
+                raise ValueError(f"a free entry has no rate above 0, got {', '.join(charged)}")
         if "standard" in self.service_tiers:
             raise ValueError("service_tiers: the standard rates are the model's prices")
         for name, sets in [("prices", self.prices), *self.service_tiers.items()]:

@@ -15,11 +15,13 @@ _PLAIN = re.compile(
     r"^[A-Za-z_][A-Za-z0-9_./+()@ -]*[A-Za-z0-9_.)]$|^[A-Za-z]$|^https://[^\s#,\[\]{}]+$"
 )
 _YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
-ENTRY_ORDER = ["id", "name", "aliases", "context_window", "max_output_tokens", "tokenizer",
-               "pricing_url", "checked", "same_as", "overrides", "prices", "service_tiers"]
-RATE_ORDER = ["above", "at_or_above", "effective", "input", "cache_read", "cache_write",
-              "cache_write_1h", "output", "reasoning", "audio_input", "audio_cache_read",
-              "audio_output", "per_web_search", "per_request", "per_image", "billed_as", "tiers"]
+ENTRY_ORDER = ["id", "name", "aliases", "canonical", "context_window", "max_output_tokens",
+               "tokenizer", "pricing_url", "source", "checked", "deprecated", "billing", "note",
+               "same_as", "overrides", "prices", "service_tiers"]
+RATE_ORDER = ["above", "at_or_above", "name", "days", "start", "end", "effective", "input",
+              "cache_read", "cache_write", "cache_write_1h", "output", "reasoning",
+              "audio_input", "audio_cache_read", "audio_output", "per_web_search",
+              "per_request", "per_image", "billed_as", "tiers", "windows"]
 
 
 def scalar(value: Any) -> str:
