@@ -35,7 +35,10 @@ if TYPE_CHECKING:
     from .ledger._ledger import Ledger
     from .ledger._paths import default_ledger_path
     from .ledger._tags import tagged
+    from .pricing._audit import AuditReport, audit
+    from .pricing._auto_sync import AutoSync, auto_sync
     from .pricing._catalog import Catalog, catalog
+    from .pricing._catalog_sync import CatalogSyncReport, sync_catalog
     from .pricing._model import Model
     from .pricing._sync import SyncError, SyncReport, sync
     from .testing._assertions import assert_estimate
@@ -54,6 +57,12 @@ _LAZY: dict[str, str] = {
     "sync": "costbook.pricing._sync",
     "SyncReport": "costbook.pricing._sync",
     "SyncError": "costbook.pricing._sync",
+    "sync_catalog": "costbook.pricing._catalog_sync",
+    "CatalogSyncReport": "costbook.pricing._catalog_sync",
+    "audit": "costbook.pricing._audit",
+    "AuditReport": "costbook.pricing._audit",
+    "auto_sync": "costbook.pricing._auto_sync",
+    "AutoSync": "costbook.pricing._auto_sync",
     "Ledger": "costbook.ledger._ledger",
     "Entry": "costbook.ledger._entry",
     "Budget": "costbook.ledger._budget",
@@ -75,9 +84,12 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "AuditReport",
+    "AutoSync",
     "Budget",
     "BudgetExceeded",
     "Catalog",
+    "CatalogSyncReport",
     "ContextWindowExceeded",
     "Cost",
     "CostLimitExceeded",
@@ -97,6 +109,8 @@ __all__ = [
     "Usage",
     "__version__",
     "assert_estimate",
+    "audit",
+    "auto_sync",
     "catalog",
     "count_message_tokens",
     "count_tokens",
@@ -110,6 +124,7 @@ __all__ = [
     "price",
     "record_response",
     "sync",
+    "sync_catalog",
     "tagged",
     "track",
     "usage_from_response",

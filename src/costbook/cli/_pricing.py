@@ -155,6 +155,7 @@ def _rate(value: Any) -> str:
 
 def run_models(args: argparse.Namespace) -> int:
     from ..pricing._catalog import catalog
+    from ..pricing._synced import source_label
 
     tables = catalog()
     models = tables.models_of(args.provider) if args.provider else tables.models
@@ -188,6 +189,7 @@ def run_models(args: argparse.Namespace) -> int:
             "deprecated": model.deprecated,
             "source": model.source,
             "bundled": _is_bundled(model.source),
+            "from": source_label(model.source),
         })
     if not rows:
         return _nothing_in_force(
@@ -199,7 +201,7 @@ def run_models(args: argparse.Namespace) -> int:
     body = [
         [r["ref"], _limit(r["context_window"]), _limit(r["max_output_tokens"]),
          *(_rate(r["rates_per_million"].get(n)) for n in names),
-         "bundled" if r["bundled"] else r["source"]]
+         r["from"]]
         for r in rows
     ]
     print(table(body, ["model", "context", "max out", "input/M", "output/M", "cache rd/M",
