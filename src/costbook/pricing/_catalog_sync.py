@@ -273,17 +273,20 @@ def _write(found: CatalogSource, chosen: Mapping[str, ConvertedTable],
         previous = None  # a manifest that cannot be read is replaced
     old_items: dict[str, dict[str, Any]] = {}
     old_folder: Path | None = None
+    last_sync = None
     if previous is not None:
+        from ._public_sources import day as as_date
+
+        last_sync = as_date(previous.get("checked"))
         old_folder = folder / previous["folder"]
         old_items = {i["provider"]: i for i in previous["providers"]}
     generation = Path(tempfile.mkdtemp(prefix=f"{found.id}@{day:%Y%m%d}-", dir=folder))
     report.output = generation
     try:
         items: list[dict[str, Any]] = []
-        from ._bundle import bundled_tables
+        from ._catalog import catalog
 
-        bundled = bundled_tables()
-        known = {_provider_of(t) for t in bundled}
+        tables = catalog()
         for provider in sorted(set(chosen) | (set(old_items) if full else set())):
             table = chosen.get(provider)
             old = _old_table(old_folder, old_items.get(provider))
@@ -292,16 +295,19 @@ def _write(found: CatalogSource, chosen: Mapping[str, ConvertedTable],
             part = SyncReport(provider=provider, source=report.url, checked=day,
                               output=generation / f"{provider}.json")
             name = table.name if table is not None else old.get("name") or provider
-            data = _merged_table(provider, table, old, part, day, bundled)
+            data = _merged_table(provider, table, old, part, day, tables, last_sync)
             report.retired += sum(1 for e in data["models"] if e.get("deprecated") is not None)
-            if provider not in known:
-                data["resells"] = True  # a host costbook does not know: makers' refs first
+            item = old_items.get(provider)
+            # a host the tables did not know: refs that name no provider go to makers first
+            resells = bool(item["resells"]) if item else provider not in tables.providers
+            if resells:
+                data["resells"] = True
             _validate(data, part, provider)
             (generation / f"{provider}.json").write_text(
                 json.dumps(_jsonable(data), separators=(",", ":")), encoding="utf-8")
             items.append({"provider": provider, "file": f"{provider}.json", "name": name,
                           "pricing_url": table.pricing_url if table is not None else None,
-                          "resells": provider not in known, "models": part.models})
+                          "resells": resells, "models": part.models})
             report.providers.append(part)
         if not full:  # providers this sync left alone keep their tables as they were
             for provider, item in sorted(old_items.items()):
@@ -331,8 +337,6 @@ def _write(found: CatalogSource, chosen: Mapping[str, ConvertedTable],
                 continue
 
 
-def _provider_of(table: Any) -> str:
-    return str(table.provider.id if hasattr(table, "provider") else table[0]["provider"])
 
 
 def _old_table(folder: Path | None, item: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -350,10 +354,11 @@ def _old_table(folder: Path | None, item: Mapping[str, Any] | None) -> dict[str,
 
 
 def _merged_table(provider: str, table: ConvertedTable | None, old: Mapping[str, Any],
-                  part: SyncReport, day: date, bundled: list[Any]) -> dict[str, Any]:
+                  part: SyncReport, day: date, tables: Any,
+                  last_sync: date | None) -> dict[str, Any]:
     previous = {str(e["id"]).lower(): e for e in old.get("models") or ()}
     entries: dict[str, dict[str, Any]] = {}
-    in_use = _in_use(provider, bundled)
+    in_use = _in_use(provider, tables)
     for model_id, fields in sorted((table.entries if table else {}).items()):
         key = model_id.lower()
         merged, change, new = _merged_entry(model_id, previous.get(key), fields, day)
@@ -368,8 +373,9 @@ def _merged_table(provider: str, table: ConvertedTable | None, old: Mapping[str,
         if key in entries:
             continue
         kept = dict(entry)
-        if kept.get("deprecated") is None:
-            kept["deprecated"] = day
+        if kept.get("checked") == last_sync or kept.get("deprecated") is None:
+            # listed by the last sync, gone now: retired today at the latest
+            kept["deprecated"] = min(kept.get("deprecated") or day, day)
             latest = set_at(kept["prices"], day) or {}
             part.removed.append(ModelChange(kept["id"], flat_rates(latest), {}))
         entries[key] = kept
@@ -389,13 +395,11 @@ def _merged_table(provider: str, table: ConvertedTable | None, old: Mapping[str,
             "models": [entries[k] for k in sorted(entries)]}
 
 
-def _in_use(provider: str, bundled: list[Any]) -> dict[str, Any]:
-    """The bundled models of a provider by lower-case id (their aliases are kept)."""
-    from ._catalog import Catalog
-
-    tables = [t for t in bundled if _provider_of(t) == provider]
+def _in_use(provider: str, tables: Any) -> dict[str, Any]:
+    """The models the tables in use hold for a provider, by lower-case id (a new entry
+    keeps their aliases)."""
     try:
-        return {m.id.lower(): m for m in Catalog(tables).models_of(provider)} if tables else {}
+        return {m.id.lower(): m for m in tables.models_of(provider)}
     except CostbookError:
         return {}
 

@@ -8,8 +8,8 @@ sync keeps reading the generation it started with, so nothing ever sees half a s
 
 Where several catalogs price the same model at the same provider, the one checked most
 recently wins, unless the user orders them: ``COSTBOOK_SOURCES=litellm,genai-prices``, or
-``{"order": ["litellm", "genai-prices"]}`` in ``sources.json`` in the per-user tables
-folder.
+``{"order": ["litellm", "genai-prices"]}`` in ``catalogs/sources.json`` in the per-user
+tables folder.
 Sources not named come after those named.
 """
 
@@ -70,7 +70,7 @@ def source_order(tables_dir: Path | None = None) -> list[str]:
         names = [n.strip().lower() for n in text.split(",") if n.strip()]
         where = f"{SOURCES_ENV}={text!r}"
     else:
-        path = catalogs_dir(tables_dir).parent / ORDER_FILE
+        path = catalogs_dir(tables_dir) / ORDER_FILE
         if not path.is_file():
             return []
         try:
