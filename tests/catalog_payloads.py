@@ -10,8 +10,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
-"""The reference price files, where this checkout has them beside it."""
+REFERENCE = next(
+    (p / "shared" / "reference" for p in Path(__file__).resolve().parents[1:]
+     if (p / "shared" / "reference").is_dir()),
+    Path(__file__).resolve().parents[2] / "shared" / "reference",
+)
+"""The reference price files, in ``shared/reference`` beside the clone (or a folder above)."""
 
 LITELLM_PATH = "/BerriAI/litellm/main/model_prices_and_context_window.json"
 GENAI_PATH = "/genai-prices/v2/data.json"
@@ -151,3 +155,27 @@ def models_dev() -> dict[str, Any]:
             },
         },
     }
+
+
+def catalog_files(folder: Path) -> dict[str, Path]:
+    """The three catalogs on gpt-4o-mini (the bundled tables: input 0.15, output 0.6,
+    cache_read 0.075 per million): all state input 0.2 (the tables look stale), all
+    agree on output, and models.dev alone states cache reads at 0.08."""
+    genai = [{"id": "openai", "name": "OpenAI", "pricing_urls": [], "api_pattern": "",
+              "models": [{"id": "gpt-4o-mini", "match": {"equals": "gpt-4o-mini"},
+                          "prices": {"input_mtok": 0.2, "output_mtok": 0.6,
+                                     "cache_read_mtok": 0.075}}]}]
+    litellm = ('{"gpt-4o-mini": {"litellm_provider": "openai", "input_cost_per_token": 2e-07,'
+               ' "output_cost_per_token": 6e-07, "cache_read_input_token_cost": 7.5e-08},'
+               ' "gpt-4o-mini-2024-07-18": {"litellm_provider": "openai",'
+               ' "input_cost_per_token": 9e-07, "output_cost_per_token": 9e-07},'
+               ' "gpt-9-mini": {"litellm_provider": "openai", "input_cost_per_token": 1e-07,'
+               ' "output_cost_per_token": 1e-07}}')
+    models_dev = {"openai": {"id": "openai", "name": "OpenAI", "models": {
+        "gpt-4o-mini": {"cost": {"input": 0.2, "output": 0.6, "cache_read": 0.08}}}}}
+    files = {"genai-prices": folder / "data.json", "litellm": folder / "litellm.json",
+             "models.dev": folder / "api.json"}
+    files["genai-prices"].write_text(json.dumps(genai), encoding="utf-8")
+    files["litellm"].write_text(litellm, encoding="utf-8")
+    files["models.dev"].write_text(json.dumps(models_dev), encoding="utf-8")
+    return files
