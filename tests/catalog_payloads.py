@@ -59,7 +59,7 @@ def litellm(input_rate: str = "1.1e-07", output_rate: str = "3e-07") -> str:
 
 def genai_prices(numbers_as_strings: bool = False) -> list[dict[str, Any]]:
     """genai-prices' data: a model with price history, prompt-size tiers and batch and
-    priority variants, a retired model, and off-peak rates costbook leaves out."""
+    priority variants, a retired model, and a model with peak and off-peak rates."""
 
     def n(text: str) -> Any:
         return text if numbers_as_strings else _number(text)
@@ -110,6 +110,9 @@ def genai_prices(numbers_as_strings: bool = False) -> list[dict[str, Any]]:
                 {"constraint": {"start_time": "16:30:00+00:00", "end_time": "00:30:00+00:00"},
                  "prices": {"input_mtok": n("0.135"), "output_mtok": n("0.55")}},
             ],
+        }, {
+            "id": "deepseek-v9-lite", "match": {"equals": "deepseek-v9-lite"},
+            "prices": {"input_mtok": n("0.07"), "output_mtok": n("0.28")},
         }],
     }]
 

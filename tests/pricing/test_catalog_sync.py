@@ -269,9 +269,12 @@ def test_genai_prices_history_tiers_variants_and_retired_models(server, strings)
     assert retired.deprecated == DAY
     assert "anthropic/claude-voice: no rates costbook can price" in report.skipped
     assert any(n.startswith("price variant route=eu is not a service tier") for n in report.notes)
-    assert any(n.startswith("rates for certain hours of the day (off-peak) are left out")
-               for n in report.notes)
-    assert _cost("deepseek:deepseek-v9", input_tokens=10**6).total == Decimal("0.27")
+    # peak and off-peak rates: one set alone would price every hour at one hour's rates
+    assert "deepseek/deepseek-v9: its rates depend on the hour of day (peak and off-peak), " \
+        "which costbook's tables do not state; not priced" in report.skipped
+    with pytest.raises(costbook.UnknownModelError):
+        catalog().resolve("deepseek:deepseek-v9")
+    assert _cost("deepseek:deepseek-v9-lite", input_tokens=10**6).total == Decimal("0.07")
     model = catalog().resolve("anthropic:claude-nova-5")
     assert model.pricing_url == "https://www.anthropic.com/pricing#api"
     assert model.context_window == 1000000

@@ -205,7 +205,7 @@ def sync_catalog(
     report = CatalogSyncReport(
         found.id, where, day, converted.version, check,
         skipped=converted.skipped(list(chosen) if providers else None),
-        notes=list(converted.notes))
+        notes=converted.notes_for(list(chosen) if providers else None))
     if check:
         _compare(chosen, report, day)
         return report

@@ -24,7 +24,6 @@ from ._public_sources import (
     limit,
     mtok,
     note,
-    notes_of,
     provider_id,
     rate,
 )
@@ -57,7 +56,6 @@ def convert(payload: Any, today: date) -> Converted:
         raise SyncError("expected genai-prices' data: a JSON list of providers, each an object "
                         "with id and models")
     found = Converted()
-    counts: dict[str, list[str]] = {}
     for item in providers:
         raw_id, models = item.get("id"), item.get("models")
         if not isinstance(raw_id, str) or not isinstance(models, list):
@@ -66,6 +64,7 @@ def convert(payload: Any, today: date) -> Converted:
         table = found.table(provider_id(raw_id, PROVIDERS), str(item.get("name") or raw_id),
                             raw_id)
         table.pricing_url = https(item.get("pricing_urls") or ())
+        counts = found.notes_at(table.provider)
         for model in models:
             if not isinstance(model, Mapping) or not isinstance(model.get("id"), str):
                 found.skip(table.provider, f"{raw_id}: a model without an id")
@@ -81,7 +80,6 @@ def convert(payload: Any, today: date) -> Converted:
             if table.pricing_url is not None:
                 fields["pricing_url"] = table.pricing_url
             found.add(table, model["id"], fields)
-    found.notes = notes_of(counts)
     return found
 
 
@@ -150,7 +148,7 @@ def _tier_name(when: Any) -> str | None:
 
 def _history(prices: Any, where: str, counts: dict[str, list[str]]) -> list[dict[str, Any]]:
     """The price sets of ``prices``, oldest first: one set, or conditional sets with start
-    dates (sets for certain hours only are left out, noted)."""
+    dates. Sets for certain hours of the day raise ValueError (the model is skipped)."""
     if isinstance(prices, Mapping):
         return [_set(prices, where, counts)]
     if not isinstance(prices, list):
@@ -163,8 +161,9 @@ def _history(prices: Any, where: str, counts: dict[str, list[str]]) -> list[dict
         if not isinstance(constraint, Mapping):
             raise ValueError("a price constraint that is not an object")
         if "start_time" in constraint or "end_time" in constraint:
-            note(counts, "rates for certain hours of the day (off-peak) are left out", where)
-            continue
+            # the other sets would price every hour at one hour's rates: under-priced
+            raise ValueError("its rates depend on the hour of day (peak and off-peak), "
+                             "which costbook's tables do not state; not priced")
         unknown = sorted(set(constraint) - {"start_date"})
         if unknown:
             note(counts, f"rates under condition {', '.join(unknown)} are left out", where)

@@ -21,7 +21,6 @@ from ._public_sources import (
     day,
     limit,
     note,
-    notes_of,
     provider_id,
     rate,
     token,
@@ -70,7 +69,6 @@ def convert(payload: Any, today: date) -> Converted:
         raise SyncError("expected LiteLLM's price map: a JSON object of models, each with "
                         "litellm_provider and its rates")
     found = Converted()
-    counts: dict[str, list[str]] = {}
     items: list[tuple[str, str, bool, str, Mapping[str, Any]]] = []
     for key, value in payload.items():
         if key in NOT_MODELS:
@@ -90,12 +88,11 @@ def convert(payload: Any, today: date) -> Converted:
     for provider, model_id, _, raw, value in items:
         where = f"{raw}/{model_id}"
         try:
-            fields = _entry(value, where, today, counts)
+            fields = _entry(value, where, today, found.notes_at(provider))
         except ValueError as exc:
             found.skip(provider, f"{where}: {exc}")
             continue
         found.add(found.table(provider, provider, raw), model_id, fields)
-    found.notes = notes_of(counts)
     return found
 
 

@@ -20,7 +20,6 @@ from ._public_sources import (
     limit,
     mtok,
     note,
-    notes_of,
     provider_id,
     rate,
 )
@@ -49,11 +48,11 @@ def convert(payload: Any, today: date) -> Converted:
     found = Converted()
     if isinstance(payload, Mapping) and isinstance(payload.get("source"), str):
         found.version = " ".join(payload["source"].split())[:80]
-    counts: dict[str, list[str]] = {}
     for raw_id, item in sorted(providers.items()):
         table = found.table(provider_id(str(raw_id), PROVIDERS),
                             str(item.get("name") or raw_id), str(raw_id))
         doc = https([item.get("doc")])
+        counts = found.notes_at(table.provider)
         for model_id, model in sorted(item["models"].items()):
             where = f"{raw_id}/{model_id}"
             if not isinstance(model, Mapping):
@@ -67,7 +66,6 @@ def convert(payload: Any, today: date) -> Converted:
             if doc is not None:
                 fields["pricing_url"] = doc
             found.add(table, str(model_id), fields)
-    found.notes = notes_of(counts)
     return found
 
 

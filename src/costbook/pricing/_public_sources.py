@@ -43,7 +43,25 @@ class Converted:
     version: str | None = None
     skipped_at: list[tuple[str | None, str]] = field(default_factory=list)
     """What was skipped and why, with costbook's provider id (None: no provider)."""
-    notes: list[str] = field(default_factory=list)
+    counts: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    """Notes by provider: a note's text -> the models it is about."""
+
+    def notes_at(self, provider: str) -> dict[str, list[str]]:
+        """The notes of one provider, to add to."""
+        return self.counts.setdefault(provider, {})
+
+    @property
+    def notes(self) -> list[str]:
+        return self.notes_for(None)
+
+    def notes_for(self, providers: Iterable[str] | None) -> list[str]:
+        """The notes, grouped, at ``providers`` only when given."""
+        merged: dict[str, list[str]] = {}
+        for provider, counts in self.counts.items():
+            if providers is None or provider in providers:
+                for text, models in counts.items():
+                    merged.setdefault(text, []).extend(models)
+        return notes_of(merged)
 
     def skip(self, provider: str | None, reason: str) -> None:
         self.skipped_at.append((provider, reason))
