@@ -19,6 +19,9 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    reason: str | None = None
+    drip: float = 0.0
+    """Seconds between the bytes of the whole response (status line and headers too)."""
 
     def encoded(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -34,6 +37,7 @@ class ModelsAPIServer:
     def __init__(self) -> None:
         self.replies: dict[str, list[Reply]] = {}
         self.requests: list[dict[str, Any]] = []
+        self.stopping = threading.Event()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,13 +52,29 @@ class ModelsAPIServer:
                 if reply.delay:
                     time.sleep(reply.delay)
                 body = reply.encoded()
-                self.send_response(reply.status)
+                if reply.drip:
+                    self._drip(reply, body)
+                    return
+                self.send_response(reply.status, reply.reason)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
+
+            def _drip(self, reply: Reply, body: bytes) -> None:
+                raw = (f"HTTP/1.1 {reply.status} OK\r\nContent-Type: application/json\r\n"
+                       f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+                for index in range(len(raw)):
+                    if owner.stopping.is_set():
+                        return
+                    try:
+                        self.wfile.write(raw[index:index + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(reply.drip)
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -67,6 +87,11 @@ class ModelsAPIServer:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
+    @property
+    def other_origin_url(self) -> str:
+        """The same server under another origin: ``localhost`` instead of ``127.0.0.1``."""
+        return f"http://localhost:{self._server.server_address[1]}"
+
     def serve(self, path: str, *replies: Reply | Any) -> None:
         """Serve these replies at ``path`` (a plain object is a 200 JSON reply)."""
         self.replies[path] = [r if isinstance(r, Reply) else Reply(r) for r in replies]
@@ -76,5 +101,6 @@ class ModelsAPIServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
         self._server.shutdown()
         self._server.server_close()

@@ -9,36 +9,39 @@ result and writes it atomically. Nothing is written unless the whole sync succee
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from .._errors import CostbookError, PricingError
+from .._printable import clipped
+from ._fetch import (
+    ATTEMPTS,
+    DEADLINE,
+    MAX_BYTES,
+    TIMEOUT,
+    Fetched,
+    Progress,
+    SyncError,
+    bounded_decimal,
+    fetch,
+    shown_url,
+)
 from ._money import _tidy
 
+__all__ = ["ATTEMPTS", "DEADLINE", "MAX_BYTES", "TIMEOUT", "Fetched", "Progress", "SyncError",
+           "fetch", "fetch_json", "shown_url", "sync"]
+
 _ZERO = Decimal(0)
-MAX_BYTES = 64 * 1024 * 1024
-"""The largest models payload read (OpenRouter's is a few megabytes)."""
-TIMEOUT = 30.0
-"""Seconds to wait for a connection or a read before the attempt fails."""
-ATTEMPTS = 4
-"""Attempts at most: the first and three retries, on HTTP 429, 5xx and network errors."""
-MAX_WAIT = 60.0
-"""The longest wait between attempts, even when the server's Retry-After asks for more."""
-
-
-class SyncError(CostbookError):
-    """A sync that could not complete: the request failed or the payload was not a models
-    list of the expected shape. Nothing was written."""
-
-
-Progress = Callable[[str], None]
+MAX_MODELS = 20_000
+"""The most models a payload may list (OpenRouter lists a few hundred)."""
+MAX_ID = 256
+"""The longest model id read; a longer one is skipped."""
 
 
 @dataclass(frozen=True)
@@ -129,17 +132,13 @@ class SyncReport:
 
 
 def _rate(value: Any, where: str) -> Decimal:
-    """A rate from the payload: a JSON number (already a Decimal or an int) or a decimal
-    string, finite. Raises ValueError naming ``where``."""
+    """A rate from the payload: a JSON number (already a bounded Decimal or an int) or a
+    decimal string, finite and in range. Raises ValueError naming ``where``."""
     if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
-        raise ValueError(f"{where} is {value!r}, not a number")
-    try:
-        number = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        raise ValueError(f"{where} is {value!r}, not a number") from None
-    if not number.is_finite():
-        raise ValueError(f"{where} is {value!r}, not a finite number")
-    return number
+        raise ValueError(f"{where} is {clipped(repr(value), 80)}, not a number")
+    if isinstance(value, str):
+        return bounded_decimal(value, where)
+    return bounded_decimal(str(value), where)
 
 
 def per_million(per_token: Decimal) -> Decimal:
@@ -163,7 +162,7 @@ def _limit(value: Any) -> int | None:
     """A token limit from the payload, or None when absent, null or not positive."""
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         return None
-    if value != int(value) or value <= 0:
+    if value <= 0 or value > 1_000_000_000 or value != int(value):
         return None
     return int(value)
 
@@ -181,6 +180,9 @@ def _model_from(
     model_id = item.get("id")
     if not isinstance(model_id, str) or not model_id.strip():
         return Live(f"#{index + 1}", skipped=f"model #{index + 1} has no id")
+    if len(model_id) > MAX_ID:
+        return Live(f"#{index + 1}", skipped=f"model #{index + 1}: its id is "
+                    f"{len(model_id):,} characters, more than the {MAX_ID} costbook reads")
     for name in required:
         if prices.get(name) is None:
             return Live(model_id, skipped=f"{model_id}: no {where}{name}")
@@ -305,10 +307,14 @@ def read_models(source: Source, payload: Any, url: str) -> list[Live]:
     models = payload.get("data") if isinstance(payload, Mapping) else None
     if not isinstance(models, list):
         got = type(payload).__name__ if not isinstance(payload, Mapping) else (
-            "an object with keys " + ", ".join(sorted(map(str, payload))[:6]) or "no keys")
+            "an object with keys " + ", ".join(clipped(str(k), 40) for k in
+                                               sorted(map(str, payload))[:6]) or "no keys")
         raise SyncError(
             f"{url}: expected a JSON object with a data list of models, got {got}"
         )
+    if len(models) > MAX_MODELS:
+        raise SyncError(f"{url}: the payload lists {len(models):,} models, more than the "
+                        f"{MAX_MODELS:,} costbook reads")
     found: list[Live] = []
     for index, item in enumerate(models):
         if not isinstance(item, Mapping):
@@ -321,123 +327,20 @@ def read_models(source: Source, payload: Any, url: str) -> list[Live]:
 # -- the request ---------------------------------------------------------------------------------
 
 
-def shown_url(url: str) -> str:
-    """``url`` without a user name, password, query or fragment: safe to print and write."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
 def fetch_json(
     url: str,
     *,
     api_key: str | None = None,
     timeout: float = TIMEOUT,
+    deadline: float = DEADLINE,
     attempts: int = ATTEMPTS,
     backoff: float = 1.0,
     progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Any:
-    """GET ``url`` and parse its JSON with numbers as ``Decimal``. Retries HTTP 429, 5xx and
-    network errors up to ``attempts`` times, waiting as Retry-After asks or ``backoff``
-    doubling; any other failure raises SyncError in one line. The key is sent as a bearer
-    token and never shown."""
-    import urllib.error
-    import urllib.request
-
-    shown = shown_url(url)
-    if not url.lower().startswith(("https://", "http://")):
-        raise SyncError(f"{shown or url!r}: not an http(s) URL; give --base-url https://...")
-    if "@" in url.split("//", 1)[-1].split("/", 1)[0]:
-        raise SyncError(
-            f"{shown}: the URL holds a user name or password; give the base URL without it "
-            "and the key with --api-key-env"
-        )
-    headers = {"Accept": "application/json", "User-Agent": _user_agent()}
-    if api_key:
-        headers["Authorization"] = f"Bearer {api_key}"
-    attempt = 0
-    while True:
-        attempt += 1
-        if progress is not None:
-            progress(f"fetching {shown}" + (f" (attempt {attempt})" if attempt > 1 else ""))
-        failure: str
-        wait: float | None = None
-        try:
-            request = urllib.request.Request(url, headers=headers, method="GET")
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                body = _read_body(response, shown, progress)
-            break
-        except urllib.error.HTTPError as exc:
-            failure = f"HTTP {exc.code} {exc.reason}".rstrip()
-            if exc.code != 429 and not 500 <= exc.code < 600:
-                raise SyncError(f"GET {shown}: {failure}") from None
-            wait = _retry_after(exc.headers.get("Retry-After") if exc.headers else None)
-        except urllib.error.URLError as exc:
-            failure = str(getattr(exc, "reason", exc))
-        except (TimeoutError, OSError) as exc:
-            failure = str(exc) or type(exc).__name__
-        if attempt >= attempts:
-            raise SyncError(f"GET {shown}: {failure} (gave up after {attempts} attempts)")
-        delay = min(MAX_WAIT, backoff * 2 ** (attempt - 1) if wait is None else wait)
-        if progress is not None:
-            progress(f"{failure} from {shown}; retrying in {delay:g}s")
-        sleep(delay)
-    try:
-        text = body.decode("utf-8")
-        return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
-    except UnicodeDecodeError:
-        raise SyncError(f"GET {shown}: the response is not UTF-8 text") from None
-    except ValueError as exc:
-        raise SyncError(f"GET {shown}: the response is not valid JSON: {exc}") from None
-
-
-def _user_agent() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return f"costbook/{version('costbook')}"
-    except PackageNotFoundError:
-        return "costbook"
-
-
-def _read_body(response: Any, shown: str, progress: Progress | None) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = response.read(256 * 1024)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > MAX_BYTES:
-            raise SyncError(f"GET {shown}: the response is larger than {MAX_BYTES:,} bytes")
-        chunks.append(chunk)
-        if progress is not None:
-            progress(f"fetching {shown}: {size / 1_000_000:.1f} MB")
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds a Retry-After header asks to wait (seconds or an HTTP date), if it says."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    from email.utils import parsedate_to_datetime
-
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
+    """The parsed JSON at ``url``, fetched within the bounds of :func:`._fetch.fetch`."""
+    return fetch(url, api_key=api_key, timeout=timeout, deadline=deadline, attempts=attempts,
+                 backoff=backoff, progress=progress, sleep=sleep).data
 
 
 # -- merging into a table ------------------------------------------------------------------------
@@ -538,6 +441,7 @@ def sync(
     timeout: float = TIMEOUT,
     attempts: int = ATTEMPTS,
     today: date | None = None,
+    deadline: float = DEADLINE,
 ) -> SyncReport:
     """Refresh ``provider``'s table (``openrouter`` or ``requesty``) from its live models
     API at ``base_url`` (default: the provider's own) and write it to ``output`` (default:
@@ -547,17 +451,22 @@ def sync(
     The table at ``output`` is merged: a model whose rates changed gets a new price set
     effective today, its older sets kept; a model the API no longer lists is kept, marked
     deprecated today. With ``check``, nothing is written: the live rates are compared with
-    the tables in use, and :attr:`SyncReport.ok` is false when a rate differs.
+    the tables in use, and :attr:`SyncReport.ok` is false when a rate differs or a model
+    the tables hold has a live price that cannot be read.
+
+    The fetch is bounded (see :mod:`costbook.pricing._fetch`): ``timeout`` seconds per
+    connect or read, ``deadline`` seconds in all; the key goes only to the origin of
+    ``base_url``, and :attr:`SyncReport.source` names the URL the data came from.
     """
     from ._model import as_day
 
     source = _source(provider)
     day = today or as_day(None)
     url = (base_url or source.base_url).rstrip("/") + "/models"
-    shown = shown_url(url)
-    payload = fetch_json(url, api_key=api_key, progress=progress, timeout=timeout,
-                         attempts=attempts)
-    models = read_models(source, payload, shown)
+    fetched = fetch(url, api_key=api_key, progress=progress, timeout=timeout,
+                    attempts=attempts, deadline=deadline)
+    shown = fetched.url
+    models = read_models(source, fetched.data, shown)
     report = SyncReport(provider=source.id, source=shown, checked=day, check=check)
     live: dict[str, Live] = {}
     notes: dict[str, list[str]] = {}
@@ -575,6 +484,9 @@ def sync(
         f"{note} ({', '.join(ids[:3])}{', ...' if len(ids) > 3 else ''}: {len(ids)} models)"
         for note, ids in sorted(notes.items())
     ]
+    redirect = fetched.note()
+    if redirect is not None:
+        report.notes.insert(0, redirect)
     if check:
         _compare_in_use(source, live, report, day)
         return report
