@@ -208,3 +208,112 @@ def test_progress_shows_on_a_terminal_after_a_second(server, tmp_path):
     assert f"costbook: fetching {server.url}/api/v1/models" in text
     assert text.endswith("\r\x1b[K")  # the line is cleared when done
     assert b"fetching" not in done.stdout
+
+
+# -- a hostile models API ---------------------------------------------------------------------
+
+TITLE = "\x1b]0;PWNED\x07"  # a sequence that retitles a terminal window
+
+
+def test_reason_phrases_and_model_ids_reach_the_terminal_escaped(server, tmp_path, capsys):
+    server.serve(OPENROUTER_PATH, Reply({"error": "no"}, 404, reason=f"{TITLE}Not Found"))
+    code, out, err = run(capsys, "sync", "openrouter", "--base-url", server.url + "/api/v1",
+                         "--output", str(tmp_path / "o.yaml"))
+    assert code == 2
+    assert err == (f"costbook: error: GET {server.url}/api/v1/models: HTTP 404 "
+                   "\\x1b]0;PWNED\\x07Not Found\n")
+    payload = openrouter()
+    payload["data"][0]["id"] = f"acme/{TITLE}evil\nadded: fake"
+    payload["data"][3]["id"] = f"acme/{TITLE}dynamic"
+    server.serve(OPENROUTER_PATH, payload)
+    code, out, err = run(capsys, "sync", "openrouter", "--base-url", server.url + "/api/v1",
+                         "--output", str(tmp_path / "o.yaml"))
+    assert code == 0, err
+    assert "\x1b" not in out + err and "\x07" not in out + err
+    assert "  added: acme/\\x1b]0;PWNED\\x07evil\\nadded: fake  input 0.15" in out
+    assert ("  skipped: acme/\\x1b]0;PWNED\\x07dynamic: priced dynamically (-1 in "
+            "pricing.prompt)") in out.splitlines()
+    code, out, err = run(capsys, "sync", "openrouter", "--base-url", server.url + "/api/v1",
+                         "--output", str(tmp_path / "o.yaml"), "--json")
+    assert code == 0 and "\x1b" not in out
+    assert f"acme/{TITLE}dynamic: priced dynamically (-1 in pricing.prompt)" in \
+        json.loads(out)["skipped"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [
+        (Reply('{"data": [{"id": "a", "pricing": {"prompt": 1e999999999}}]}'),
+         "the response is not valid JSON: a number in the response is 1e999999999, out of "
+         "the range costbook reads (1e-100 to 1e+100)"),
+        (Reply("[" * 200_000),
+         "the response nests arrays or objects more than 64 deep; costbook reads no deeper"),
+        (Reply({"data": [{}] * 20_001}),
+         "the payload lists 20,001 models, more than the 20,000 costbook reads"),
+        (Reply(OPENROUTER, drip=0.05),
+         "no complete answer within 1s, the deadline for the whole request"),
+    ],
+)
+def test_a_hostile_payload_ends_in_one_line_and_exit_2(server, tmp_path, capsys, reply, message):
+    server.serve(OPENROUTER_PATH, reply)
+    for extra in ([], ["--check"]):  # exit 1 is --check's "differs": never a failure's
+        code, out, err = run(capsys, "sync", "openrouter", "--base-url",
+                             server.url + "/api/v1", "--deadline", "1", *extra)
+        assert (code, out) == (2, "")
+        assert err.endswith(f"{message}\n") and err.count("\n") == 1, err
+
+
+def test_a_price_that_would_take_gigabytes_skips_its_model(server, tmp_path, capsys):
+    server.serve(OPENROUTER_PATH, openrouter(**{"acme/float-trap": {"prompt": "1e30000000"}}))
+    output = tmp_path / "o.yaml"
+    code, out, _ = run(capsys, "sync", "openrouter", "--base-url", server.url + "/api/v1",
+                       "--output", str(output))
+    assert code == 0 and len(out) < 2000
+    assert ("  skipped: acme/float-trap: pricing.prompt is 1e30000000, out of the range "
+            "costbook reads (1e-100 to 1e+100)") in out.splitlines()
+
+
+def test_check_fails_when_a_model_the_tables_hold_has_an_unreadable_price(server, tmp_path,
+                                                                           capsys, monkeypatch):
+    monkeypatch.setenv("COSTBOOK_TABLES_DIR", str(tmp_path))
+    server.serve(OPENROUTER_PATH, OPENROUTER)
+    base = server.url + "/api/v1"
+    assert run(capsys, "sync", "openrouter", "--base-url", base)[0] == 0
+    server.serve(OPENROUTER_PATH, openrouter(**{"acme/float-trap": {"completion": "lots"}}))
+    code, out, _ = run(capsys, "sync", "openrouter", "--base-url", base, "--check")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].endswith(" not listed live, 1 cannot be compared")
+    assert lines[1] == "  cannot compare: acme/float-trap: pricing.completion is 'lots', " \
+                       "not a number"
+    assert not any(line.startswith("  skipped: acme/float-trap") for line in lines)
+    code, out, _ = run(capsys, "sync", "openrouter", "--base-url", base, "--check", "--json")
+    data = json.loads(out)
+    assert code == 1 and data["ok"] is False
+    assert data["uncompared"] == ["acme/float-trap: pricing.completion is 'lots', not a number"]
+    # a sync that cannot read the price keeps the entry as it was, not deprecated
+    code, out, _ = run(capsys, "sync", "openrouter", "--base-url", base, "--json")
+    assert code == 0 and json.loads(out)["removed"] == []
+    reset()
+    code, out, _ = run(capsys, "estimate", "openrouter:acme/float-trap", "--input", "1",
+                       "--output", "1", "--json")
+    assert code == 0 and Decimal(json.loads(out)["total"]) == Decimal("0.0003003")
+
+
+def test_a_key_sent_to_one_origin_is_not_sent_on_to_another(server, tmp_path, capsys,
+                                                              monkeypatch):
+    secret = "sk-or-v1-stays-home"
+    monkeypatch.setenv("MY_OPENROUTER_KEY", secret)
+    with ModelsAPIServer() as elsewhere:
+        elsewhere.serve(OPENROUTER_PATH, OPENROUTER)
+        target = elsewhere.other_origin_url + OPENROUTER_PATH
+        server.serve(OPENROUTER_PATH, Reply("", 302, {"Location": target}))
+        code, out, err = run(capsys, "sync", "openrouter", "--base-url",
+                             server.url + "/api/v1", "--api-key-env", "MY_OPENROUTER_KEY",
+                             "--output", str(tmp_path / "o.yaml"))
+        received = elsewhere.requests
+    assert code == 0, err
+    assert [r.get("Authorization") for r in (q["headers"] for q in received)] == [None]
+    assert out.splitlines()[0].startswith(f"openrouter: 3 models from {target} written to ")
+    assert (f"  note: asked {server.url}/api/v1/models; the data came from {target} "
+            "(redirected); the API key was not sent there, another origin") in out.splitlines()

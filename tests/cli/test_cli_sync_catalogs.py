@@ -120,7 +120,7 @@ def test_a_malformed_file_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys
                     ' "output_cost_per_token": 1e-07}', encoding="utf-8")
     code, out, err = run(capsys, "sync", "litellm", "--from", str(path))
     assert code == 2 and out == ""
-    assert err.startswith(f"costbook: error: {path}: not valid JSON: ") and err.count("\n") == 1
+    assert err.startswith(f"costbook: error: {path}: the file is not valid JSON: ") and err.count("\n") == 1
     assert not (tmp_path / "tables" / "catalogs").exists()
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from ..pricing._audit import VERDICTS, AuditReport, AuditRow
 from ..pricing._money import money_text
-from ._common import print_json, table
-from ._sync import Progress, printable
+from ._common import print_json, printable, table
+from ._sync import Progress
 
 
 def register(subparsers: Any) -> None:
@@ -58,7 +58,7 @@ def run_audit(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report)
     else:
-        print(printable(format_audit(report, everything=args.all)))
+        print(printable(format_audit(report, everything=args.all), lines=True))
     return 0 if report.ok else 1
 
 

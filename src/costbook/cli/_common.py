@@ -1,4 +1,5 @@
-"""What every CLI command shares: argument parsing of counts and amounts, JSON output."""
+"""What every CLI command shares: argument parsing of counts and amounts, bounded input,
+output with control characters escaped (:func:`printable`), JSON output."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import re
 import sys
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TextIO
 
+from .._printable import printable as printable  # the helper every command prints through
 from ..pricing._money import money_text, parse_amount
 
 _COUNT = re.compile(r"^\s*(\d[\d_]*(?:\.\d+)?)\s*([kKmMbB]?)\s*$")
@@ -81,19 +83,32 @@ def file_error(exc: OSError) -> str:
     return f"{name}: {reason}"
 
 
-def read_text(name: str, what: str = "text") -> str:
-    """The UTF-8 text of a file (``-`` for standard input); a binary file is refused with a
-    message naming it."""
-    if name == "-":
-        return sys.stdin.read()
-    with open(name, encoding="utf-8") as file:
-        try:
-            return file.read()
-        except UnicodeDecodeError as exc:
-            raise ValueError(
-                f"{name} is not UTF-8 {what} ({exc.reason} at byte {exc.start}); "
-                "give a text file"
-            ) from None
+MAX_INPUT = 32_000_000
+"""The most characters read from a file or standard input (32 million: a few times the
+largest context window)."""
+
+
+def read_text(name: str, what: str = "text", *, limit: int = MAX_INPUT) -> str:
+    """The UTF-8 text of a file (``-`` for standard input), at most ``limit`` characters; a
+    longer input (``/dev/zero``) or a binary file is refused with a message naming it."""
+    shown = "standard input" if name == "-" else printable(name)
+    try:
+        if name == "-":
+            text = sys.stdin.read(limit + 1)
+        else:
+            with open(name, encoding="utf-8") as file:
+                text = file.read(limit + 1)
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{shown} is not UTF-8 {what} ({exc.reason} at byte {exc.start}); "
+            "give a text file"
+        ) from None
+    if len(text) > limit:
+        raise ValueError(
+            f"{shown} holds more than {limit:,} characters, the most costbook reads; "
+            f"give a smaller {what}"
+        )
+    return text
 
 
 def to_jsonable(value: Any) -> Any:
@@ -111,15 +126,38 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+_JSON_CONTROLS = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def print_json(value: Any) -> None:
-    """Print ``value`` as indented JSON; amounts stay exact strings."""
-    json.dump(to_jsonable(value), sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    """Print ``value`` as indented JSON; amounts stay exact strings. Control characters in
+    strings are written as JSON escapes (``\\u001b``), so the output is safe on a terminal
+    and reads back the same."""
+    text = json.dumps(to_jsonable(value), indent=2, ensure_ascii=False)
+    text = _JSON_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    sys.stdout.write(text + "\n")
+
+
+class PrintableStream:
+    """A text stream that writes everything with its control characters escaped (newlines
+    and tabs kept): what the commands print cannot drive the terminal, whatever a server,
+    a table or a ledger held."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(printable(text, lines=True))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def table(rows: list[list[str]], headers: list[str], *, right: set[int] | None = None) -> str:
     """A plain text table; columns in ``right`` are right-aligned."""
     right = right or set()
+    rows = [[printable(str(c)) for c in row] for row in rows]
     widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
 
     def line(cells: list[str]) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from .._errors import CostbookError
-from ._common import file_error
+from ._common import PrintableStream, file_error, printable
 
 # Each module has ``register(subparsers)``, adding its commands with ``set_defaults(run=...)``;
 # ``run(args) -> int`` is one library call plus formatting.
@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
     same ``costbook: error: ...`` style as every other error, whichever command it is."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"costbook: error: {message}\n")
+        self.exit(EXIT_USAGE, f"costbook: error: {printable(message)}\n")
 
 
 class _Version(argparse.Action):
@@ -63,9 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; bad input is a one-line message on stderr and exit status 2."""
+    """Run one command; bad input is a one-line message on stderr and exit status 2, and so
+    is any failure (exit status 1 is the commands' own "differs" or "exhausted"). What the
+    command prints has its control characters escaped."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    stdout = sys.stdout
+    sys.stdout = PrintableStream(stdout)
     try:
         return int(args.run(args))
     except BrokenPipeError:
@@ -77,13 +81,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             message = file_error(exc)
         else:
             message = str(exc).strip() or type(exc).__name__
-        first, *rest = message.splitlines()
-        sys.stderr.write(f"costbook: error: {first}\n")
-        for line in rest:
-            sys.stderr.write(f"  {line}\n")
-        return EXIT_USAGE
+        return _error(message)
+    except RecursionError:
+        return _error("the input nests too deeply to read")
+    except MemoryError:
+        return _error("out of memory: the input is too large to read")
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a failure costbook did not foresee: still one line, exit 2
+        return _error(f"{type(exc).__name__}: {str(exc).strip() or 'no message'}")
+    finally:
+        sys.stdout = stdout
+
+
+def _error(message: str) -> int:
+    """Write an error in the ``costbook: error:`` style, control characters escaped."""
+    first, *rest = printable(message, lines=True).splitlines() or [""]
+    sys.stderr.write(f"costbook: error: {first}\n")
+    for line in rest:
+        sys.stderr.write(f"  {line}\n")
+    return EXIT_USAGE
 
 
 def _silence_stdout() -> None:

@@ -14,7 +14,7 @@ from ..pricing._cost import Cost
 from ..pricing._model import Model
 from ..pricing._stale import StaleReport
 from ..pricing._usage import Usage
-from ._common import count, day, print_json, table
+from ._common import count, day, print_json, printable, table
 
 _PARTS = [
     ("input", "input_tokens"),
@@ -268,7 +268,7 @@ def run_check(args: argparse.Namespace) -> int:
         print_json(report if stale is None else {**report.as_dict(), "stale": stale})
     else:
         for problem in report.problems:
-            print(f"FAIL {problem}", file=sys.stderr)
+            print(f"FAIL {printable(str(problem), lines=True)}", file=sys.stderr)
         status = "ok" if report.ok else f"{len(report.problems)} problem(s)"
         print(f"{status}: {report.files} table file(s), {report.models} models, "
               f"{report.examples} documented examples verified")

@@ -11,9 +11,10 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from ..pricing._catalog_sync import CatalogSyncReport
+from ..pricing._fetch import DEADLINE
 from ..pricing._money import money_text
 from ..pricing._sync import ModelChange, SyncReport
-from ._common import print_json
+from ._common import print_json, printable
 
 SHOWN = 12
 """Models listed per group in the text output; ``--json`` lists them all."""
@@ -45,12 +46,28 @@ def register(subparsers: Any) -> None:
                    "(default: the per-user tables folder)")
     p.add_argument("--check", action="store_true",
                    help="write nothing: compare the live rates with the tables in use and "
-                   "exit 1 when a rate differs")
+                   "exit 1 when a rate differs or a model the tables hold has a live price "
+                   "that cannot be read")
     p.add_argument("--api-key-env", metavar="NAME",
                    help="send the API key held in this environment variable (optional: "
                    "the catalogs are public); it is never printed or written")
+    p.add_argument("--deadline", type=_seconds, default=DEADLINE, metavar="SECONDS",
+                   help="the most seconds the whole fetch may take, retries and redirects "
+                   f"included (default {DEADLINE:g})")
     p.add_argument("--json", action="store_true", help="print JSON; rates as exact strings")
     p.set_defaults(run=run_sync)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(
+            f"{printable(text[:40])!r} is not a number of seconds from 0 to 3600; write it "
+            "like 30 or 2.5")
+    return value
 
 
 def run_sync(args: argparse.Namespace) -> int:
@@ -76,7 +93,8 @@ def run_sync(args: argparse.Namespace) -> int:
             )
     with Progress(sys.stderr) as progress:
         report = sync(args.provider, base_url=args.base_url, output=args.output,
-                      check=args.check, api_key=api_key, progress=progress)
+                      check=args.check, api_key=api_key, progress=progress,
+                      deadline=args.deadline)
     if args.json:
         print_json(report)
     else:
@@ -149,13 +167,23 @@ def _difference(change: ModelChange) -> str:
 
 def format_report(report: SyncReport) -> str:
     """A sync report for people: the counts, then each model added, changed, removed or
-    skipped (the first few of each)."""
+    skipped (the first few of each). What the server sent is shown with its control
+    characters escaped."""
+    skipped = report.skipped
     if report.check:
         lines = [
             f"{report.provider}: {report.models} models at {report.source}, compared with "
             f"the tables in use: {len(report.changed)} differ, {report.unchanged} agree, "
             f"{len(report.added)} not in the tables, {len(report.removed)} not listed live"
+            + (f", {len(report.uncompared)} cannot be compared" if report.uncompared else "")
         ]
+        for reason in report.uncompared[:SHOWN]:
+            lines.append(f"  cannot compare: {reason}")
+        if len(report.uncompared) > SHOWN:
+            lines.append(f"  cannot compare: ... and {len(report.uncompared) - SHOWN} more "
+                         "(--json lists all)")
+        uncompared = set(report.uncompared)
+        skipped = [reason for reason in skipped if reason not in uncompared]
         # the models only the tables hold are counted above and listed by --json: the
         # bundled table may hold many the live catalog no longer lists
         groups = [("differs", report.changed, _difference),
@@ -175,12 +203,12 @@ def format_report(report: SyncReport) -> str:
             lines.append(f"  {label}: {change.id}  {describe(change)}".rstrip())
         if len(changes) > SHOWN:
             lines.append(f"  {label}: ... and {len(changes) - SHOWN} more (--json lists all)")
-    for skipped in report.skipped[:SHOWN]:
-        lines.append(f"  skipped: {skipped}")
-    if len(report.skipped) > SHOWN:
-        lines.append(f"  skipped: ... and {len(report.skipped) - SHOWN} more (--json lists all)")
+    for reason in skipped[:SHOWN]:
+        lines.append(f"  skipped: {reason}")
+    if len(skipped) > SHOWN:
+        lines.append(f"  skipped: ... and {len(skipped) - SHOWN} more (--json lists all)")
     lines += [f"  note: {note}" for note in report.notes]
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
 
 
 def _run_catalog_sync(args: argparse.Namespace) -> int:
@@ -210,13 +238,8 @@ def _run_catalog_sync(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report)
     else:
-        print(printable(format_catalog_report(report)))
+        print(format_catalog_report(report))
     return 0 if report.ok or not args.check else 1
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters (from a catalog's ids) escaped, lines kept."""
-    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
 
 
 def format_catalog_report(report: CatalogSyncReport) -> str:
@@ -259,4 +282,4 @@ def format_catalog_report(report: CatalogSyncReport) -> str:
         lines += [f"  note: {note}" for note in report.notes[:SHOWN]]
         if len(report.notes) > SHOWN:
             lines.append(f"  note: ... and {len(report.notes) - SHOWN} more (--json lists all)")
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)

@@ -17,8 +17,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from .._errors import CostbookError
+from ._fetch import Progress
 from ._public_sources import CATALOG_IDS, ConvertedTable, catalog_source, flat_rates, set_at
-from ._sync import Progress
 
 Verdict = Literal["agree", "stale", "disputed"]
 VERDICTS: tuple[Verdict, ...] = ("stale", "disputed", "agree")
@@ -139,7 +139,7 @@ def _chosen(tables: dict[str, ConvertedTable], providers: Sequence[str] | None, 
             selected: Any, converted: Any) -> dict[str, ConvertedTable]:
     if not providers:
         return tables
-    from ._sync import SyncError
+    from ._fetch import SyncError
 
     chosen: dict[str, ConvertedTable] = {}
     for name in providers:

@@ -18,6 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import CostbookError, PricingError
+from ._fetch import (
+    ATTEMPTS,
+    DEADLINE,
+    MAX_BYTES,
+    TIMEOUT,
+    Progress,
+    SyncError,
+    fetch,
+    parse_json,
+)
 from ._public_sources import (
     CatalogSource,
     Converted,
@@ -26,19 +36,7 @@ from ._public_sources import (
     flat_rates,
     set_at,
 )
-from ._sync import (
-    ATTEMPTS,
-    MAX_BYTES,
-    TIMEOUT,
-    ModelChange,
-    Progress,
-    SyncError,
-    SyncReport,
-    _no_constant,
-    _write_atomically,
-    fetch_json,
-    shown_url,
-)
+from ._sync import ModelChange, SyncReport, _write_atomically
 
 FORMAT = 1
 KEEP_SECONDS = 3600
@@ -91,7 +89,8 @@ class CatalogSyncReport:
 
 
 def read_catalog_file(path: str | os.PathLike[str]) -> Any:
-    """A catalog's data file from disk, numbers parsed as Decimal from the text."""
+    """A catalog's data file from disk, within the bounds of a download: numbers parsed
+    as Decimal from the text."""
     file = Path(path)
     try:
         size = file.stat().st_size
@@ -101,14 +100,9 @@ def read_catalog_file(path: str | os.PathLike[str]) -> Any:
     except OSError as exc:
         raise SyncError(f"{file}: cannot read: {exc.strerror or exc}") from None
     try:
-        from decimal import Decimal
-
-        return json.loads(raw.decode("utf-8"), parse_float=Decimal,
-                          parse_constant=_no_constant)
-    except UnicodeDecodeError:
-        raise SyncError(f"{file}: not UTF-8 text") from None
-    except ValueError as exc:
-        raise SyncError(f"{file}: not valid JSON: {exc}") from None
+        return parse_json(raw, str(file))
+    except SyncError as exc:  # the same bounds as a download; the words of a file
+        raise SyncError(str(exc).replace(": the response ", ": the file ", 1)) from None
 
 
 def load_catalog(
@@ -119,6 +113,7 @@ def load_catalog(
     today: date,
     progress: Progress | None = None,
     timeout: float = TIMEOUT,
+    deadline: float = DEADLINE,
     attempts: int = ATTEMPTS,
 ) -> tuple[CatalogSource, str, Converted]:
     """A catalog read (from ``from_file``, else fetched from ``url`` or its own URL) and
@@ -130,9 +125,9 @@ def load_catalog(
         payload = read_catalog_file(from_file)
         where = str(from_file)
     else:
-        target = url or found.url
-        where = shown_url(target)
-        payload = fetch_json(target, progress=progress, timeout=timeout, attempts=attempts)
+        fetched = fetch(url or found.url, progress=progress, timeout=timeout,
+                        deadline=deadline, attempts=attempts)
+        where, payload = fetched.url, fetched.data  # where the data came from
     if progress is not None:
         progress(f"converting {found.name}'s prices")
     try:
@@ -181,6 +176,7 @@ def sync_catalog(
     tables_dir: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
     timeout: float = TIMEOUT,
+    deadline: float = DEADLINE,
     attempts: int = ATTEMPTS,
     today: date | None = None,
     forget: bool = True,
@@ -200,7 +196,7 @@ def sync_catalog(
     day = today or as_day(None)
     found, where, converted = load_catalog(
         source, url=url, from_file=from_file, today=day, progress=progress,
-        timeout=timeout, attempts=attempts)
+        timeout=timeout, deadline=deadline, attempts=attempts)
     chosen = selected(converted, providers, found)
     report = CatalogSyncReport(
         found.id, where, day, converted.version, check,

@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ._fetch import SyncError
 from ._public_sources import (
     Converted,
     all_zero,
@@ -27,7 +28,6 @@ from ._public_sources import (
     provider_id,
     rate,
 )
-from ._sync import SyncError
 
 # genai-prices' rate -> (costbook's rate, conversion)
 RATES = {

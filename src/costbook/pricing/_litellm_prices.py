@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from ._fetch import SyncError
 from ._public_sources import (
     Converted,
     all_zero,
@@ -25,7 +26,7 @@ from ._public_sources import (
     rate,
     token,
 )
-from ._sync import SyncError, _plain
+from ._sync import _plain
 
 # LiteLLM's rate -> (costbook's rate, per token)
 RATES = {

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from ._fetch import SyncError
 from ._public_sources import (
     Converted,
     all_zero,
@@ -23,7 +24,6 @@ from ._public_sources import (
     provider_id,
     rate,
 )
-from ._sync import SyncError
 
 RATES = {
     "input": "input", "output": "output", "cache_read": "cache_read",

@@ -16,7 +16,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ._sync import SyncError, _plain, _rate, per_million
+from ._fetch import SyncError
+from ._sync import _plain, _rate, per_million
 
 ZERO = Decimal(0)
 THOUSAND = Decimal(1000)

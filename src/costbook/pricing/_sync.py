@@ -104,11 +104,15 @@ class SyncReport:
     removed: list[ModelChange] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    uncompared: list[str] = field(default_factory=list)
+    """With ``check``: the models the tables hold whose live price could not be read (the
+    reasons, also among ``skipped``)."""
 
     @property
     def ok(self) -> bool:
-        """No rate of a model the compared tables hold differs."""
-        return not self.changed
+        """No rate of a model the compared tables hold differs, and every such model listed
+        live could be compared."""
+        return not self.changed and not self.uncompared
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -124,6 +128,7 @@ class SyncReport:
             "changed": [c.as_dict() for c in self.changed],
             "removed": [c.as_dict() for c in self.removed],
             "skipped": list(self.skipped),
+            "uncompared": list(self.uncompared),
             "notes": list(self.notes),
         }
 
@@ -240,8 +245,10 @@ _OPENROUTER_IGNORED = frozenset({"discount"})
 def _openrouter(item: Mapping[str, Any], index: int) -> Live:
     prices = item.get("pricing")
     if not isinstance(prices, Mapping):
-        model_id = item.get("id") if isinstance(item.get("id"), str) else f"#{index + 1}"
-        return Live(str(model_id), skipped=f"{model_id}: no pricing")
+        model_id = item.get("id")
+        if not isinstance(model_id, str) or not model_id.strip() or len(model_id) > MAX_ID:
+            model_id = f"model #{index + 1}"
+        return Live(model_id, skipped=f"{model_id}: no pricing")
     live = _model_from(item, index, _OPENROUTER_FIELDS, ("prompt", "completion"),
                        frozenset(_OPENROUTER_FIELDS) | _OPENROUTER_IGNORED, prices, "pricing.")
     if live.skipped is not None:
@@ -469,10 +476,12 @@ def sync(
     models = read_models(source, fetched.data, shown)
     report = SyncReport(provider=source.id, source=shown, checked=day, check=check)
     live: dict[str, Live] = {}
+    unread: dict[str, Live] = {}
     notes: dict[str, list[str]] = {}
     for model in models:
         if model.skipped is not None:
             report.skipped.append(model.skipped)
+            unread.setdefault(model.id.lower(), model)
             continue
         if model.id.lower() in live:
             report.skipped.append(f"{model.id}: listed twice; the first listing is used")
@@ -489,9 +498,10 @@ def sync(
         report.notes.insert(0, redirect)
     if check:
         _compare_in_use(source, live, report, day)
+        _uncompared(source, {k: m for k, m in unread.items() if k not in live}, report)
         return report
     target = Path(output) if output is not None else _default_output(source)
-    _write_synced(source, live, target, report, day, shown)
+    _write_synced(source, live, target, report, day, shown, frozenset(unread) - set(live))
     return report
 
 
@@ -509,6 +519,24 @@ def _in_use(source: Source) -> dict[str, Any]:
         return {m.id.lower(): m for m in catalog().models_of(source.id)}
     except CostbookError:
         return {}
+
+
+def _uncompared(source: Source, unread: dict[str, Live], report: SyncReport) -> None:
+    """The models the tables in use hold whose live listing could not be read: each makes
+    the check fail, since it cannot say whether their rates differ."""
+    from ._catalog import catalog
+
+    in_use = _in_use(source)
+    for key, model in sorted(unread.items()):
+        if key.startswith("#") or key.startswith("model #"):
+            continue
+        held = in_use.get(key)
+        if held is None:
+            try:
+                held = catalog().resolve(f"{source.id}:{model.id}")
+            except CostbookError:
+                continue
+        report.uncompared.append(model.skipped or model.id)
 
 
 def _compare_in_use(source: Source, live: dict[str, Live], report: SyncReport, day: date) -> None:
@@ -556,7 +584,7 @@ def _compare_in_use(source: Source, live: dict[str, Live], report: SyncReport, d
 
 def _write_synced(
     source: Source, live: dict[str, Live], target: Path, report: SyncReport, day: date,
-    shown: str,
+    shown: str, unread: frozenset[str] = frozenset(),
 ) -> None:
     from ._table_text import entry_text
     from ._tables import load_yaml, read_table, validate_table
@@ -590,6 +618,9 @@ def _write_synced(
             report.changed.append(change)
     for key, fields in existing.items():
         if key in live or key in entries:
+            continue
+        if key in unread:  # still listed, with a price this sync could not read: kept as is
+            entries[key] = (fields["id"], _without_id(fields))
             continue
         kept = _without_id(fields)
         if kept.get("deprecated") is None:
