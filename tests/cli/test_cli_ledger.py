@@ -378,3 +378,26 @@ def test_read_commands_read_a_ledger_that_cannot_be_written(capsys, path, read_o
     assert (done.returncode, done.stdout, done.stderr) == (code, out, "")
     assert "$" in out
     assert Path(read_only_ledger).read_bytes() == before
+
+
+def test_model_names_and_tags_from_answers_reach_the_terminal_escaped(tmp_path, capsys):
+    from costbook import Cost
+
+    title = "\x1b]0;PWNED\x07"
+    file = tmp_path / "spend.sqlite"
+    with Ledger(file) as ledger:
+        answer = Cost(total=Decimal("0.002"), items={"reported": Decimal("0.002")},
+                      model=f"acme/{title}model\u202e", provider="openrouter",
+                      usage=Usage(input_tokens=100, output_tokens=20))
+        ledger.record(answer, status="unpriced", reported_cost="0.002",
+                      tags={"user": f"{title}eve\nx"})
+    for argv in (["report"], ["report", "--by", "model", "user"], ["report", "--csv"],
+                 ["report", "--by", "user", "--json"]):
+        code, out, err = run(capsys, *argv, "--ledger", str(file))
+        assert code == 0, err
+        assert not any(c in out + err for c in "\x1b\x07\u202e"), argv
+    code, out, _ = run(capsys, "report", "--by", "model", "user", "--ledger", str(file))
+    assert out.splitlines()[2].startswith(
+        "acme/\\x1b]0;PWNED\\x07model\\u202e  \\x1b]0;PWNED\\x07eve\\nx      1")
+    code, out, _ = run(capsys, "report", "--by", "user", "--json", "--ledger", str(file))
+    assert "PWNED" in json.loads(out)[0]["user"]

@@ -189,3 +189,44 @@ def test_estimate_without_model_or_request(capsys):
     code, _, err = run(capsys, "estimate")
     assert code == 2
     assert "estimate needs a MODEL (or --request FILE" in err
+
+
+# --- bounded input --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["count", "/dev/zero", "--model", "gpt-4o-mini"],
+        ["estimate", "--request", "/dev/zero"],
+    ],
+)
+def test_an_endless_file_is_refused_at_the_size_limit(argv):
+    done = subprocess.run([sys.executable, "-m", "costbook", *argv], capture_output=True,
+                          text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("costbook: error: /dev/zero holds more than 32,000,000 characters, "
+                           f"the most costbook reads; give a smaller "
+                           f"{'text' if argv[0] == 'count' else 'JSON'}\n")
+
+
+def test_an_endless_standard_input_is_refused_at_the_size_limit():
+    with open("/dev/zero", "rb") as zeros:
+        done = subprocess.run(
+            [sys.executable, "-m", "costbook", "count", "--model", "gpt-4o-mini"],
+            stdin=zeros, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == ("costbook: error: standard input holds more than 32,000,000 "
+                           "characters, the most costbook reads; give a smaller text\n")
+
+
+def test_the_limit_is_on_characters_read(tmp_path):
+    from costbook.cli import _common
+
+    path = tmp_path / "in.txt"
+    path.write_text("hello worl", encoding="utf-8")  # exactly the limit is read
+    assert _common.read_text(str(path), limit=10) == "hello worl"
+    path.write_text("hello world", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"in.txt holds more than 10 characters, the most "
+                                         r"costbook reads; give a smaller text$"):
+        _common.read_text(str(path), limit=10)
