@@ -234,7 +234,7 @@ def _run_catalog_sync(args: argparse.Namespace) -> int:
     with Progress(sys.stderr) as progress:
         report = sync_catalog(args.provider, url=url, from_file=args.from_file,
                               providers=providers, check=args.check, tables_dir=args.output,
-                              progress=progress)
+                              progress=progress, deadline=args.deadline)
     if args.json:
         print_json(report)
     else:
@@ -251,11 +251,10 @@ def format_catalog_report(report: CatalogSyncReport) -> str:
     removed = [(p.provider, c) for p in parts for c in p.removed]
     skipped = report.skipped + [s for p in parts for s in p.skipped]
     unchanged = sum(p.unchanged for p in parts)
-    version = f" ({report.version})" if report.version else ""
     if report.check:
         lines = [
             f"{report.source}: {report.models} models at {len(parts)} providers in "
-            f"{report.url}{version}, compared with the tables in use: {len(changed)} differ, "
+            f"{report.url}, compared with the tables in use: {len(changed)} differ, "
             f"{unchanged} agree, {len(added)} not in the tables"
         ]
         groups = [("differs", changed, _difference),
@@ -263,7 +262,7 @@ def format_catalog_report(report: CatalogSyncReport) -> str:
     else:
         lines = [
             f"{report.source}: {report.models} models (and {report.retired} with a retirement "
-            f"date) at {len(parts)} providers from {report.url}{version} written to "
+            f"date) at {len(parts)} providers from {report.url} written to "
             f"{report.output}: {len(added)} added, {len(changed)} changed, {len(removed)} "
             f"removed, {unchanged} unchanged, {len(skipped)} skipped"
         ]

@@ -51,6 +51,9 @@ class AuditReport:
     sources: list[str]
     checked: date
     read: dict[str, str] = field(default_factory=dict)
+    """Where each catalog was read (a file, or the URL the data came from)."""
+    versions: dict[str, str | None] = field(default_factory=dict)
+    """The version or date each catalog's file states, where it states one."""
     rows: list[AuditRow] = field(default_factory=list)
     models: dict[str, set[str]] = field(default_factory=dict)
     """The models compared, by provider."""
@@ -77,6 +80,7 @@ class AuditReport:
             "sources": list(self.sources),
             "checked": self.checked,
             "read": dict(self.read),
+            "versions": dict(self.versions),
             "ok": self.ok,
             "summary": self.summary(),
             **{v: [r.as_dict() for r in self.group(v)] for v in VERDICTS},
@@ -114,7 +118,8 @@ def audit(
     for name in names:
         found, where, converted = load_catalog(
             name, url=urls.get(name), from_file=files.get(name), today=day, progress=progress)
-        report.read[name] = where + (f" ({converted.version})" if converted.version else "")
+        report.read[name] = where
+        report.versions[name] = converted.version
         chosen = _chosen(converted.tables, providers, found, selected, converted)
         if progress is not None:
             progress(f"comparing {found.name}'s rates with the tables in use")
