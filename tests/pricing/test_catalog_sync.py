@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -360,3 +361,48 @@ def test_the_users_own_tables_win_over_synced_ones_and_synced_over_bundled(
     reset()
     assert catalog().resolve("openai:gpt-4o-mini").rates_at(DAY).per_million("input") == \
         Decimal("0.19")
+
+
+# -- hostile files ------------------------------------------------------------------------------
+
+_WEIRD = [None, 1, -1, "x", [], {}, [1], {"a": 1}, True, Decimal("1e-90"), "1e5"]
+
+
+def _mutate(value: object, rnd: random.Random) -> None:
+    if isinstance(value, dict) and value:
+        key = rnd.choice(list(value))
+        if rnd.random() < 0.5:
+            value[key] = rnd.choice(_WEIRD)
+        else:
+            _mutate(value[key], rnd)
+    elif isinstance(value, list) and value:
+        index = rnd.randrange(len(value))
+        if rnd.random() < 0.5:
+            value[index] = rnd.choice(_WEIRD)
+        else:
+            _mutate(value[index], rnd)
+
+
+@pytest.mark.parametrize("name", ["genai-prices", "litellm", "models.dev"])
+def test_a_field_of_the_wrong_shape_skips_the_model_or_refuses_the_file(name):
+    from costbook.pricing._public_sources import catalog_source
+
+    convert = catalog_source(name).convert
+    base = {"genai-prices": lambda: json.loads(genai_prices_text(), parse_float=Decimal),
+            "litellm": lambda: json.loads(litellm(), parse_float=Decimal),
+            "models.dev": lambda: json.loads(json.dumps(models_dev()), parse_float=Decimal)}
+    rnd = random.Random(24)
+    outcomes = {"converted": 0, "refused": 0}
+    for _ in range(400):
+        data = base[name]()
+        for _ in range(rnd.randint(1, 3)):
+            _mutate(data, rnd)
+        try:
+            converted = convert(data, DAY)
+        except SyncError as exc:
+            assert "\n" not in str(exc)
+            outcomes["refused"] += 1
+            continue
+        assert all("\n" not in reason for reason in converted.skipped())
+        outcomes["converted"] += 1
+    assert outcomes["converted"] > 50

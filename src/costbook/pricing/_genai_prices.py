@@ -17,6 +17,7 @@ from typing import Any
 
 from ._fetch import SyncError
 from ._public_sources import (
+    SHAPE_ERRORS,
     Converted,
     all_zero,
     day,
@@ -27,6 +28,7 @@ from ._public_sources import (
     note,
     provider_id,
     rate,
+    skip_reason,
 )
 
 # genai-prices' rate -> (costbook's rate, conversion)
@@ -72,8 +74,8 @@ def convert(payload: Any, today: date) -> Converted:
             where = f"{raw_id}/{model['id']}"
             try:
                 fields = _entry(model, where, today, counts)
-            except ValueError as exc:
-                found.skip(table.provider, f"{where}: {exc}")
+            except SHAPE_ERRORS as exc:
+                found.skip(table.provider, f"{where}: {skip_reason(exc)}")
                 continue
             if fields is None:
                 continue

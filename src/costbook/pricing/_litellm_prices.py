@@ -17,6 +17,7 @@ from typing import Any
 
 from ._fetch import SyncError
 from ._public_sources import (
+    SHAPE_ERRORS,
     Converted,
     all_zero,
     day,
@@ -24,6 +25,7 @@ from ._public_sources import (
     note,
     provider_id,
     rate,
+    skip_reason,
     token,
 )
 from ._sync import _plain
@@ -90,8 +92,8 @@ def convert(payload: Any, today: date) -> Converted:
         where = f"{raw}/{model_id}"
         try:
             fields = _entry(value, where, today, found.notes_at(provider))
-        except ValueError as exc:
-            found.skip(provider, f"{where}: {exc}")
+        except SHAPE_ERRORS as exc:
+            found.skip(provider, f"{where}: {skip_reason(exc)}")
             continue
         found.add(found.table(provider, provider, raw), model_id, fields)
     return found

@@ -15,6 +15,7 @@ from typing import Any
 
 from ._fetch import SyncError
 from ._public_sources import (
+    SHAPE_ERRORS,
     Converted,
     all_zero,
     https,
@@ -23,6 +24,7 @@ from ._public_sources import (
     note,
     provider_id,
     rate,
+    skip_reason,
 )
 
 RATES = {
@@ -60,8 +62,8 @@ def convert(payload: Any, today: date) -> Converted:
                 continue
             try:
                 fields = _entry(model, where, today, counts)
-            except ValueError as exc:
-                found.skip(table.provider, f"{where}: {exc}")
+            except SHAPE_ERRORS as exc:
+                found.skip(table.provider, f"{where}: {skip_reason(exc)}")
                 continue
             if doc is not None:
                 fields["pricing_url"] = doc

@@ -21,6 +21,8 @@ from ._sync import _plain, _rate, per_million
 
 ZERO = Decimal(0)
 THOUSAND = Decimal(1000)
+SHAPE_ERRORS = (ValueError, TypeError, AttributeError, LookupError)
+"""What converting a model of an unexpected shape raises: the model is skipped."""
 
 
 @dataclass
@@ -214,6 +216,8 @@ def note(counts: dict[str, list[str]], text: str, model: str) -> None:
 
 def https(urls: Iterable[Any]) -> str | None:
     """The first https URL among ``urls`` (a pricing page), if any."""
+    if not isinstance(urls, (list, tuple)):
+        return None
     for url in urls:
         if isinstance(url, str) and url.startswith("https://") and " " not in url:
             return url
@@ -266,3 +270,13 @@ def flat_rates(price_set: Mapping[str, Any]) -> dict[str, Decimal]:
         found.update({f"{k} {label}": _plain(Decimal(tier[k])) for k in RATE_FIELDS
                       if tier.get(k) is not None})
     return found
+
+
+def skip_reason(exc: Exception) -> str:
+    """Why a model was skipped, in one line: a ValueError's own words, else the field of
+    the wrong shape."""
+    from .._printable import clipped
+
+    if isinstance(exc, ValueError):
+        return clipped(" ".join(str(exc).split()), 300)
+    return f"a field is not of the catalog's shape ({clipped(' '.join(str(exc).split()), 120)})"
