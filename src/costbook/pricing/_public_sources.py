@@ -130,8 +130,7 @@ def _sources() -> dict[str, CatalogSource]:
     }
 
 
-CATALOG_IDS = ("genai-prices", "litellm", "models.dev")
-"""The public catalogs, in the order used when two were checked the same day."""
+from ._synced import CATALOG_IDS as CATALOG_IDS  # noqa: E402 - the catalogs named here
 
 
 def catalog_source(name: str) -> CatalogSource:

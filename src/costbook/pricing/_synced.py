@@ -16,7 +16,6 @@ Sources not named come after those named.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -27,13 +26,12 @@ from typing import Any
 
 from .._errors import PricingError
 from ._catalog import PendingTable, Provider
-from ._public_sources import CATALOG_IDS
 
 SOURCES_ENV = "COSTBOOK_SOURCES"
 ORDER_FILE = "sources.json"
 FOLDER = "catalogs"
-
-log = logging.getLogger("costbook.sync")
+CATALOG_IDS = ("genai-prices", "litellm", "models.dev")
+"""The public catalogs, in the order used when two were checked the same day."""
 
 
 def catalogs_dir(tables_dir: Path | None = None) -> Path:
@@ -156,7 +154,10 @@ def synced_tables(tables_dir: Path | None = None) -> list[Any]:
         try:
             manifest = read_manifest(source, tables_dir)
         except PricingError as exc:
-            log.warning("costbook: %s; its synced prices are not used", exc)
+            import logging  # only here: the first price does not import it
+
+            logging.getLogger("costbook.sync").warning(
+                "costbook: %s; its synced prices are not used", exc)
             continue
         if manifest is None:
             continue
