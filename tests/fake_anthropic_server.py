@@ -8,7 +8,9 @@ server-sent events when the body has ``"stream": true``, in the order Anthropic 
 token), then for each content block ``content_block_start``, its deltas and
 ``content_block_stop`` (a ``ping`` after the first start), then ``message_delta`` (stop
 reason and the cumulative usage: output, web searches, thinking) and ``message_stop``.
-Errors are Anthropic's error JSON (``{"type": "error", "error": {"type", "message"}}``)
+``POST /v1/messages/count_tokens`` answers ``{"input_tokens": ...}`` (INPUT_TOKENS, or
+``X-Fake-Input-Tokens``), as Anthropic's free token count does (see
+:func:`count_tokens`). Errors are Anthropic's error JSON (``{"type": "error", "error": {"type", "message"}}``)
 with a ``request-id`` header.
 
 Each request chooses its behaviour with headers:
@@ -190,6 +192,12 @@ def answer(handler: Any, method: str, headers: Mapping[str, str], body: Any,
         _stream(handler, plan)
     else:
         _json(handler, plan)
+
+
+def count_tokens(handler: Any, headers: Mapping[str, str], number: int) -> None:
+    """Answer one request to ``/v1/messages/count_tokens``."""
+    tokens = int(headers.get("x-fake-input-tokens", INPUT_TOKENS))
+    _send(handler, 200, json.dumps({"input_tokens": tokens}).encode(), number)
 
 
 def _plan(headers: Mapping[str, str], body: Mapping[str, Any], number: int) -> Plan:

@@ -4,8 +4,12 @@
 Tests drive it with the real ``openai`` SDK (``base_url=server.base_url``) to get real
 responses, real streams and real API errors, with deterministic token counts.
 
-Endpoints: ``POST /v1/chat/completions`` and ``POST /v1/responses``, each answering JSON, or
-server-sent events when the body has ``"stream": true``. Azure OpenAI's routes answer the
+Endpoints: ``POST /v1/chat/completions``, ``POST /v1/responses`` and the legacy
+``POST /v1/completions``, each answering JSON, or server-sent events when the body has
+``"stream": true``; ``POST /v1/embeddings`` answers one embedding per input (as floats, or
+base64 when the body asks for ``encoding_format: "base64"``, as the SDK does by default),
+with a usage of prompt tokens alone; ``POST /v1/messages`` is Anthropic's
+(:mod:`fake_anthropic_server`). Azure OpenAI's routes answer the
 same way: ``POST /openai/deployments/{deployment}/chat/completions?api-version=...`` and
 ``POST /openai/responses?api-version=...`` (see :meth:`FakeLLMServer.azure_client`); an
 Azure answer names the model ``X-Fake-Model`` gives, else AZURE_MODEL, as Azure names the
@@ -166,6 +170,8 @@ class Plan:
     request_id: str | None = None
     service_tier: str | None = None
     web_searches: int | None = None
+    inputs: int = 1
+    encoding_format: str = "float"
 
     @property
     def reply(self) -> tuple[str, ...]:
@@ -303,7 +309,11 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/v1/messages":  # Anthropic's Messages protocol
             fake_anthropic_server.answer(self, method, headers, body, number)
             return
-        endpoint = {"/v1/chat/completions": "chat", "/v1/responses": "responses"}.get(path)
+        if path == "/v1/messages/count_tokens":  # Anthropic's free token count
+            fake_anthropic_server.count_tokens(self, headers, number)
+            return
+        endpoint = {"/v1/chat/completions": "chat", "/v1/responses": "responses",
+                    "/v1/completions": "completions", "/v1/embeddings": "embeddings"}.get(path)
         azure = _AZURE_CHAT.fullmatch(path) is not None or path == "/openai/responses"
         if azure:
             endpoint = "chat" if path.endswith("/chat/completions") else "responses"
@@ -343,7 +353,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, _dumps(payload), number, {"retry-after-ms": "1"}, request_id)
 
     def _json(self, plan: Plan) -> None:
-        build = _chat_completion if plan.endpoint == "chat" else _response
+        build = {"chat": _chat_completion, "completions": _completion,
+                 "embeddings": _embeddings}.get(plan.endpoint, _response)
         data = _dumps(build(plan, "completed"))
         if "malformed" in plan.flags:
             data = data[: len(data) // 2]
@@ -364,7 +375,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("transfer-encoding", "chunked")
         self.send_header("x-request-id", plan.request_id or f"req_fake_{plan.number}")
         self.end_headers()
-        events = _chat_events(plan) if plan.endpoint == "chat" else _response_events(plan)
+        events = {"chat": _chat_events, "completions": _completion_events}.get(
+            plan.endpoint, _response_events)(plan)
         try:
             for event in events:
                 if event is None:  # the scenario cuts the stream here
@@ -427,6 +439,9 @@ def _plan(endpoint: str, headers: Mapping[str, str], body: Mapping[str, Any], nu
     if "x-fake-status" in headers:
         status = int(headers["x-fake-status"])
     stream_options = body.get("stream_options")
+    inputs = body.get("input")
+    if endpoint == "embeddings":
+        completion = 0
     return Plan(
         endpoint=endpoint,
         shape=shape,
@@ -457,6 +472,9 @@ def _plan(endpoint: str, headers: Mapping[str, str], body: Mapping[str, Any], nu
         service_tier=headers.get("x-fake-service-tier"),
         web_searches=None if "x-fake-web-searches" not in headers
         else int(headers["x-fake-web-searches"]),
+        inputs=len(inputs) if isinstance(inputs, list) and inputs
+        and not isinstance(inputs[0], int) else 1,
+        encoding_format=str(body.get("encoding_format") or "float"),
     )
 
 
@@ -678,3 +696,75 @@ def _response_events(plan: Plan) -> Iterator[bytes | None]:
     yield event("response.output_item.done", output_index=0, item=_message(plan, text, "completed"))
     final = _response(plan, "completed")
     yield event(f"response.{final['status']}", response=final)
+
+
+# legacy Completions
+
+
+def _completion(plan: Plan, _status: str) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": plan.answer_id or f"cmpl-fake-{plan.number}",
+        "object": "text_completion",
+        "created": CREATED,
+        "model": plan.model,
+        "choices": [{"text": "".join(plan.reply), "index": 0, "logprobs": None,
+                     "finish_reason": plan.finish}],
+        "system_fingerprint": "fp_fake",
+    }
+    if plan.usage_reported:
+        data["usage"] = _chat_usage(plan)
+    return data
+
+
+def _completion_events(plan: Plan) -> Iterator[bytes | None]:
+    def chunk(choices: list[dict[str, Any]], usage: Any = None) -> bytes:
+        data: dict[str, Any] = {
+            "id": plan.answer_id or f"cmpl-fake-{plan.number}",
+            "object": "text_completion",
+            "created": CREATED,
+            "model": plan.model,
+            "system_fingerprint": "fp_fake",
+            "choices": choices,
+        }
+        if plan.include_usage:
+            data["usage"] = usage
+        return b"data: " + _dumps(data) + b"\n\n"
+
+    def choice(text: str, finish: str | None = None) -> list[dict[str, Any]]:
+        return [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish}]
+
+    for sent, text in enumerate(plan.reply):
+        if "cut" in plan.flags and sent == CUT_AFTER:
+            yield None
+            return
+        yield chunk(choice(text))
+    yield chunk(choice("", plan.finish))
+    if plan.include_usage and plan.usage_reported:
+        yield chunk([], _chat_usage(plan))
+    yield b"data: [DONE]\n\n"
+
+
+# Embeddings
+
+EMBEDDING = (0.25, -0.5, 0.125)
+
+
+def _embeddings(plan: Plan, _status: str) -> dict[str, Any]:
+    import base64
+    import struct
+
+    vector: Any = (base64.b64encode(struct.pack("<3f", *EMBEDDING)).decode()
+                   if plan.encoding_format == "base64" else list(EMBEDDING))
+    data: dict[str, Any] = {
+        "object": "list",
+        "data": [{"object": "embedding", "index": i, "embedding": vector}
+                 for i in range(plan.inputs)],
+        "model": plan.model,
+    }
+    if plan.usage_reported:
+        if plan.usage_text is not None:
+            data["usage"] = _raw_json(plan.usage_text)
+        else:
+            data["usage"] = {"prompt_tokens": plan.prompt_tokens,
+                             "total_tokens": plan.prompt_tokens}
+    return data

@@ -2,6 +2,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 import costbook
 
 PROBE = """
@@ -35,3 +37,31 @@ def test_unknown_attribute():
         assert "no_such_name" in str(exc)
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_the_oldest_constraints_pin_every_declared_lower_bound():
+    """CI's oldest run installs exactly the lower bounds pyproject.toml declares for the
+    runtime dependencies and the SDK extras."""
+    import re
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11 and later
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    declared = {}
+    for requirement in [*project["dependencies"],
+                        *[r for name in ("openai", "anthropic", "postgres", "otel", "langchain",
+                                                     "google", "bedrock")
+                          for r in extras[name]]]:
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)(?:\[[a-z]+\])?>=([0-9.]+)(?:,<\d+)?", requirement)
+        assert match, requirement
+        declared[match[1].lower()] = match[2]
+    pins = {}
+    for line in (root / ".ci" / "oldest-constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.lower()] = version
+    for name, version in declared.items():
+        assert pins.get(name, "").startswith(version), (name, version, pins.get(name))

@@ -43,6 +43,9 @@ def test_snippet_runs_as_written(code, tmp_path):
     (tmp_path / "snippet.py").write_text(code, encoding="utf-8")
     env = {**os.environ, "COSTBOOK_LEDGER": str(tmp_path / "default-ledger.sqlite")}
     env.pop("COSTBOOK_PRICING_PATH", None)
+    # the local test servers (tests/fake_*.py) can stand in for a provider's API
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "tests"),
+                                                    env.get("PYTHONPATH")) if p)
     done = subprocess.run([sys.executable, "snippet.py"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

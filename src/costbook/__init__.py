@@ -26,6 +26,7 @@ TYPE_CHECKING = False  # typing is not imported at run time, to keep `import cos
 if TYPE_CHECKING:
     from typing import Any
 
+    from .client._batches import BatchRecord, record_batch
     from .client._record import record_response
     from .client._response_usage import ResponseUsage, usage_from_response
     from .client._scopes import max_cost
@@ -78,6 +79,8 @@ _LAZY: dict[str, str] = {
     "usage_from_response": "costbook.client._response_usage",
     "track": "costbook.client._tracking",
     "record_response": "costbook.client._record",
+    "record_batch": "costbook.client._batches",
+    "BatchRecord": "costbook.client._batches",
     "tagged": "costbook.ledger._tags",
     "max_cost": "costbook.client._scopes",
     "assert_estimate": "costbook.testing._assertions",
@@ -86,6 +89,7 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "AuditReport",
     "AutoSync",
+    "BatchRecord",
     "Budget",
     "BudgetExceeded",
     "Catalog",
@@ -122,6 +126,7 @@ __all__ = [
     "load",
     "max_cost",
     "price",
+    "record_batch",
     "record_response",
     "sync",
     "sync_catalog",

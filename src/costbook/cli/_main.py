@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "costbook.cli._ledger_copy",
     "costbook.cli._sync",
     "costbook.cli._audit",
+    "costbook.cli._batches",
 ]
 
 EXIT_USAGE = 2

@@ -26,6 +26,7 @@ from ._tracking import (
     AsyncTrackedStream,
     TrackedStream,
     _Call,
+    _raw_mode,
     _request_body,
     _Settings,
     _StreamWatch,
@@ -63,6 +64,9 @@ def install_anthropic(client: Any, settings: _Settings) -> Any:
     messages = client.messages
     messages.create = _wrap_create(messages.create, settings, is_async)
     messages.stream = _wrap_stream(messages.stream, settings, is_async)
+    from ._anthropic_beta import install_anthropic_doors
+
+    install_anthropic_doors(client, settings, is_async)
     copy = client.with_options
 
     @functools.wraps(copy)
@@ -105,6 +109,10 @@ def _wrap_create(create: Any, settings: _Settings, is_async: bool) -> Any:
             except BaseException as exc:
                 call.failed(exc)
                 raise
+            if _raw_mode(kwargs) is not None:
+                from ._anthropic_beta import track_async_raw_message
+
+                return await track_async_raw_message(result, call, kwargs)
             if kwargs.get("stream"):
                 return AsyncTrackedStream(result, call, False, MessagesWatch(call))
             _answered(call, result)
@@ -120,6 +128,10 @@ def _wrap_create(create: Any, settings: _Settings, is_async: bool) -> Any:
         except BaseException as exc:
             call.failed(exc)
             raise
+        if _raw_mode(kwargs) is not None:
+            from ._anthropic_beta import track_raw_message
+
+            return track_raw_message(result, call, kwargs)
         if kwargs.get("stream"):
             return TrackedStream(result, call, False, MessagesWatch(call))
         _answered(call, result)

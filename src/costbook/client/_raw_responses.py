@@ -22,24 +22,27 @@ def _unread(call: _Call) -> None:
     call.finish(None, "", complete=False)
 
 
-def track_raw(response: Any, call: _Call, hide: bool, *, stream: bool, mode: str) -> Any:
-    """A raw response of a sync client, tracked."""
+def track_raw(response: Any, call: _Call, hide: bool, *, stream: bool, mode: str,
+              stream_type: type[Any] = TrackedStream) -> Any:
+    """A raw response of a sync client, tracked; a stream parsed from it is tracked as
+    ``stream_type`` (called with the stream, the call and ``hide``)."""
     if mode != "stream" and not stream:
         # with_raw_response: the body is read already; record it now, and give the SDK's
         # own object (its parse() caches what it parsed)
         _record_whole(call, response)
         return response
-    return RawResponse(response, call, hide, stream)
+    return RawResponse(response, call, hide, stream, stream_type=stream_type)
 
 
-def track_async_raw(response: Any, call: _Call, hide: bool, *, stream: bool, mode: str) -> Any:
+def track_async_raw(response: Any, call: _Call, hide: bool, *, stream: bool, mode: str,
+                    stream_type: type[Any] = AsyncTrackedStream) -> Any:
     """A raw response of an async client, tracked."""
     if mode != "stream" and not stream:
         _record_whole(call, response)  # a legacy response parses without awaiting
         return response
     if mode != "stream":
-        return RawResponse(response, call, hide, stream, stream_type=AsyncTrackedStream)
-    return AsyncRawResponse(response, call, hide, stream)
+        return RawResponse(response, call, hide, stream, stream_type=stream_type)
+    return AsyncRawResponse(response, call, hide, stream, stream_type=stream_type)
 
 
 def _record_whole(call: _Call, response: Any) -> None:
@@ -117,11 +120,13 @@ class RawResponse:
 class AsyncRawResponse:
     """The async twin of :class:`RawResponse`, for ``with_streaming_response``."""
 
-    def __init__(self, response: Any, call: _Call, hide: bool, stream: bool) -> None:
+    def __init__(self, response: Any, call: _Call, hide: bool, stream: bool,
+                 stream_type: type[Any] = AsyncTrackedStream) -> None:
         self._response = response
         self._call = call
         self._hide = hide
         self._stream = stream
+        self._stream_type = stream_type
         self._tracked: Any = None
         self._finalizer = weakref.finalize(self, _unread, call)
 
@@ -130,7 +135,7 @@ class AsyncRawResponse:
         if self._stream:
             if self._tracked is None:
                 self._finalizer.detach()
-                self._tracked = AsyncTrackedStream(parsed, self._call, self._hide)
+                self._tracked = self._stream_type(parsed, self._call, self._hide)
             return self._tracked
         self._finalizer.detach()
         self._call.answered(parsed)

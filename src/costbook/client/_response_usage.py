@@ -159,6 +159,9 @@ _TOTAL_OF = {
     "prompt_tokens": "input", "input_tokens": "input", "cache_read_input_tokens": "input",
     "cache_creation_input_tokens": "input", "completion_tokens": "output",
     "output_tokens": "output",
+    # Bedrock Converse
+    "inputTokens": "input", "cacheReadInputTokens": "input", "cacheWriteInputTokens": "input",
+    "outputTokens": "output",
 }
 
 

@@ -26,6 +26,7 @@ from ..pricing._usage import Usage
 from ._record import answer_cost, warn_unpriced
 from ._response_usage import ResponseUsage, salvage_response, usage_from_response
 from ._scopes import active_scopes, ledger_for_call
+from ._sdk_support import check_sdk_surface
 
 if TYPE_CHECKING:
     from ..ledger._budget import Budget, Reservation
@@ -93,7 +94,10 @@ def track(
     ``budget`` and any open ``max_cost`` block, priced from the answer and recorded in
     ``ledger``; or of an ``anthropic.Anthropic`` or ``anthropic.AsyncAnthropic`` client,
     whose ``messages.create`` (streamed or not) and ``messages.stream`` calls are tracked
-    the same way.
+    the same way; or of a ``google.genai.Client`` (``models.generate_content`` and
+    ``generate_content_stream``, and the same of ``client.aio``) or a ``boto3``
+    ``bedrock-runtime`` client (``converse``, ``converse_stream``, ``invoke_model``,
+    ``invoke_model_with_response_stream``): see :mod:`._gemini` and :mod:`._bedrock`.
 
     ``provider`` defaults to the one the client's base URL names (api.openai.com,
     openrouter.ai, router.requesty.ai, openai.azure.com, api.anthropic.com). Without
@@ -110,18 +114,30 @@ def track(
     ``models`` maps names the client sends that are not model ids (Azure deployment
     names) to models of the provider's table: ``{"prod-4o": "gpt-4o"}``, for estimates
     and budgets before the call; the answer's own model prices it after.
+
+    Embeddings (priced from their input tokens), legacy completions and the ``beta``
+    twins of chat completions and responses of the openai SDK, and ``messages.parse`` and
+    ``beta.messages`` (``create``, ``stream``, ``parse``) of the anthropic SDK are tracked
+    the same way; docs/tracked-calls.md lists every method, and those left alone and why.
     """
     from ._anthropic import install_anthropic, is_anthropic_client
+    from ._other_sdks import track_other_sdk
 
     if getattr(client, _TRACKED, False):
         raise ValueError("this client is tracked already; track the original client once")
+    other = track_other_sdk(client, ledger=ledger, budget=budget, provider=provider, tags=tags,
+                            unknown_models=unknown_models, models=models)
+    if other is not None:  # google-genai's Client, boto3's bedrock-runtime client
+        return other  # type: ignore[no-any-return]
     is_anthropic = is_anthropic_client(client)
     for name in ("with_options", "messages" if is_anthropic else "chat"):
         if not hasattr(client, name):
             raise TypeError(
-                f"track() takes an openai.OpenAI, openai.AsyncOpenAI, anthropic.Anthropic or "
-                f"anthropic.AsyncAnthropic client, got {type(client).__name__}"
+                f"track() takes an openai.OpenAI, openai.AsyncOpenAI, anthropic.Anthropic, "
+                f"anthropic.AsyncAnthropic, google.genai.Client or boto3 bedrock-runtime "
+                f"client, got {type(client).__name__}"
             )
+    check_sdk_surface(client, "anthropic" if is_anthropic else "openai")
     base_url = getattr(client, "base_url", None)
     chosen = provider_for_client(None if base_url is None else str(base_url), provider)
     if budget is not None:
@@ -178,6 +194,9 @@ def _install(client: Any, settings: _Settings) -> Any:
         responses.create = _wrap(responses.create, settings, "responses", is_async)
         if hasattr(responses, "parse"):
             responses.parse = _wrap(responses.parse, settings, "responses", is_async)
+    from ._openai_doors import install_openai_doors
+
+    install_openai_doors(client, settings, is_async)
     copy = client.with_options
 
     @functools.wraps(copy)
@@ -505,7 +524,7 @@ def _answer_text(response: Any, api: str) -> str:
     parts = []
     for choice in getattr(response, "choices", None) or []:
         message = getattr(choice, "message", None)
-        content = getattr(message, "content", None)
+        content = getattr(message, "content", getattr(choice, "text", None))
         if isinstance(content, str):
             parts.append(content)
     return "".join(parts)
@@ -524,7 +543,7 @@ class _StreamWatch:
 
     def see(self, item: Any) -> bool:
         """Take note of one chunk or event; True when it is to be hidden from the caller."""
-        if self.api == "chat":
+        if self.api in ("chat", "completions"):
             return self._see_chunk(item)
         self._see_event(item)
         return False
@@ -533,7 +552,7 @@ class _StreamWatch:
         self.named = {"model": getattr(chunk, "model", None), "id": getattr(chunk, "id", None)}
         for choice in getattr(chunk, "choices", None) or []:
             delta = getattr(choice, "delta", None)
-            content = getattr(delta, "content", None)
+            content = getattr(delta, "content", getattr(choice, "text", None))
             if isinstance(content, str):
                 self.text.append(content)
             if getattr(choice, "finish_reason", None):

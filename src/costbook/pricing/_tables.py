@@ -3,6 +3,7 @@ the file, the model and the field."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
@@ -116,13 +117,13 @@ _DecimalLoader.add_constructor(_INT_TAG, _int_from_text)
 _DecimalLoader.add_constructor(_TIMESTAMP_TAG, _date)
 
 
-def _check_shape(text: str, source: str) -> None:
+def _check_shape(text: str, source: str, loader: Any = _BaseLoader) -> None:
     """Refuse, before the document is built, a table nested deeper than
     :data:`MAX_DEPTH` or whose aliases expand past :data:`MAX_VALUES` values (the parser
     reads events one by one here, with no recursion)."""
     sizes: dict[str | None, int] = {}
     stack: list[list[Any]] = [[None, 0]]  # [anchor, values so far] per open collection
-    for event in yaml.parse(text, Loader=_BaseLoader):
+    for event in yaml.parse(text, Loader=loader):
         line = event.start_mark.line + 1 if event.start_mark is not None else "?"
         if isinstance(event, yaml.CollectionStartEvent):
             if len(stack) > MAX_DEPTH:
@@ -211,7 +212,13 @@ def load_yaml(raw: bytes | str, *, source: str) -> Any:
         _check_shape(text, source)
         return yaml.load(text, Loader=_DecimalLoader)
     except yaml.YAMLError as exc:
-        raise PricingError(_yaml_problem(exc, source)) from None
+        problem = _yaml_problem(exc, source)
+    # The C parser reads ahead and may refuse deep nesting in its own words before the
+    # shape check sees it; the pure-Python parser, event by event, says which limit it is.
+    if _BaseLoader is not yaml.SafeLoader:
+        with contextlib.suppress(yaml.YAMLError):
+            _check_shape(text, source, yaml.SafeLoader)
+    raise PricingError(problem)
 
 
 def _yaml_problem(exc: yaml.YAMLError, source: str) -> str:

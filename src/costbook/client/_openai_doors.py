@@ -1,0 +1,103 @@
+"""The openai SDK's billed doors besides ``chat.completions`` and ``responses``:
+``embeddings.create`` (priced from its input tokens; an embedding has no output), the
+legacy ``completions.create`` (plain or ``stream=True``), and the same chat completions and
+responses reached through ``client.beta`` (``beta.chat.completions``, ``beta.responses``).
+
+Each is tracked as a chat completion is (:class:`._tracking._Call`): estimated before
+sending, held against budgets and ``max_cost`` blocks, priced from the answer's usage and
+recorded, through ``with_raw_response`` and ``with_streaming_response`` too. A streamed
+legacy completion asks for the usage chunk (``stream_options.include_usage``) when the
+caller did not, and that chunk is kept from the caller.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .._errors import UnknownModelError
+from ._tracking import _Call, _request_body, _returned, _Settings, _wrap
+
+# The body field that holds the prompt, by API.
+_PROMPT_FIELD = {"embeddings": "input", "completions": "prompt"}
+
+
+def install_openai_doors(client: Any, settings: _Settings, is_async: bool) -> None:
+    """Track ``embeddings.create``, ``completions.create`` and the ``beta`` twins of chat
+    completions and responses on ``client`` (a copy the caller made), where it has them."""
+    for name, api in (("embeddings", "embeddings"), ("completions", "completions")):
+        resource = getattr(client, name, None)
+        if resource is not None and hasattr(resource, "create"):
+            resource.create = _wrap_prompt(resource.create, settings, api, is_async)
+    beta = getattr(client, "beta", None)
+    completions = getattr(getattr(beta, "chat", None), "completions", None)
+    if completions is not None and completions is not client.chat.completions:
+        for method in ("create", "parse"):
+            if hasattr(completions, method):
+                setattr(completions, method,
+                        _wrap(getattr(completions, method), settings, "chat", is_async))
+    responses = getattr(beta, "responses", None)
+    if responses is not None and hasattr(responses, "create"):
+        responses.create = _wrap(responses.create, settings, "responses", is_async)
+
+
+class _PromptCall(_Call):
+    """A tracked embeddings or legacy completion call: estimated from its prompt."""
+
+    def __init__(self, settings: _Settings, api: str, body: dict[str, Any]) -> None:
+        from ..tokens._prompts import estimate_completion, estimate_embeddings
+
+        estimate = estimate_embeddings if api == "embeddings" else estimate_completion
+        asked = body.get("model")
+        target = settings.models.get(asked, asked) if isinstance(asked, str) else asked
+        try:
+            found = estimate({**body, "model": target}, provider=settings.provider)
+        except UnknownModelError:
+            found = None  # sent, and recorded unpriced, unless a limit must refuse it
+        super().__init__(settings, api, body, found, estimated=True)
+
+    @classmethod
+    def begin(
+        cls, settings: _Settings, api: str, kwargs: dict[str, Any]
+    ) -> tuple[_Call, dict[str, Any], bool]:
+        field = _PROMPT_FIELD[api]
+        value = kwargs.get(field)
+        if isinstance(value, Iterable) and not isinstance(value, (str, bytes, Mapping,
+                                                                   Sequence)):
+            kwargs = {**kwargs, field: list(value)}  # a generator is read once
+        body = _request_body(kwargs)
+        hide = False
+        if api == "completions" and body.get("stream"):
+            options = dict(body.get("stream_options") or {})
+            if not options.get("include_usage"):
+                hide = True
+                kwargs = {**kwargs, "stream_options": {**options, "include_usage": True}}
+        return cls(settings, api, body), kwargs, hide
+
+
+def _wrap_prompt(create: Any, settings: _Settings, api: str, is_async: bool) -> Any:
+    if is_async:
+        @functools.wraps(create)
+        async def tracked_async(*args: Any, **kwargs: Any) -> Any:
+            call, kwargs, hide = _PromptCall.begin(settings, api, kwargs)
+            try:
+                result = await create(*args, **kwargs)
+            except BaseException as exc:
+                call.failed(exc)
+                raise
+            return _returned(result, call, hide, kwargs, is_async=True)
+
+        return tracked_async
+
+    @functools.wraps(create)
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        call, kwargs, hide = _PromptCall.begin(settings, api, kwargs)
+        try:
+            result = create(*args, **kwargs)
+        except BaseException as exc:
+            call.failed(exc)
+            raise
+        return _returned(result, call, hide, kwargs, is_async=False)
+
+    return tracked
