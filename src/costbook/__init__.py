@@ -36,7 +36,10 @@ if TYPE_CHECKING:
     from .ledger._ledger import Ledger
     from .ledger._paths import default_ledger_path
     from .ledger._tags import tagged
+    from .pricing._audit import AuditReport, audit
+    from .pricing._auto_sync import AutoSync, auto_sync
     from .pricing._catalog import Catalog, catalog
+    from .pricing._catalog_sync import CatalogSyncReport, sync_catalog
     from .pricing._compare import Unpriced, compare
     from .pricing._model import Model
     from .pricing._sync import SyncError, SyncReport, sync
@@ -58,6 +61,12 @@ _LAZY: dict[str, str] = {
     "sync": "costbook.pricing._sync",
     "SyncReport": "costbook.pricing._sync",
     "SyncError": "costbook.pricing._sync",
+    "sync_catalog": "costbook.pricing._catalog_sync",
+    "CatalogSyncReport": "costbook.pricing._catalog_sync",
+    "audit": "costbook.pricing._audit",
+    "AuditReport": "costbook.pricing._audit",
+    "auto_sync": "costbook.pricing._auto_sync",
+    "AutoSync": "costbook.pricing._auto_sync",
     "Ledger": "costbook.ledger._ledger",
     "Entry": "costbook.ledger._entry",
     "Budget": "costbook.ledger._budget",
@@ -81,10 +90,13 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "AuditReport",
+    "AutoSync",
     "BatchRecord",
     "Budget",
     "BudgetExceeded",
     "Catalog",
+    "CatalogSyncReport",
     "ContextWindowExceeded",
     "Cost",
     "CostLimitExceeded",
@@ -105,6 +117,8 @@ __all__ = [
     "Usage",
     "__version__",
     "assert_estimate",
+    "audit",
+    "auto_sync",
     "catalog",
     "compare",
     "count_message_tokens",
@@ -120,6 +134,7 @@ __all__ = [
     "record_batch",
     "record_response",
     "sync",
+    "sync_catalog",
     "tagged",
     "track",
     "usage_from_response",

@@ -223,6 +223,7 @@ def _rate(value: Any) -> str:
 
 def run_models(args: argparse.Namespace) -> int:
     from ..pricing._catalog import catalog
+    from ..pricing._synced import source_label
 
     tables = catalog()
     models = tables.models_of(args.provider) if args.provider else tables.models
@@ -269,6 +270,7 @@ def run_models(args: argparse.Namespace) -> int:
             "checked": model.checked,
             "source": model.source,
             "bundled": _is_bundled(model.source),
+            "from": source_label(model.source),
         })
     if not rows:
         return _nothing_in_force(
@@ -281,7 +283,7 @@ def run_models(args: argparse.Namespace) -> int:
         [r["ref"], _limit(r["context_window"]), _limit(r["max_output_tokens"]),
          *(_rate(r["rates_per_million"].get(n)) if r["billing"] != "included" else "plan"
            for n in names),
-         _status(r), "bundled" if r["bundled"] else r["source"]]
+         _status(r), r["from"]]
         for r in rows
     ]
     print(table(body, ["model", "context", "max out", "input/M", "output/M", "cache rd/M",

@@ -10,6 +10,7 @@ import time
 from decimal import Decimal
 from typing import Any, TextIO
 
+from ..pricing._catalog_sync import CatalogSyncReport
 from ..pricing._fetch import DEADLINE
 from ..pricing._money import money_text
 from ..pricing._sync import ModelChange, SyncReport
@@ -21,14 +22,28 @@ SHOWN = 12
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "sync", help="refresh a router's table from its live models API (openrouter, requesty)"
+        "sync", help="refresh tables from a router's live models API (openrouter, requesty) "
+        "or a public price catalog (genai-prices, litellm, models.dev)"
     )
-    p.add_argument("provider", help="openrouter or requesty")
+    p.add_argument("provider", help="openrouter or requesty (a router's API), or "
+                   "genai-prices, litellm or models.dev (a public catalog)")
     p.add_argument("--base-url", metavar="URL",
-                   help="the API's base URL; GET URL/models (default: the provider's own)")
+                   help="a router's API base URL, GET URL/models; or the folder a catalog's "
+                   "data file is under, GET URL/v2/data.json, URL/api.json, ... (default: the "
+                   "provider's or the catalog's own)")
+    p.add_argument("--url", metavar="URL",
+                   help="a catalog's data file URL (default: the one the catalog publishes)")
+    p.add_argument("--from", dest="from_file", metavar="FILE",
+                   help="read a catalog's data file from FILE instead of fetching it "
+                   "(offline use); the file as the catalog publishes it")
+    p.add_argument("--provider", dest="providers", metavar="P[,P...]",
+                   help="with a catalog: sync only these providers (costbook's ids or the "
+                   "catalog's own spelling); default: every provider it lists")
     p.add_argument("--output", metavar="PATH",
-                   help="the table to write and merge into (default: PROVIDER.yaml in the "
-                   "per-user tables folder, which costbook reads after its bundled tables)")
+                   help="a router: the table to write and merge into (default: "
+                   "PROVIDER.yaml in the per-user tables folder, which costbook reads after "
+                   "its bundled tables); a catalog: the tables folder to write catalogs/ in "
+                   "(default: the per-user tables folder)")
     p.add_argument("--check", action="store_true",
                    help="write nothing: compare the live rates with the tables in use and "
                    "exit 1 when a rate differs or a model the tables hold has a live price "
@@ -56,8 +71,16 @@ def _seconds(text: str) -> float:
 
 
 def run_sync(args: argparse.Namespace) -> int:
+    from ..pricing._public_sources import is_catalog
     from ..pricing._sync import sync
 
+    if is_catalog(args.provider):
+        return _run_catalog_sync(args)
+    for option, value in (("--url", args.url), ("--from", args.from_file),
+                          ("--provider", args.providers)):
+        if value is not None:
+            raise ValueError(f"{option} goes with a catalog (genai-prices, litellm, "
+                             f"models.dev), not with {args.provider}")
     if args.check and args.output is not None:
         raise ValueError("--check writes nothing, so it takes no --output; give one or the other")
     api_key = None
@@ -185,4 +208,77 @@ def format_report(report: SyncReport) -> str:
     if len(skipped) > SHOWN:
         lines.append(f"  skipped: ... and {len(skipped) - SHOWN} more (--json lists all)")
     lines += [f"  note: {note}" for note in report.notes]
+    return "\n".join(printable(line) for line in lines)
+
+
+def _run_catalog_sync(args: argparse.Namespace) -> int:
+    from ..pricing._catalog_sync import sync_catalog
+    from ..pricing._public_sources import catalog_source
+
+    if args.api_key_env is not None:
+        raise ValueError("--api-key-env goes with a router; the public catalogs need no key")
+    if args.check and args.output is not None:
+        raise ValueError("--check writes nothing, so it takes no --output; give one or the other")
+    given = [o for o, v in (("--url", args.url), ("--base-url", args.base_url),
+                            ("--from", args.from_file)) if v is not None]
+    if len(given) > 1:
+        raise ValueError(f"give one of --url, --base-url and --from, not {' and '.join(given)}")
+    url = args.url
+    if args.base_url is not None:
+        url = catalog_source(args.provider).url_under(args.base_url)
+    providers = None
+    if args.providers is not None:
+        providers = [p.strip() for p in args.providers.split(",") if p.strip()]
+        if not providers:
+            raise ValueError("--provider names no provider; give P[,P...], like openai,anthropic")
+    with Progress(sys.stderr) as progress:
+        report = sync_catalog(args.provider, url=url, from_file=args.from_file,
+                              providers=providers, check=args.check, tables_dir=args.output,
+                              progress=progress, deadline=args.deadline)
+    if args.json:
+        print_json(report)
+    else:
+        print(format_catalog_report(report))
+    return 0 if report.ok or not args.check else 1
+
+
+def format_catalog_report(report: CatalogSyncReport) -> str:
+    """A catalog sync for people: the counts, a line per provider where something changed,
+    then the first few models of each kind."""
+    parts = report.providers
+    added = [(p.provider, c) for p in parts for c in p.added]
+    changed = [(p.provider, c) for p in parts for c in p.changed]
+    removed = [(p.provider, c) for p in parts for c in p.removed]
+    skipped = report.skipped + [s for p in parts for s in p.skipped]
+    unchanged = sum(p.unchanged for p in parts)
+    if report.check:
+        lines = [
+            f"{report.source}: {report.models} models at {len(parts)} providers in "
+            f"{report.url}, compared with the tables in use: {len(changed)} differ, "
+            f"{unchanged} agree, {len(added)} not in the tables"
+        ]
+        groups = [("differs", changed, _difference),
+                  ("not in the tables", added, lambda c: _rates(c.new))]
+    else:
+        lines = [
+            f"{report.source}: {report.models} models (and {report.retired} with a retirement "
+            f"date) at {len(parts)} providers from {report.url} written to "
+            f"{report.output}: {len(added)} added, {len(changed)} changed, {len(removed)} "
+            f"removed, {unchanged} unchanged, {len(skipped)} skipped"
+        ]
+        groups = [("added", added, lambda c: _rates(c.new)), ("changed", changed, _difference),
+                  ("removed", removed, lambda c: "")]
+    for label, changes, describe in groups:
+        for provider, change in changes[:SHOWN]:
+            lines.append(f"  {label}: {provider}:{change.id}  {describe(change)}".rstrip())
+        if len(changes) > SHOWN:
+            lines.append(f"  {label}: ... and {len(changes) - SHOWN} more (--json lists all)")
+    if not report.check:
+        for item in skipped[:SHOWN]:
+            lines.append(f"  skipped: {item}")
+        if len(skipped) > SHOWN:
+            lines.append(f"  skipped: ... and {len(skipped) - SHOWN} more (--json lists all)")
+        lines += [f"  note: {note}" for note in report.notes[:SHOWN]]
+        if len(report.notes) > SHOWN:
+            lines.append(f"  note: ... and {len(report.notes) - SHOWN} more (--json lists all)")
     return "\n".join(printable(line) for line in lines)

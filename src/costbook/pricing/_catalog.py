@@ -511,10 +511,11 @@ _extra_paths: list[Path] = []
 
 
 def catalog() -> Catalog:
-    """The catalog in use: the bundled tables, then the per-user tables folder (where
-    ``costbook sync`` writes), then ``COSTBOOK_PRICING_PATH``, then tables added with
-    :func:`load`; a later table's model overrides an earlier one of the same provider and
-    id. Loaded on first use and cached."""
+    """The catalog in use: the bundled tables, then the public catalogs synced (the most
+    recent check winning per model), then the per-user tables folder (where
+    ``costbook sync`` writes a router's table), then ``COSTBOOK_PRICING_PATH``, then
+    tables added with :func:`load`; a later table's model overrides an earlier one of the
+    same provider and id. Loaded on first use and cached."""
     global _catalog
     current = _catalog
     if current is not None:
@@ -546,6 +547,9 @@ def _build() -> Catalog:
     paths += [Path(p) for p in env.split(os.pathsep) if p]
     paths += _extra_paths
     tables: list[Any] = list(bundled_tables())
+    from ._synced import synced_tables
+
+    tables += synced_tables()  # the public catalogs synced, over the bundled tables
     if paths:
         tables += user_tables(paths)
     return Catalog(tables)
@@ -586,3 +590,14 @@ def forget() -> None:
     global _catalog
     with _lock:
         _catalog = None
+
+
+def refresh() -> Catalog:
+    """Build the catalog from the tables as they are now, then put it in use in one step:
+    a caller sees the catalog before or the one after, never a mix. Calls go on pricing
+    with the catalog before while this one is built."""
+    global _catalog
+    new = _build()
+    with _lock:
+        _catalog = new
+    return new
