@@ -72,15 +72,29 @@ def register(subparsers: Any) -> None:
     p.set_defaults(run=run_budget_status)
 
     p = subparsers.add_parser(
-        "reconcile", help="calls whose table cost and reported cost differ, per model",
-        description="Compare the table cost of each call with the cost the provider "
-        "reported (OpenRouter, Requesty), per model. Exit status 1 when a call differs by "
-        "more than the tolerance.",
+        "reconcile", help="the ledger beside what providers reported: per call, or with "
+        "--with their usage and cost reports",
+        description="Without --with: compare the table cost of each call with the cost the "
+        "provider reported in its answer (OpenRouter, Requesty), per model. With --with "
+        "openai|anthropic|openrouter: set the ledger beside the provider's usage and cost "
+        "reports for --since..--until, per group, naming three kinds of difference "
+        "(untracked usage, a wrong price, extraction errors). Exit status 1 when anything "
+        "differs by more than the tolerance.",
     )
     _add_ledger_option(p)
     p.add_argument("--tolerance", default="0", metavar="X",
-                   help="allowed difference per call: USD (0.000001) or percent of the "
-                   "table cost (2%%); default 0")
+                   help="allowed difference: per call, USD (0.000001) or percent of the "
+                   "table cost (2%%); with --with, a percent of the larger side (1 or 1%%); "
+                   "default 0")
+    p.add_argument("--with", dest="with_", choices=["openai", "anthropic", "openrouter"],
+                   metavar="PROVIDER", help="reconcile with this provider's organisation "
+                   "usage and cost reports (openai, anthropic, openrouter)")
+    p.add_argument("--by", action="extend", nargs="+", metavar="KEY",
+                   help="with --with: group by day, model, project (comma-separated or "
+                   "repeated; default day,model)")
+    from ._reconcile import add_report_options
+
+    add_report_options(p)
     _add_filter_options(p)
     p.add_argument("--json", action="store_true", help="print JSON; amounts exact strings")
     p.set_defaults(run=run_reconcile)
@@ -268,6 +282,11 @@ def run_budget_status(args: argparse.Namespace) -> int:
 def run_reconcile(args: argparse.Namespace) -> int:
     from ..ledger._entry import format_time
     from ..pricing._money import usd
+
+    if args.with_:
+        from ._reconcile import run_reconcile_with
+
+        return run_reconcile_with(args)
 
     with _open(args) as ledger:
         models = ledger.drift(args.tolerance, **_filters(args))

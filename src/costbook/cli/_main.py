@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "costbook.cli._ledger",
     "costbook.cli._ledger_copy",
     "costbook.cli._sync",
+    "costbook.cli._reconcile",
 ]
 
 EXIT_USAGE = 2
