@@ -47,6 +47,7 @@ def register(subparsers: Any) -> None:
 
 def run_reconcile_with(args: argparse.Namespace) -> int:
     """``costbook reconcile --with``: exit 1 when a group differs beyond the tolerance."""
+    from .._errors import LedgerError
     from ..ledger._ledger import Ledger
     from ..pricing._money import usd
     from ..reconcile._reconcile import reconcile_with
@@ -54,7 +55,11 @@ def run_reconcile_with(args: argparse.Namespace) -> int:
     if args.since is None:
         raise ValueError("reconcile --with needs --since DATE (and optionally --until DATE)")
     tolerance = str(args.tolerance).strip().removesuffix("%")
-    with Ledger(args.ledger, create=False, read_only=True) as ledger:
+    try:  # kept in the ledger for the HTML report, where the ledger can be written
+        ledger = Ledger(args.ledger, create=False)
+    except LedgerError:
+        ledger = Ledger(args.ledger, create=False, read_only=True)
+    with ledger:
         result = reconcile_with(args.with_, since=args.since, until=args.until, ledger=ledger,
                                 by=args.by or ["day", "model"], tolerance=tolerance,
                                 base_url=args.base_url, key_env=args.key_env)

@@ -10,12 +10,12 @@ import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
 from .._errors import CostbookError
-from ..ledger._entry import NOT_SENT, Entry, exact_sum
+from ..ledger._entry import NOT_SENT, Entry, exact_sum, format_time
 from ..ledger._ledger import Ledger
 from ..pricing._calculator import price_with
 from ..pricing._catalog import catalog
@@ -169,12 +169,16 @@ def reconcile_with(
     tolerance: Decimal | int | str = Decimal(1),
     base_url: str | None = None,
     key_env: str | None = None,
+    keep: bool = True,
 ) -> Reconciliation:
     """Set the ledger's entries for ``provider`` from ``since`` to ``until`` (UTC days,
     inclusive; default today) beside the provider's usage and cost reports, grouped by
     ``by`` (any of ``day``, ``model``, ``project``). A group differs when a difference
     exceeds ``tolerance`` percent of the larger side. The admin key is read from the
-    environment variable ``key_env`` (default per provider) and never shown."""
+    environment variable ``key_env`` (default per provider) and never shown. With
+    ``keep`` (the default) and a ledger open for writing, the result is kept in the ledger
+    as the latest reconciliation with ``provider`` (:meth:`Ledger.reconciliations`), for
+    the HTML report to show."""
     source, report, until, _ = fetch_report(provider, since, until, base_url, key_env)
     keys = _group_keys(by)
     rate = _percent(tolerance)
@@ -217,8 +221,12 @@ def reconcile_with(
             continue
         found.differences = _differences(found, rate, imported=bool(found.imported_cost))
     ordered = sorted(groups.values(), key=lambda g: tuple(str(v) for v in g.group.values()))
-    return Reconciliation(provider, since, until, tuple(keys), rate * 100, tuple(ordered),
-                          source.base_url if base_url is None else base_url)
+    result = Reconciliation(provider, since, until, tuple(keys), rate * 100, tuple(ordered),
+                            source.base_url if base_url is None else base_url)
+    if keep and not ledger.read_only:
+        ledger.keep_reconciliation(provider, {**result.as_dict(), "made": format_time(
+            datetime.now(timezone.utc))})
+    return result
 
 
 def fetch_report(provider: str, since: date, until: date | None, base_url: str | None,
