@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from chromium import browser  # noqa: F401  (the session's browser fixture)
 from costbook import Ledger, Usage, price
 from costbook.cli._main import main
 from costbook.reconcile._reconcile import reconcile_with
@@ -229,3 +230,81 @@ def test_openrouter_activity_per_day(server, ledger):
     [group] = result.groups
     assert group.reported_cost == group.cost == cost.total and result.ok
     assert [r["query"]["date"] for r in server.requests] == [["2026-11-02"], ["2026-11-03"]]
+
+
+def test_the_latest_reconciliation_is_kept_where_the_ledger_can_be_written(server, ledger,
+                                                                           capsys):
+    track_openai_day(ledger, server, DAYS[0])
+    track_openai_day(ledger, server, DAYS[1], calls=1, report_calls=3)
+    code, out, _ = run(capsys, "reconcile", "--with", "openai", "--since", "2026-11-02",
+                       "--until", "2026-11-03", "--base-url", server.url + "/v1",
+                       "--ledger", ledger.location, "--json")
+    assert code == 1
+    kept = ledger.reconciliations()["openai"]
+    assert kept.pop("made").startswith(str(datetime.now(timezone.utc).year))
+    assert kept == json.loads(out)
+    assert kept["totals"] == {"ledger": "0.00495", "priced": "0.00825",
+                              "reported": "0.00825"}
+    # the next run replaces it; keep=False and a read-only ledger keep nothing
+    reconcile_with("openai", since=DAYS[0], until=DAYS[0], ledger=ledger,
+                   base_url=server.url + "/v1")
+    assert ledger.reconciliations()["openai"]["until"] == "2026-11-02"
+    reconcile_with("openai", since=DAYS[1], until=DAYS[1], ledger=ledger, keep=False,
+                   base_url=server.url + "/v1")
+    with Ledger(ledger.location, read_only=True) as reader:
+        result = reconcile_with("openai", since=DAYS[1], until=DAYS[1], ledger=reader,
+                                base_url=server.url + "/v1")
+        assert not result.ok
+    assert ledger.reconciliations()["openai"]["until"] == "2026-11-02"
+    assert ADMIN_KEY not in json.dumps(ledger.reconciliations())
+
+
+def test_the_html_report_shows_budgets_imported_spend_and_the_reconciliation(
+        server, ledger, capsys, tmp_path, browser):  # noqa: F811
+    track_openai_day(ledger, server, DAYS[0])
+    track_openai_day(ledger, server, DAYS[1], calls=1, report_calls=3)
+    ledger.set_budget("openai-month", "0.01", window="total", tags={})
+    argv = ["--with", "openai", "--since", "2026-11-02", "--until", "2026-11-03",
+            "--base-url", server.url + "/v1", "--ledger", ledger.location]
+    assert run(capsys, "import", *argv)[0] == 0
+    assert run(capsys, "reconcile", *argv)[0] == 0  # the import made them agree
+    page_path = tmp_path / "report.html"
+    code, _, err = run(capsys, "report", "--ledger", ledger.location, "--html",
+                         str(page_path))
+    assert code == 0, err
+    page = browser.open(page_path)
+    try:
+        assert page.problems() == []
+        assert page.requests() == [page_path.resolve().as_uri()]
+        text = "(id) => document.getElementById(id).textContent"
+        assert page.evaluate(f"({text})('total-exact')") == "$0.00825"
+        assert page.evaluate(f"({text})('imported')") == "$0.0033"
+        assert page.evaluate(f"({text})('tracked')") == "$0.00495"
+        section = page.evaluate("""(() => {
+            const s = document.getElementById('reconciliation-openai');
+            return {facts: s.querySelector('.facts').textContent,
+                    rows: [...s.querySelectorAll('table.reconciled tbody tr')].map(
+                        r => [...r.cells].map(c => c.textContent)),
+                    bars: [...s.querySelectorAll('svg.chart rect')].map(
+                        r => [r.getBBox().height > 0, r.querySelector('title').textContent])};
+        })()""")
+        assert section["facts"] == ("Recorded $0.00825; the provider's usage priced by "
+                                    "costbook $0.00825; reported cost $0.00825.")
+        assert section["rows"] == [
+            ["2026-11-02", "2", "2", "$0.0033", "$0.00", "$0.0033", "$0.0033", "$0.00", "ok"],
+            ["2026-11-03", "2", "3", "$0.00495", "$0.0033", "$0.00495", "$0.00495", "$0.00",
+             "ok"],
+        ]
+        assert section["bars"] == [
+            [True, "2026-11-02: recorded $0.0033"], [True, "2026-11-02: reported $0.0033"],
+            [True, "2026-11-03: recorded $0.00495"], [True, "2026-11-03: reported $0.00495"]]
+        budget = page.evaluate("""(() => {
+            const s = document.getElementById('burn-openai-month');
+            return [s.querySelector('h2').textContent, s.querySelector('.facts').textContent,
+                    !!document.getElementById('burn-openai-month-chart')];
+        })()""")
+        assert budget == ["Budget openai-month: burn-down",
+                          "Limit $0.01 over all time: spent $0.00825, reserved $0.00, "
+                          "remaining $0.00175.", True]
+    finally:
+        page.close()
