@@ -245,7 +245,15 @@ def test_the_latest_reconciliation_is_kept_where_the_ledger_can_be_written(serve
     assert kept == json.loads(out)
     assert kept["totals"] == {"ledger": "0.00495", "priced": "0.00825",
                               "reported": "0.00825"}
-    # the next run replaces it; keep=False and a read-only ledger keep nothing
+    # the next run replaces it, kept per day even when grouped otherwise; keep=False and
+    # a read-only ledger keep nothing
+    result = reconcile_with("openai", since=DAYS[0], until=DAYS[1], ledger=ledger,
+                            base_url=server.url + "/v1", by=["model"])
+    assert [g.group for g in result.groups] == [{"model": "gpt-4o-mini"}]
+    kept = ledger.reconciliations()["openai"]
+    assert kept["by"] == ["day", "model"]
+    assert [(g["day"], g["model"], g["differences"]) for g in kept["groups"]] == [
+        ("2026-11-02", "gpt-4o-mini", []), ("2026-11-03", "gpt-4o-mini", ["untracked"])]
     reconcile_with("openai", since=DAYS[0], until=DAYS[0], ledger=ledger,
                    base_url=server.url + "/v1")
     assert ledger.reconciliations()["openai"]["until"] == "2026-11-02"

@@ -613,14 +613,14 @@ def _reconciliation(provider: str, data: Mapping[str, Any]) -> str:
         + ("<td class=\"num\">-</td>" if d.reported is None else _money(d.reported))
         + ("<td class=\"num\">-</td>" if d.reported is None
            else _money(d.reported - d.recorded))
-        + f"<td>{_e(', '.join(d.kinds) or 'ok')}</td></tr>"
+        + f'<td class="nw">{_e(", ".join(d.kinds) or "ok")}</td></tr>'
         for d in days
     )
     table = ('<table class="reconciled"><thead><tr><th>day</th><th class="num">calls</th>'
              '<th class="num">reported requests</th><th class="num">recorded</th>'
              '<th class="num">of it imported</th><th class="num">priced by costbook</th>'
              '<th class="num">reported</th><th class="num">reported − recorded</th>'
-             f"<th>difference</th></tr></thead><tbody>{body}</tbody></table>")
+             f'<th class="nw">difference</th></tr></thead><tbody>{body}</tbody></table>')
     return head + facts + verdict + chart + table + "</section>"
 
 

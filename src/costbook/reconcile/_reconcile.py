@@ -182,6 +182,24 @@ def reconcile_with(
     source, report, until, _ = fetch_report(provider, since, until, base_url, key_env)
     keys = _group_keys(by)
     rate = _percent(tolerance)
+    entries = ledger_entries(ledger, provider, since, until)
+    result = Reconciliation(provider, since, until, tuple(keys), rate * 100,
+                            _grouped(provider, entries, report, keys, rate),
+                            source.base_url if base_url is None else base_url)
+    if keep and not ledger.read_only:
+        kept = result
+        if "day" not in keys:  # kept per day too, for the HTML report's days
+            kept = replace(result, by=("day", *keys), groups=_grouped(
+                provider, entries, report, ["day", *keys], rate))
+        ledger.keep_reconciliation(provider, {**kept.as_dict(), "made": format_time(
+            datetime.now(timezone.utc))})
+    return result
+
+
+def _grouped(provider: str, entries: Sequence[Entry], report: ProviderReport,
+             keys: Sequence[str], rate: Decimal) -> tuple[ReconciledGroup, ...]:
+    """The ledger's ``entries`` and the provider's ``report`` summed per group of
+    ``keys``, each group with the differences beyond ``rate`` found in it."""
     groups: dict[tuple[Any, ...], ReconciledGroup] = {}
 
     def group(day: date, model: str | None, project: str | None) -> ReconciledGroup:
@@ -191,7 +209,7 @@ def reconcile_with(
             groups[key] = ReconciledGroup(group={k: values[k] for k in keys})
         return groups[key]
 
-    for entry in ledger_entries(ledger, provider, since, until):
+    for entry in entries:
         target = group(entry.time.date(), model_key(entry.model, provider),
                        entry.tags.get(PROJECT_TAG))
         target.calls += 1
@@ -220,13 +238,8 @@ def reconcile_with(
                                   "code execution, other products)")
             continue
         found.differences = _differences(found, rate, imported=bool(found.imported_cost))
-    ordered = sorted(groups.values(), key=lambda g: tuple(str(v) for v in g.group.values()))
-    result = Reconciliation(provider, since, until, tuple(keys), rate * 100, tuple(ordered),
-                            source.base_url if base_url is None else base_url)
-    if keep and not ledger.read_only:
-        ledger.keep_reconciliation(provider, {**result.as_dict(), "made": format_time(
-            datetime.now(timezone.utc))})
-    return result
+    return tuple(sorted(groups.values(),
+                        key=lambda g: tuple(str(v) for v in g.group.values())))
 
 
 def fetch_report(provider: str, since: date, until: date | None, base_url: str | None,
