@@ -13,6 +13,7 @@ import pytest
 from chromium import browser  # noqa: F401  (the session's browser fixture)
 from costbook import Ledger, Usage, price
 from costbook.cli._main import main
+from costbook.reconcile._import import import_usage
 from costbook.reconcile._reconcile import reconcile_with
 from provider_reports_server import (
     ADMIN_KEY,
@@ -152,6 +153,20 @@ def test_tokens_the_ledger_misread_are_an_extraction_error(server, ledger):
     result = reconcile_with("openai", since=DAYS[0], until=DAYS[0], ledger=ledger,
                             base_url=server.url + "/v1")
     assert result.groups[0].differences == ["extraction", "price"]
+
+
+def test_an_import_of_misread_tokens_prices_them_exactly_beside_the_reported_cost(
+        server, ledger):
+    track_openai_day(ledger, server, DAYS[0])
+    server.openai_usage[DAYS[0]][0]["output_tokens"] = 4_000  # 3,000 more than recorded
+    server.openai_costs[DAYS[0]].append(openai_cost_row(f"{SNAPSHOT}, output", "0.0018"))
+    result = import_usage("openai", since=DAYS[0], until=DAYS[0], ledger=ledger,
+                          base_url=server.url + "/v1")
+    [entry] = result.added
+    assert entry.usage == Usage(output_tokens=3_000, requests=0)
+    assert entry.total == entry.reported_cost == Decimal("0.0018")
+    # costbook's price of the missing part: 3,000 output tokens at $0.60/M, exactly
+    assert entry.estimate_high == Decimal("0.0018")
 
 
 def test_batch_rows_null_groups_and_a_429(server, ledger):

@@ -6,7 +6,7 @@ Importing a window twice adds nothing the second time."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -17,7 +17,7 @@ from ..pricing._cost import Cost
 from ..pricing._money import money_text
 from ..pricing._usage import USAGE_FIELDS, Usage
 from ._reconcile import beyond, fetch_report, ledger_entries, model_key, price_reported
-from ._reports import NO_USAGE, PROJECT_TAG, day_start
+from ._reports import NO_USAGE, PROJECT_TAG, ReportedUsage, day_start
 
 _ZERO = Decimal(0)
 
@@ -64,9 +64,11 @@ def import_usage(
     usage: dict[Group, Usage] = {}
     priced: dict[Group, Decimal | None] = {}
     costs: dict[Group, Decimal] = {}
+    rows: dict[Group, list[ReportedUsage]] = {}
     for row in report.usage:
         key = (row.day, model_key(row.model, provider), row.project)
         usage[key] = usage.get(key, NO_USAGE) + row.usage
+        rows.setdefault(key, []).append(row)
         amount = price_reported(row, provider)
         before = priced.get(key, _ZERO)
         priced[key] = None if isinstance(amount, str) or before is None else before + amount
@@ -87,7 +89,9 @@ def import_usage(
                 and not extra_cost:
             complete += 1
             continue
-        price = _share(priced.get(key), missing, usage.get(key, NO_USAGE))
+        price = _price_of(missing, rows.get(key, []), provider)
+        if price is None:
+            price = _share(priced.get(key), missing, usage.get(key, NO_USAGE))
         total = extra_cost if extra_cost is not None else price
         if total is None:
             total = _ZERO  # no cost reported and none costbook can price: counted at 0
@@ -102,6 +106,16 @@ def import_usage(
             tags={PROJECT_TAG: project} if project else None,
         ))
     return ImportResult(provider, since, until, tuple(added), complete)
+
+
+def _price_of(part: Usage, rows: list[ReportedUsage], provider: str) -> Decimal | None:
+    """costbook's exact price of ``part`` of a group's usage, when the group's report rows
+    share one model, service tier and prompt-size tier (None when they do not, or when it
+    cannot be priced)."""
+    if not rows or len({(r.model, r.service_tier, r.long_context) for r in rows}) > 1:
+        return None
+    amount = price_reported(replace(rows[0], usage=part), provider)
+    return None if isinstance(amount, str) else amount
 
 
 def _share(priced: Decimal | None, part: Usage, whole: Usage) -> Decimal | None:
