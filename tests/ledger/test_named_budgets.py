@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from costbook import Budget, BudgetExceeded, Ledger, LedgerError, Usage, price
+from costbook.ledger._html import html_report
 
 LIMIT = "12.345678901234567890123"
 
@@ -133,7 +134,11 @@ def test_each_budget_is_one_meta_row_of_json_with_exact_decimal_text(ledger):
         assert rows == [("budget:team", json.dumps(
             {"limit": LIMIT, "tags": {"k": "v"}, "window": "day"}, sort_keys=True))]
         raw.execute("UPDATE meta SET value = '{\"limit\": \"lots\"}' WHERE key = 'budget:team'")
+        raw.execute("INSERT INTO meta VALUES ('reconciliation:openai', 'not json')")
     with Ledger(ledger.location) as again:
+        assert again.reconciliations() == {"openai": {}}
+        page = html_report(again)  # the page is made all the same
+        assert "The reconciliation kept in the ledger cannot be read" in page
         with pytest.raises(LedgerError, match=r"budget 'team' in .* cannot be read .*; set it "
                                               r"again with costbook budget set team"):
             again.budgets()

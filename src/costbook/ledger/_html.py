@@ -19,6 +19,7 @@ from html import escape
 from itertools import pairwise
 from typing import Any
 
+from .._errors import LedgerError
 from ..pricing._money import money_text, usd
 from ._budget import Budget
 from ._burndown import BurnDown
@@ -107,8 +108,13 @@ def html_report(
     burn = None
     if limit is not None:
         burn = Budget(limit, ledger=ledger, window=window, tags=tags).burn_down(made)
-    named = [(name, Budget.named(name, ledger=ledger).burn_down(made))
-             for name in ledger.budgets()]
+    try:
+        kept = ledger.budgets()
+    except LedgerError:  # a budget that cannot be read: costbook budget list names it
+        kept = {}
+    named = [(name, Budget(budget.limit, ledger=ledger, window=budget.window,
+                           tags=budget.tags).burn_down(made))
+             for name, budget in kept.items()]
     statuses = {row.group["status"]: row for row in ledger.report("status", **filters)}
     page = _Page(
         location=ledger.location, names=names, rows=rows,

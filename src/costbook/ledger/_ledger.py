@@ -444,9 +444,16 @@ class Ledger:
         by provider, sorted."""
         import json
 
-        kept = self._store.settings("reconciliation:")
-        return {key.removeprefix("reconciliation:"): json.loads(text)
-                for key, text in sorted(kept.items())}
+        found: dict[str, dict[str, Any]] = {}
+        for key, text in sorted(self._store.settings("reconciliation:").items()):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = None
+            # one that cannot be read is an empty dict: the report says so
+            found[key.removeprefix("reconciliation:")] = value if isinstance(value, dict) \
+                else {}
+        return found
 
     # -- lifetime ----------------------------------------------------------------------
 
