@@ -271,7 +271,10 @@ def test_copy_and_report_between_sqlite_and_postgresql_are_exact_both_ways(tmp_p
         "unreadable": [], "settings": 0}
     out = run_cli("ledger", "copy", url, str(back))
     assert out.returncode == 0, out.stderr
-    assert out.stdout == f"copied 41 entries from {url} to {back}\n"
+    assert out.stdout == (f"copied 41 entries from {url} to {back}; with 1 named budget(s) "
+                          "and kept reconciliation(s)\n")
+    with Ledger(back) as copied:
+        assert copied.budgets()["team-a"].limit == Decimal("0.000000000000000000015")
     with Ledger(first) as a, Ledger(url) as b, Ledger(back) as c:
         assert a.entries() == b.entries() == c.entries()
         assert a.export("jsonl") == b.export("jsonl") == c.export("jsonl")
