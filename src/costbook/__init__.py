@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from .pricing._compare import Unpriced, compare
     from .pricing._model import Model
     from .pricing._sync import SyncError, SyncReport, sync
+    from .reconcile._import import import_usage
+    from .reconcile._reconcile import Reconciliation, reconcile_with
     from .testing._assertions import assert_estimate
     from .tokens._estimate import Estimate, estimate_request
     from .tokens._images import image_tokens
@@ -87,6 +89,9 @@ _LAZY: dict[str, str] = {
     "tagged": "costbook.ledger._tags",
     "max_cost": "costbook.client._scopes",
     "assert_estimate": "costbook.testing._assertions",
+    "reconcile_with": "costbook.reconcile._reconcile",
+    "Reconciliation": "costbook.reconcile._reconcile",
+    "import_usage": "costbook.reconcile._import",
 }
 
 __all__ = [
@@ -107,6 +112,7 @@ __all__ = [
     "LedgerError",
     "Model",
     "PricingError",
+    "Reconciliation",
     "Reservation",
     "ResponseUsage",
     "SyncError",
@@ -128,9 +134,11 @@ __all__ = [
     "estimate_messages",
     "estimate_request",
     "image_tokens",
+    "import_usage",
     "load",
     "max_cost",
     "price",
+    "reconcile_with",
     "record_batch",
     "record_response",
     "sync",

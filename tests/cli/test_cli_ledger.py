@@ -133,7 +133,7 @@ def test_report_reads_the_ledger_named_by_the_environment(capsys, path, monkeypa
         (["report", "--ledger", "{path}", "--tag", "team"], "'team' is not a tag; write it"),
         (["report", "--ledger", "{path}", "--since", "June"], "'June' is not a date"),
         (["report", "--ledger", "{path}", "--json", "--csv"], "not allowed with argument"),
-        (["budget", "status", "--ledger", "{path}"], "the following arguments are required"),
+        (["budget", "status", "--ledger", "{path}"], "budget status needs a budget's NAME"),
         (["budget", "status", "--ledger", "{path}", "--limit", "ten"], "is not an amount"),
         (["reconcile", "--ledger", "{path}", "--tolerance", "some"], "neither an amount"),
     ],

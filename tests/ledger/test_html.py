@@ -224,3 +224,29 @@ def test_model_names_of_200000_characters_make_a_small_page(tmp_path, browser): 
         assert page.load_seconds < 20
     finally:
         page.close()
+
+
+def test_an_empty_ledger_shows_its_named_budgets_and_an_unreadable_reconciliation_says_so(
+    tmp_path,
+):
+    with Ledger(tmp_path / "empty.sqlite") as ledger:
+        ledger.set_budget("daily", "2.50", window="day", tags={"team": HOSTILE})
+        ledger.keep_reconciliation("openai", {"provider": "openai", "groups": "nonsense"})
+        ledger.keep_reconciliation("anthropic", {
+            "since": "2025-06-01", "until": "2025-06-02", "source": HOSTILE,
+            "tolerance_percent": "1", "differences": {"untracked": 1, "price": 0,
+                                                      "extraction": 0},
+            "totals": {"ledger": "0", "priced": None, "reported": "1.5"},
+            "groups": [{"day": "2025-06-01", "model": HOSTILE, "differences": ["untracked"],
+                        "ledger": {"calls": 0, "cost": "0", "imported_cost": "0"},
+                        "reported": {"requests": None, "priced": None, "cost": "1.5"}}]})
+        page = html_report(ledger, now=NOW)
+    assert 'id="empty"' in page
+    assert "<h2>Budget daily: burn-down</h2>" in page and 'id="burn-daily-chart"' in page
+    assert "Limit $2.50 over today (UTC), tag team=&lt;script&gt;" in page
+    assert HOSTILE not in page
+    assert ("The reconciliation kept in the ledger cannot be read; run costbook reconcile "
+            "--with again.") in page
+    assert "1 group <b>untracked</b>: usage the ledger lacks" in page
+    assert ("<td class=\"nw\">2025-06-01</td><td class=\"num\">0</td><td class=\"num\">-</td>"
+            in page)

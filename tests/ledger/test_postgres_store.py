@@ -260,23 +260,30 @@ def test_copy_and_report_between_sqlite_and_postgresql_are_exact_both_ways(tmp_p
                           reported_cost=Decimal("0.00000000000000000001") * (i + 1),
                           duration=0.1 * i)
         budget.reserve("0.000001").commit(cost_of("0.0008"))  # marked with an overrun
+        ledger.set_budget("team-a", "0.000000000000000000015", window="month",
+                          tags={"team": "a"})
     out = run_cli("ledger", "copy", str(first), url, "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["copied"] == 41
+    assert json.loads(out.stdout)["settings"] == 1
     again = run_cli("ledger", "copy", str(first), url, "--json")
     assert json.loads(again.stdout) == {
         "source": str(first), "target": url, "read": 41, "copied": 0, "present": 41,
-        "unreadable": []}
+        "unreadable": [], "settings": 0}
     out = run_cli("ledger", "copy", url, str(back))
     assert out.returncode == 0, out.stderr
-    assert out.stdout == f"copied 41 entries from {url} to {back}\n"
+    assert out.stdout == (f"copied 41 entries from {url} to {back}; with 1 named budget(s) "
+                          "and kept reconciliation(s)\n")
+    with Ledger(back) as copied:
+        assert copied.budgets()["team-a"].limit == Decimal("0.000000000000000000015")
     with Ledger(first) as a, Ledger(url) as b, Ledger(back) as c:
         assert a.entries() == b.entries() == c.entries()
         assert a.export("jsonl") == b.export("jsonl") == c.export("jsonl")
         assert a.export("csv") == b.export("csv") == c.export("csv")
         assert a.total() == b.total() == c.total()
     for args in (["report", "--by", "model"], ["report", "--by", "team", "day", "--json"],
-                 ["budget", "status", "--limit", "1"], ["reconcile", "--json"]):
+                 ["budget", "status", "--limit", "1"], ["reconcile", "--json"],
+                 ["budget", "list", "--json"]):
         outputs = [run_cli(*args, "--ledger", str(where)) for where in (first, url, back)]
         assert outputs[0].stdout.strip() and outputs[0].stderr == ""
         assert outputs[0].stdout == outputs[1].stdout == outputs[2].stdout

@@ -58,29 +58,50 @@ def register(subparsers: Any) -> None:
     commands = budget.add_subparsers(title="commands", metavar="COMMAND", required=True)
     p = commands.add_parser(
         "status", help="spent, reserved and remaining of a budget",
-        description="Spent, reserved and remaining of a budget over a ledger. Exit status "
-        "1 when nothing remains.",
+        description="Spent, reserved and remaining of a budget over a ledger: the one kept "
+        "under NAME (see 'budget set'), or one given by --limit, --window and --tag. Exit "
+        "status 1 when nothing remains.",
     )
-    p.add_argument("--limit", type=amount, required=True, metavar="AMOUNT",
-                   help="the budget's limit in USD: 10, 0.25, $5")
-    p.add_argument("--window", choices=["total", "day", "month"], default="total",
-                   help="count spend over all time (default), today or this month (UTC)")
+    p.add_argument("name", nargs="?", metavar="NAME",
+                   help="a budget kept in the ledger (see costbook budget list)")
+    p.add_argument("--limit", type=amount, metavar="AMOUNT",
+                   help="without NAME: the budget's limit in USD: 10, 0.25, $5")
+    p.add_argument("--window", choices=["total", "day", "month"],
+                   help="without NAME: count spend over all time (default), today or this "
+                   "month (UTC)")
     p.add_argument("--tag", dest="tags", action="append", type=_tag, metavar="KEY=VALUE",
                    help="count only entries with this tag (repeatable)")
     _add_ledger_option(p)
     p.add_argument("--json", action="store_true", help="print JSON; amounts exact strings")
     p.set_defaults(run=run_budget_status)
+    from ._budgets import register_commands
+
+    register_commands(commands, _tag)
 
     p = subparsers.add_parser(
-        "reconcile", help="calls whose table cost and reported cost differ, per model",
-        description="Compare the table cost of each call with the cost the provider "
-        "reported (OpenRouter, Requesty), per model. Exit status 1 when a call differs by "
-        "more than the tolerance.",
+        "reconcile", help="the ledger beside what providers reported: per call, or with "
+        "--with their usage and cost reports",
+        description="Without --with: compare the table cost of each call with the cost the "
+        "provider reported in its answer (OpenRouter, Requesty), per model. With --with "
+        "openai|anthropic|openrouter: set the ledger beside the provider's usage and cost "
+        "reports for --since..--until, per group, naming three kinds of difference "
+        "(untracked usage, a wrong price, extraction errors). Exit status 1 when anything "
+        "differs by more than the tolerance.",
     )
     _add_ledger_option(p)
     p.add_argument("--tolerance", default="0", metavar="X",
-                   help="allowed difference per call: USD (0.000001) or percent of the "
-                   "table cost (2%%); default 0")
+                   help="allowed difference: per call, USD (0.000001) or percent of the "
+                   "table cost (2%%); with --with, a percent of the larger side (1 or 1%%); "
+                   "default 0")
+    p.add_argument("--with", dest="with_", choices=["openai", "anthropic", "openrouter"],
+                   metavar="PROVIDER", help="reconcile with this provider's organisation "
+                   "usage and cost reports (openai, anthropic, openrouter)")
+    p.add_argument("--by", action="extend", nargs="+", metavar="KEY",
+                   help="with --with: group by day, model, project (comma-separated or "
+                   "repeated; default day,model)")
+    from ._reconcile import add_report_options
+
+    add_report_options(p)
     _add_filter_options(p)
     p.add_argument("--json", action="store_true", help="print JSON; amounts exact strings")
     p.set_defaults(run=run_reconcile)
@@ -232,21 +253,23 @@ def _any_filter(args: argparse.Namespace) -> bool:
 
 
 def run_budget_status(args: argparse.Namespace) -> int:
-    from ..ledger._budget import Budget
     from ..pricing._money import usd
+    from ._budgets import status_budget
 
     with _open(args) as ledger:
-        status = Budget(
-            args.limit, ledger=ledger, window=args.window, tags=dict(args.tags or ())
-        ).status()
+        budget = status_budget(args, ledger)
+        status = budget.status()
     if args.json:
-        print_json(status)
+        print_json(status if budget.name is None else {"name": budget.name,
+                                                        **status.as_dict()})
         return 1 if status.exhausted else 0
     scope = "all time" if status.since is None else (
         f"since {status.since.strftime('%Y-%m-%d %H:%M')} UTC"
     )
     if status.tags:
         scope += ", tags " + " ".join(f"{k}={v}" for k, v in sorted(status.tags.items()))
+    if budget.name is not None:
+        scope = f"budget {budget.name}, {scope}"
     rows = [
         ["limit", usd(status.limit), f"{status.window} ({scope})"],
         ["spent", usd(status.spent), ""],
@@ -268,6 +291,11 @@ def run_budget_status(args: argparse.Namespace) -> int:
 def run_reconcile(args: argparse.Namespace) -> int:
     from ..ledger._entry import format_time
     from ..pricing._money import usd
+
+    if args.with_:
+        from ._reconcile import run_reconcile_with
+
+        return run_reconcile_with(args)
 
     with _open(args) as ledger:
         models = ledger.drift(args.tolerance, **_filters(args))

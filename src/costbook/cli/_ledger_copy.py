@@ -64,7 +64,9 @@ def run_copy(args: argparse.Namespace) -> int:
         print_json(result.as_dict())
     else:
         print(f"copied {result.copied:,} entries from {result.source} to {result.target}"
-              + (f"; {result.present:,} were there already" if result.present else ""))
+              + (f"; {result.present:,} were there already" if result.present else "")
+              + (f"; with {result.settings:,} named budget(s) and kept reconciliation(s)"
+                 if result.settings else ""))
     if result.unreadable:
         ids = ", ".join(str(i) for i in result.unreadable[:20])
         print(f"costbook: {len(result.unreadable)} entries whose stored values cannot be read "

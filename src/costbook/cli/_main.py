@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "costbook.cli._sync",
     "costbook.cli._audit",
     "costbook.cli._batches",
+    "costbook.cli._reconcile",
 ]
 
 EXIT_USAGE = 2

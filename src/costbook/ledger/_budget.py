@@ -109,6 +109,28 @@ class Budget:
         self._window = window
         self._tags = check_tags(tags)
         self._ttl = _ttl(ttl)
+        self._name: str | None = None
+
+    @classmethod
+    def named(
+        cls, name: str, *, ledger: Ledger, ttl: float | timedelta = DEFAULT_TTL
+    ) -> Budget:
+        """The budget kept in ``ledger`` under ``name`` (see :meth:`Ledger.set_budget`, or
+        ``costbook budget set``), with its limit, window and tags. An unknown name raises
+        a LookupError listing the known ones."""
+        if not isinstance(ledger, Ledger):
+            raise TypeError(f"ledger must be a costbook.Ledger, got {type(ledger).__name__}")
+        from ._named_budgets import get
+
+        kept = get(ledger.store, name)
+        budget = cls(kept.limit, ledger=ledger, window=kept.window, tags=kept.tags, ttl=ttl)
+        budget._name = kept.name
+        return budget
+
+    @property
+    def name(self) -> str | None:
+        """The name it is kept under in the ledger (None for a budget made in code)."""
+        return self._name
 
     @property
     def limit(self) -> Decimal:
@@ -211,8 +233,10 @@ class Budget:
 
     def _refusal(self, asked: Decimal, spent: Decimal, reserved: Decimal) -> str:
         left = EXACT.subtract(EXACT.subtract(self._limit, spent), reserved)
+        named = f"{self._name!r} " if self._name else ""
         return (
-            f"budget of {usd(self._limit)} ({self._describe()}) exceeded: asked {usd(asked)}, "
+            f"budget {named}of {usd(self._limit)} ({self._describe()}) exceeded: asked "
+            f"{usd(asked)}, "
             f"spent {usd(spent)}, reserved {usd(reserved)}, limit {usd(self._limit)}; "
             f"{usd(max(left, Decimal(0)))} left"
         )
@@ -226,6 +250,8 @@ class Budget:
 
     def __repr__(self) -> str:
         tags = f", tags={self._tags!r}" if self._tags else ""
+        if self._name is not None:
+            tags += f", name={self._name!r}"
         return f"Budget({money_text(self._limit)!r}, window={self._window!r}{tags})"
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._errors import LedgerError
 from ._entry import Entry, format_time
-from ._store import EntryFilter
+from ._store import SETTING_PREFIXES, EntryFilter
 
 if TYPE_CHECKING:
     from ._ledger import Ledger
@@ -25,7 +25,9 @@ BATCH = 1000
 @dataclass(frozen=True, slots=True)
 class CopyResult:
     """What a copy did: entries read from the source, copied into the target, found
-    there already, and the ids of those left behind because they could not be read."""
+    there already, and the ids of those left behind because they could not be read;
+    ``settings`` counts the named budgets and kept reconciliations copied (those the
+    target lacked)."""
 
     source: str
     target: str
@@ -33,6 +35,7 @@ class CopyResult:
     copied: int
     present: int
     unreadable: tuple[int, ...] = ()
+    settings: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -43,6 +46,7 @@ class CopyResult:
             "copied": self.copied,
             "present": self.present,
             "unreadable": list(self.unreadable),
+            "settings": self.settings,
         }
 
 
@@ -79,7 +83,20 @@ def copy_entries(
             flush()
     flush()
     return CopyResult(source.location, target.location, read, copied, present,
-                      tuple(unreadable))
+                      tuple(unreadable), _copy_settings(source, target))
+
+
+def _copy_settings(source: Ledger, target: Ledger) -> int:
+    """Copy the source's settings (named budgets, kept reconciliations) that the target
+    lacks; one the target has already is left as it is there."""
+    copied = 0
+    for prefix in SETTING_PREFIXES:
+        there = target.store.settings(prefix)
+        for key, value in source.store.settings(prefix).items():
+            if key not in there:
+                target.store.put_setting(key, value)
+                copied += 1
+    return copied
 
 
 def refuse_different(location: str, entries: Sequence[Entry],

@@ -23,7 +23,7 @@ LATEST = datetime.max.replace(tzinfo=timezone.utc)
 """The times an entry may have: from the Unix epoch to the end of year 9999, UTC."""
 
 STATUSES: tuple[str, ...] = (
-    "ok", "error", "incomplete", "invalid_usage", "unpriced", "refused",
+    "ok", "error", "incomplete", "invalid_usage", "unpriced", "refused", "imported",
 )
 """What became of a call: answered (``ok``), failed (``error``), cut short
 (``incomplete``: a stream closed early or broken, with the usage known so far), answered
@@ -32,7 +32,9 @@ larger than its total, ...; recorded with what could be read and counted), answe
 a model, or with a usage part, that no pricing table prices (``unpriced``: its cost is the
 provider's reported charge, or 0 when the answer reported none), or refused by a budget,
 a ``max_cost`` block or ``unknown_models="refuse"`` before it was sent (``refused``: cost
-0, with the estimate that was refused and the limit in the tag :data:`REFUSED_BY`).
+0, with the estimate that was refused and the limit in the tag :data:`REFUSED_BY`), or
+usage a provider's report holds that no tracked call recorded (``imported``: one entry per
+day and group, at the provider's reported cost; its estimate is costbook's price of it).
 
 A status is added here alone: the stores accept every status listed (SQLite keeps them
 in its ``statuses`` table, PostgreSQL in its check), on the first write-enabled open."""

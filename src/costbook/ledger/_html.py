@@ -19,6 +19,7 @@ from html import escape
 from itertools import pairwise
 from typing import Any
 
+from .._errors import LedgerError
 from ..pricing._money import money_text, usd
 from ._budget import Budget
 from ._burndown import BurnDown
@@ -55,6 +56,9 @@ class _Page:
     costliest: list[Entry]
     drift: list[ModelDrift]
     burn: BurnDown | None
+    named: list[tuple[str, BurnDown]]
+    imported: ReportRow | None
+    reconciliations: dict[str, dict[str, Any]]
     waiting: int
     scope: str
     filtered: bool
@@ -80,6 +84,9 @@ def html_report(
     day stacked by the first ``by`` key (or by model), the top models, providers and tag
     values, the ``top`` costliest calls, drift from reported costs, and with ``limit`` a
     budget burn-down over ``window`` (``total``, ``day``, ``month``; with the ``tags``).
+    Each budget kept in the ledger under a name gets its burn-down; spend imported from a
+    provider's reports (status ``imported``) is shown apart from tracked spend; and the
+    latest reconciliation kept per provider is shown, recorded against reported per day.
     The filters are those of :meth:`Ledger.report`; ``until`` is exclusive as there."""
     made = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     keys = [by] if isinstance(by, str) else list(by)
@@ -102,6 +109,14 @@ def html_report(
     burn = None
     if limit is not None:
         burn = Budget(limit, ledger=ledger, window=window, tags=tags).burn_down(made)
+    try:
+        kept = ledger.budgets()
+    except LedgerError:  # a budget that cannot be read: costbook budget list names it
+        kept = {}
+    named = [(name, Budget(budget.limit, ledger=ledger, window=budget.window,
+                           tags=budget.tags).burn_down(made))
+             for name, budget in kept.items()]
+    statuses = {row.group["status"]: row for row in ledger.report("status", **filters)}
     page = _Page(
         location=ledger.location, names=names, rows=rows,
         total=totals[0] if totals else None, bucket=bucket, series_key=series_key,
@@ -109,7 +124,9 @@ def html_report(
         costliest=ledger.costliest(top, **filters),
         drift=[d for d in ledger.drift(0, since=since, until=until, model=model,
                                        provider=provider, tags=tags) if d.compared],
-        burn=burn, waiting=ledger.spooled(), scope=_scope(filters, keys),
+        burn=burn, named=named, imported=statuses.get("imported"),
+        reconciliations=ledger.reconciliations(),
+        waiting=ledger.spooled(), scope=_scope(filters, keys),
         filtered=any(bool(v) for v in filters.values()), made=made,
     )
     return _render(page)
@@ -326,7 +343,9 @@ def _legend(items: list[tuple[str, str]]) -> str:
     return f'<ul class="legend">{entries}</ul>'
 
 
-def _burn_chart(burn: BurnDown) -> str:
+def _burn_chart(burn: BurnDown, name: str | None = None) -> str:
+    """A budget's burn-down; a named one's chart is ``burn-chart-NAME``."""
+    ident = "burn" if name is None else f"burn-{name}"
     start, end = burn.start, burn.end or burn.now
     if burn.points[-1].at > end:
         end = burn.points[-1].at
@@ -346,8 +365,10 @@ def _burn_chart(burn: BurnDown) -> str:
         part = Decimal((moment - start) // timedelta(microseconds=1)) / seconds
         return _LEFT + part * (_W - _LEFT - _RIGHT)
 
-    out = [f'<svg class="chart" id="burn-chart" viewBox="0 0 {_W} {_H}" role="img" '
-           'aria-labelledby="burn-title"><title id="burn-title">Budget burn-down</title>']
+    heading = "Budget burn-down" if name is None else f"Budget {name}: burn-down"
+    out = [f'<svg class="chart" id="{_e(ident)}-chart" viewBox="0 0 {_W} {_H}" role="img" '
+           f'aria-labelledby="{_e(ident)}-title"><title id="{_e(ident)}-title">'
+           f'{_e(heading)}</title>']
     out += _y_axis(ticks, y, "remaining (USD)")
     steps = [f"M{_px(x(remaining[0][0]))},{_px(y(remaining[0][1]))}"]
     for (_, before), (at, after) in pairwise(remaining):
@@ -385,7 +406,8 @@ def _burn_chart(burn: BurnDown) -> str:
              f'spent <b>{_e(usd(burn.spent))}</b>, reserved {_e(usd(burn.reserved))}, '
              f'remaining <b>{_e(usd(burn.remaining))}</b>'
              f'{" — exhausted" if burn.remaining <= 0 else ""}.</p>')
-    return (f'<section><h2>Budget burn-down</h2>{facts}{_legend(legend)}' + "".join(out)
+    section = "<section>" if name is None else f'<section class="budget" id="{_e(ident)}">'
+    return (f'{section}<h2>{_e(heading)}</h2>{facts}{_legend(legend)}' + "".join(out)
             + "</section>")
 
 
@@ -472,6 +494,152 @@ def _drift_table(models: list[ModelDrift]) -> str:
             f"<tbody>{body}</tbody></table></section>")
 
 
+# -- reconciliations ---------------------------------------------------------------------
+
+_KINDS = {"untracked": "usage the ledger lacks (calls made outside costbook)",
+          "price": "the provider's cost differs from costbook's price of its usage (a wrong "
+                   "or stale price)",
+          "extraction": "the ledger's tokens differ from the provider's for the same calls"}
+
+
+@dataclass
+class _Day:
+    """A reconciliation's groups summed over one day (or the whole window)."""
+
+    label: str
+    calls: int = 0
+    requests: int | None = None
+    recorded: Decimal = Decimal(0)
+    imported: Decimal = Decimal(0)
+    priced: Decimal | None = Decimal(0)
+    reported: Decimal | None = None
+    kinds: tuple[str, ...] = ()
+
+
+def _amount(value: object) -> Decimal | None:
+    if value is None:
+        return None
+    amount = Decimal(str(value))
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    return amount
+
+
+def _reconciled_days(data: Mapping[str, Any]) -> list[_Day]:
+    """A kept reconciliation's groups summed per day (one row for the window when it was
+    not grouped by day)."""
+    days: dict[str, _Day] = {}
+    window = f"{data['since']} to {data['until']}"
+    for group in data["groups"]:
+        label = str(group.get("day") or window)
+        day = days.setdefault(label, _Day(label))
+        ledger, reported = group["ledger"], group["reported"]
+        day.calls += int(ledger["calls"])
+        day.recorded += _amount(ledger["cost"]) or Decimal(0)
+        day.imported += _amount(ledger.get("imported_cost")) or Decimal(0)
+        if reported.get("requests") is not None:
+            day.requests = (day.requests or 0) + int(reported["requests"])
+        priced = _amount(reported.get("priced"))
+        day.priced = None if priced is None or day.priced is None else day.priced + priced
+        cost = _amount(reported.get("cost"))
+        if cost is not None:
+            day.reported = (day.reported or Decimal(0)) + cost
+        found = [str(k) for k in group.get("differences") or ()]
+        day.kinds = tuple(k for k in _KINDS if k in {*day.kinds, *found})
+    return [days[label] for label in sorted(days)]
+
+
+def _pair_chart(ident: str, days: list[_Day]) -> str:
+    """Recorded against reported cost per day, as pairs of bars."""
+    heights = [max(d.recorded, d.reported or Decimal(0)) for d in days]
+    ticks = _ticks(max(heights))
+    top = ticks[-1]
+    plot_h = Decimal(_H - _TOP - _BOTTOM)
+
+    def y(amount: Decimal) -> Decimal:
+        return _H - _BOTTOM - amount / top * plot_h
+
+    band = Decimal(_W - _LEFT - _RIGHT) / len(days)
+    width = min(max(band * Decimal("0.4"), Decimal("0.5")), Decimal(28))
+    out = [f'<svg class="chart" id="{ident}-chart" viewBox="0 0 {_W} {_H}" role="img" '
+           f'aria-labelledby="{ident}-title"><title id="{ident}-title">Recorded against '
+           "reported cost per day</title>"]
+    out += _y_axis(ticks, y, "cost (USD)")
+    every = max(1, -(-len(days) // 12))
+    for i, day in enumerate(days):
+        left = _LEFT + band * i + band / 2 - width
+        for n, (cls, what, amount) in enumerate((("s0", "recorded", day.recorded),
+                                                 ("s1", "reported", day.reported))):
+            if amount is None or amount <= 0:
+                continue
+            height = max(amount / top * plot_h, Decimal("0.75"))
+            out.append(f'<rect class="{cls}" x="{_px(left + width * n)}" '
+                       f'y="{_px(y(Decimal(0)) - height)}" width="{_px(width)}" '
+                       f'height="{_px(height)}"><title>{_e(day.label)}: {what} '
+                       f"{_e(usd(amount))}</title></rect>")
+        if i % every == 0:
+            text = day.label[5:] if len(day.label) == 10 else day.label
+            out.append(f'<text class="tick" x="{_px(left + width)}" y="{_H - _BOTTOM + 16}" '
+                       f'text-anchor="middle">{_e(text)}</text>')
+    out.append(f'<line class="axis" x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{_H - _BOTTOM}" '
+               f'y2="{_H - _BOTTOM}"/>')
+    out.append(f'<text class="axis-title" x="{(_W + _LEFT) // 2}" y="{_H - 12}" '
+               'text-anchor="middle">day (UTC)</text></svg>')
+    return "".join(out)
+
+
+def _reconciliation(provider: str, data: Mapping[str, Any]) -> str:
+    """The latest reconciliation kept with ``provider``: its totals, the kinds of
+    difference found, and recorded against reported cost per day."""
+    ident = "reconciliation-" + "".join(c if c.isalnum() else "-" for c in provider)
+    head = f'<section class="reconciliation" id="{_e(ident)}"><h2>Reconciliation with ' \
+           f"{_e(provider)}</h2>"
+    try:
+        days = _reconciled_days(data)
+        totals = {k: _amount(v) for k, v in data["totals"].items()}
+        counts = {k: int(v) for k, v in data["differences"].items()}
+    except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError):
+        return head + ('<p class="note">The reconciliation kept in the ledger cannot be '
+                       "read; run costbook reconcile --with again.</p></section>")
+
+    def money(amount: Decimal | None) -> str:
+        return "-" if amount is None else usd(amount)
+
+    made = f", run {str(data['made'])[:16].replace('T', ' ')} UTC" if data.get("made") else ""
+    facts = (f'<p class="meta">{_e(data["since"])} to {_e(data["until"])} (UTC days), '
+             f'reports from <code>{_e(data.get("source", ""))}</code>{_e(made)}; tolerance '
+             f'{_e(data.get("tolerance_percent", ""))}%.</p>'
+             f'<p class="facts">Recorded <b class="recorded">{_e(money(totals.get("ledger")))}'
+             f"</b>; the provider's usage priced by costbook "
+             f'{_e(money(totals.get("priced")))}; reported cost <b class="reported">'
+             f'{_e(money(totals.get("reported")))}</b>.</p>')
+    found = [f"<li>{n} group{'' if n == 1 else 's'} <b>{_e(kind)}</b>: {_e(_KINDS[kind])}"
+             "</li>" for kind, n in counts.items() if n and kind in _KINDS]
+    verdict = (f'<ul class="differences">{"".join(found)}</ul>' if found else
+               '<p class="facts">The ledger and the reports agree within the tolerance.</p>')
+    chart = ""
+    if days and any(d.recorded > 0 or (d.reported or 0) > 0 for d in days):
+        chart = (_legend([("recorded (ledger)", "s0"), ("reported (provider)", "s1")])
+                 + _pair_chart(_e(ident), days))
+    body = "".join(
+        f'<tr><td class="nw">{_e(d.label)}</td>{_count(d.calls)}'
+        f'<td class="num">{"-" if d.requests is None else f"{d.requests:,}"}</td>'
+        f"{_money(d.recorded)}{_money(d.imported)}"
+        + ("<td class=\"num\">-</td>" if d.priced is None else _money(d.priced))
+        + ("<td class=\"num\">-</td>" if d.reported is None else _money(d.reported))
+        + ("<td class=\"num\">-</td>" if d.reported is None
+           else _money(d.reported - d.recorded))
+        + f'<td class="nw">{_e(", ".join(d.kinds) or "ok")}</td></tr>'
+        for d in days
+    )
+    table = ('<table class="reconciled"><thead><tr><th>day</th><th class="num">calls</th>'
+             '<th class="num">reported requests</th><th class="num">recorded</th>'
+             '<th class="num">of it imported</th><th class="num">priced by costbook</th>'
+             '<th class="num">reported</th><th class="num">reported − recorded</th>'
+             f'<th class="nw">difference</th></tr></thead><tbody>{body}</tbody></table>')
+    return head + facts + verdict + chart + table + "</section>"
+
+
 # -- the page ----------------------------------------------------------------------------
 
 _CSS = """
@@ -512,6 +680,8 @@ tr.total td{font-weight:600;border-top:2px solid var(--line)}
 .zero{stroke:var(--warn);stroke-width:1}
 .now{stroke:var(--warn);stroke-width:1.5;stroke-dasharray:2 3}
 .remaining-key{fill:var(--accent)}.pace-key{fill:var(--muted)}.now-key{fill:var(--warn)}
+.card.imported{border-style:dashed}
+.differences{margin:4px 0;padding-left:20px}
 .tops{display:grid;grid-template-columns:1fr;gap:4px}
 .empty{background:var(--card);border:1px dashed var(--line);border-radius:8px;padding:24px;
 font-size:16px;text-align:center}
@@ -532,6 +702,31 @@ def _refused_card(total: ReportRow) -> str:
         f'{total.refused:,}</div><div class="x">would have risked <span id="risked">'
         f"{_e(usd(total.risked))}</span>; not spent</div></div>"
     )
+
+
+def _imported_card(total: ReportRow, imported: ReportRow | None) -> str:
+    """Spend imported from a provider's reports, apart from the tracked calls' spend;
+    nothing when none was imported."""
+    if imported is None or not imported.calls:
+        return ""
+    tracked = total.cost - imported.cost
+    return (
+        '<div class="card"><div class="k">Tracked</div><div class="v" id="tracked">'
+        f'{_e(usd(tracked))}</div><div class="x">{total.calls - imported.calls:,} calls '
+        'recorded as they were made</div></div>'
+        '<div class="card imported"><div class="k">Imported</div><div class="v" '
+        f'id="imported">{_e(usd(imported.cost))}</div><div class="x">{imported.calls:,} '
+        "entries from the provider's reports</div></div>"
+    )
+
+
+def _extras(page: _Page) -> str:
+    """The named budgets' burn-downs and the kept reconciliations."""
+    return "".join([
+        *(_burn_chart(burn, name) for name, burn in page.named),
+        *(_reconciliation(provider, data) for provider, data in page.reconciliations.items()
+          if isinstance(data, Mapping)),
+    ])
 
 
 def _render(page: _Page) -> str:
@@ -565,6 +760,7 @@ def _render(page: _Page) -> str:
                      " — nothing was spent in this window.</p>")
         if page.burn is not None:
             parts.append(_burn_chart(page.burn))
+        parts.append(_extras(page))
     else:
         exact = usd(total.cost)
         parts.append(
@@ -577,11 +773,13 @@ def _render(page: _Page) -> str:
             f'<div class="card"><div class="k">Input tokens</div><div class="v">'
             f"{total.usage.input_tokens:,}</div></div>"
             f'<div class="card"><div class="k">Output tokens</div><div class="v">'
-            f"{total.usage.output_tokens:,}</div></div>{_refused_card(total)}</div>"
+            f"{total.usage.output_tokens:,}</div></div>{_refused_card(total)}"
+            f"{_imported_card(total, page.imported)}</div>"
         )
         parts.append(_stacked_chart(page))
         if page.burn is not None:
             parts.append(_burn_chart(page.burn))
+        parts.append(_extras(page))
         parts.append(_report_table(page))
         parts.append('<section><h2>Top spenders</h2><div class="tops">'
                      + "".join(_top_table(k, rows) for k, rows in page.tops if rows)

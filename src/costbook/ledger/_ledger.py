@@ -34,6 +34,7 @@ from ._text import storable, storable_or_none, storable_tags, stored_form
 
 if TYPE_CHECKING:
     from ._copy import CopyResult
+    from ._named_budgets import NamedBudget
 
 # Strings shaped like provider API keys or auth headers; a ledger never stores them.
 
@@ -413,6 +414,68 @@ class Ledger:
         schema and newest entry, so that it stays fast however large the ledger grows;
         this reads all of it (about 1.5 s per million entries)."""
         return self._store.check()
+
+    # -- named budgets and kept reconciliations ----------------------------------------
+
+    def set_budget(
+        self,
+        name: str,
+        limit: Decimal | int | str,
+        *,
+        window: str = "total",
+        tags: Mapping[str, str] | None = None,
+    ) -> NamedBudget | None:
+        """Keep a budget in the ledger under ``name`` (1 to 64 letters, digits, ``.``,
+        ``_``, ``-``): its ``limit`` in USD, its ``window`` (``total``, ``day``, ``month``)
+        and ``tags``, for :meth:`Budget.named` to find from any process. A budget of the
+        same name is replaced: it is returned (None when the name is new)."""
+        from . import _named_budgets
+
+        return _named_budgets.put(
+            self._store, _named_budgets.make(name, limit, window, tags)
+        )
+
+    def budgets(self) -> dict[str, NamedBudget]:
+        """The budgets kept in the ledger, by name, sorted."""
+        from ._named_budgets import all_budgets
+
+        return all_budgets(self._store)
+
+    def delete_budget(self, name: str) -> NamedBudget:
+        """Remove the budget kept under ``name`` and return it; an unknown name raises a
+        LookupError listing the known ones."""
+        from ._named_budgets import remove
+
+        return remove(self._store, name)
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the ledger was opened with ``read_only=True`` (nothing can be kept)."""
+        return bool(getattr(self._store, "read_only", False))
+
+    def keep_reconciliation(self, provider: str, result: Mapping[str, Any]) -> None:
+        """Keep ``result`` (a reconciliation as JSON-ready data) as the latest one with
+        ``provider``, replacing the one before; the HTML report shows it."""
+        import json
+
+        text = json.dumps(dict(result), ensure_ascii=False, sort_keys=True)
+        self._store.put_setting(f"reconciliation:{provider}", text)
+
+    def reconciliations(self) -> dict[str, dict[str, Any]]:
+        """The latest reconciliation kept per provider (see :meth:`keep_reconciliation`),
+        by provider, sorted."""
+        import json
+
+        found: dict[str, dict[str, Any]] = {}
+        for key, text in sorted(self._store.settings("reconciliation:").items()):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = None
+            # one that cannot be read is an empty dict: the report says so
+            found[key.removeprefix("reconciliation:")] = value if isinstance(value, dict) \
+                else {}
+        return found
 
     # -- lifetime ----------------------------------------------------------------------
 

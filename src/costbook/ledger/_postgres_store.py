@@ -77,7 +77,14 @@ from ._sql import (
     still_held,
     where_sql,
 )
-from ._store import EntryFilter, Hold, RefusedEntry, ReportRow, ReserveOutcome
+from ._store import (
+    EntryFilter,
+    Hold,
+    RefusedEntry,
+    ReportRow,
+    ReserveOutcome,
+    check_setting_key,
+)
 
 log = logging.getLogger("costbook.ledger")
 
@@ -743,6 +750,38 @@ class PostgresStore:
                            (reservation_id,))
 
         self._transaction(work, holds=True)
+
+    # -- settings --------------------------------------------------------------------
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened for reading alone."""
+        return self._read_only
+
+    def settings(self, prefix: str) -> dict[str, str]:
+        rows = self._query(
+            f"SELECT key, value FROM {SCHEMA}.meta WHERE left(key, %s) = %s ORDER BY key",
+            (len(prefix), prefix),
+        )
+        return {str(key): str(value) for key, value in rows}
+
+    def put_setting(self, key: str, value: str | None) -> str | None:
+        check_setting_key(key)
+
+        def work(cursor: Any) -> str | None:
+            cursor.execute(f"SELECT value FROM {SCHEMA}.meta WHERE key = %s FOR UPDATE",
+                           (key,))
+            row = cursor.fetchone()
+            if value is None:
+                cursor.execute(f"DELETE FROM {SCHEMA}.meta WHERE key = %s", (key,))
+            else:
+                cursor.execute(
+                    f"INSERT INTO {SCHEMA}.meta (key, value) VALUES (%s, %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", (key, value),
+                )
+            return None if row is None else str(row[0])
+
+        return self._transaction(work)
 
     def close(self) -> None:
         with self._lock:

@@ -66,7 +66,14 @@ from ._sqlite_schema import (
     probe,
     validate,
 )
-from ._store import EntryFilter, Hold, RefusedEntry, ReportRow, ReserveOutcome
+from ._store import (
+    EntryFilter,
+    Hold,
+    RefusedEntry,
+    ReportRow,
+    ReserveOutcome,
+    check_setting_key,
+)
 
 T = TypeVar("T")
 
@@ -642,6 +649,35 @@ class SQLiteStore:
         self._write(lambda c: c.execute(
             "DELETE FROM reservations WHERE id = ?", (reservation_id,)
         ))
+
+    # -- settings --------------------------------------------------------------------
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the store was opened for reading alone."""
+        return self._read_only
+
+    def settings(self, prefix: str) -> dict[str, str]:
+        rows = self._read(lambda c: c.execute(
+            "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? ORDER BY key",
+            (len(prefix), prefix),
+        ).fetchall())
+        return {str(key): str(value) for key, value in rows}
+
+    def put_setting(self, key: str, value: str | None) -> str | None:
+        check_setting_key(key)
+
+        def work(connection: sqlite3.Connection) -> str | None:
+            row = connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            if value is None:
+                connection.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                connection.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
+                )
+            return None if row is None else str(row[0])
+
+        return self._write(work)
 
     def close(self) -> None:
         with self._lock:

@@ -29,6 +29,21 @@ GROUP_COLUMNS: tuple[str, ...] = ("model", "provider", "day", "month", "status")
 
 TAG_PREFIX = "tag:"
 
+SETTING_PREFIXES: tuple[str, ...] = ("budget:", "reconciliation:")
+"""The keys a ledger keeps settings under, beside its own (schema version, ...): a named
+budget (``budget:NAME``) and the latest reconciliation with a provider
+(``reconciliation:PROVIDER``); each value is JSON text."""
+
+
+def check_setting_key(key: str) -> str:
+    """``key`` when it names a setting (it starts with one of :data:`SETTING_PREFIXES`);
+    the ledger's own keys are never written as settings."""
+    if not isinstance(key, str) or not key.startswith(SETTING_PREFIXES) \
+            or key in SETTING_PREFIXES:
+        raise ValueError(f"a setting's key starts with {' or '.join(SETTING_PREFIXES)} and "
+                         f"names something after it, got {key!r}")
+    return key
+
 
 @dataclass(frozen=True, slots=True)
 class EntryFilter:
@@ -211,6 +226,16 @@ class LedgerStore(Protocol):
 
     def release(self, reservation_id: int) -> None:
         """Remove a reservation; removing one that is gone already does nothing."""
+        ...
+
+    def settings(self, prefix: str) -> dict[str, str]:
+        """The settings whose key starts with ``prefix`` (one of :data:`SETTING_PREFIXES`),
+        by key: JSON texts kept in the ledger's ``meta`` table."""
+        ...
+
+    def put_setting(self, key: str, value: str | None) -> str | None:
+        """Keep ``value`` under ``key`` (see :func:`check_setting_key`), or remove it when
+        ``value`` is None, in one transaction; the value it replaced (None when none)."""
         ...
 
     def close(self) -> None:
