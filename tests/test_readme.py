@@ -5,7 +5,8 @@ is what it prints. When that block is a transcript (its first line is ``$ python
 the snippet's first line being ``# NAME.py``), the snippet is saved as NAME.py and every
 ``$ `` line of the transcript runs in the same folder, each followed by what it prints
 (stdout and stderr). A ```console block is such a transcript on its own. ``costbook`` and
-``python`` on those lines are this Python's.
+``python`` on those lines are this Python's. A ``$ cat FILE`` line shows a file the next
+lines use: when the folder has no such file, it is written with what the page shows.
 
 Marks, on the lines right above a block's fence:
 
@@ -201,9 +202,17 @@ def test_example_prints_what_the_page_shows(example: Example, tmp_path: Path) ->
             assert done.returncode == 0, done.stderr
             _check(example.where, part.expected, done.stdout, example.varies)
         if part.transcript is not None:
+            status = 0
             for command, expected in _steps(part.transcript):
-                done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env,
+                shown = re.fullmatch(r"cat ([\w.-]+)", command)
+                if shown and not (tmp_path / shown[1]).exists():
+                    # a file the page shows and the next lines use
+                    (tmp_path / shown[1]).write_text(expected, encoding="utf-8")
+                # `$?` is the status of the line before, as in one shell
+                done = subprocess.run(["bash", "-c", f"(exit {status}); {command}"],
+                                      cwd=tmp_path, env=env,
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                       text=True, timeout=120)
+                status = done.returncode
                 _check(f"{example.where}: $ {command}", expected, done.stdout,
                        example.varies)
