@@ -216,3 +216,26 @@ def test_example_prints_what_the_page_shows(example: Example, tmp_path: Path) ->
                 status = done.returncode
                 _check(f"{example.where}: $ {command}", expected, done.stdout,
                        example.varies)
+
+
+def test_the_readme_is_a_front_door():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 300
+    blocks = list(FENCE.finditer(text))
+    # the two set-up commands first
+    assert [b["body"] for b in blocks[:2]] == [
+        "python3 -m venv .venv && .venv/bin/pip install . && .venv/bin/costbook estimate "
+        "openai/gpt-4o-mini --provider requesty --input 100k --output 10k\n",
+        "python3 -m venv .venv && .venv/bin/pip install '.[test]' && .venv/bin/pytest\n",
+    ]
+    # then a quickstart of under 20 lines, in the first screens: track, call, report
+    quickstart = blocks[2]
+    assert quickstart["lang"] == "python"
+    assert text.count("\n", 0, quickstart.end()) < 60
+    assert len(quickstart["body"].splitlines()) < 20
+    assert "costbook.track(" in quickstart["body"]
+    assert "\n$ costbook report" in blocks[3]["body"]
+    # and a link to every guide
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        if page.name not in ("index.md",):
+            assert f"(docs/{page.name})" in text, f"the README does not link {page.name}"
