@@ -19,6 +19,14 @@ _SCALE = {"": 1, "k": 1_000, "m": 1_000_000, "b": 1_000_000_000}
 MAX_COUNT = 2**63 - 1  # the largest count a ledger stores
 
 
+class BadInput(ValueError):
+    """Bad input to a command, with the ``kind`` that ``--json`` errors report."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 def count(text: str) -> int:
     """A token count typed by a person: ``100000``, ``100_000``, ``100k``, ``1.5M``."""
     match = _COUNT.match(text)

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..ledger._entry import STATUSES
-from ._common import amount, day, print_json, table
+from ._common import BadInput, amount, day, print_json, table
 
 if TYPE_CHECKING:
     from ..ledger._ledger import Ledger
@@ -133,7 +133,31 @@ def _tag(text: str) -> tuple[str, str]:
 def _open(args: argparse.Namespace) -> Ledger:
     from ..ledger._ledger import Ledger
 
+    _missing_ledger(args.ledger)
     return Ledger(args.ledger, create=False, read_only=True)  # these commands only read
+
+
+def _missing_ledger(named: str | None) -> None:
+    """Refuse a ledger file that is not there, saying where it looked and why there, and how
+    to point elsewhere."""
+    import os
+
+    from ..ledger._paths import LEDGER_ENV, default_ledger_path
+
+    if named is not None:
+        location, why = named, "given by --ledger"
+    elif os.environ.get(LEDGER_ENV, "").strip():
+        location, why = os.environ[LEDGER_ENV].strip(), f"named by ${LEDGER_ENV}"
+    else:
+        location, why = str(default_ledger_path()), "the default"
+    if "://" in location or os.path.exists(os.path.expanduser(location)):
+        return
+    raise BadInput(
+        "no_ledger",
+        f"no ledger at {location} ({why}): nothing was recorded there; point to a ledger "
+        f"with --ledger PATH or the {LEDGER_ENV} environment variable (a file or a "
+        "postgresql:// URL)"
+    )
 
 
 def _filters(args: argparse.Namespace) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from ._common import day, print_json, table
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("pin", help="write the rates in force for models to a pin file")
-    p.add_argument("models", nargs="+", metavar="MODEL")
+    p.add_argument("models", nargs="+", metavar="MODEL",
+                   help="model refs to pin: gpt-4o-mini, requesty:openai/gpt-4o-mini")
     p.add_argument("--provider", help="who bills the calls (default: each model's maker)")
     p.add_argument("--at", type=day, help="rates in force on this date (default: today)")
     p.add_argument("--output", "-o", metavar="FILE",
@@ -25,7 +26,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--at", type=day, help="compare the rates in force on this date")
     p.add_argument("--fail-on", choices=["increase", "any"],
                    help="exit 1 on any rate increase (or new charge), or on any difference")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="print the differences as JSON; rates in USD per million tokens, "
+                   "as exact strings")
     p.set_defaults(run=run_diff)
 
 

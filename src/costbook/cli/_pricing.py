@@ -16,7 +16,7 @@ from ..pricing._cost import Cost
 from ..pricing._model import Model
 from ..pricing._stale import StaleReport
 from ..pricing._usage import Usage
-from ._common import count, day, print_json, printable, table
+from ._common import BadInput, count, day, print_json, printable, table
 
 _PARTS = [
     ("input", "input_tokens"),
@@ -51,8 +51,10 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("models", help="known models with their rates")
     p.add_argument("--provider", help="only this provider's models")
-    p.add_argument("--at", type=day, help="rates in force on this date (default: today)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--at", type=day,
+                   help="rates in force on this UTC day, YYYY-MM-DD (default: today)")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON; rates in USD per million tokens, as exact strings")
     p.set_defaults(run=run_models)
 
     p = subparsers.add_parser("compare", help="one model at every provider, cheapest first")
@@ -64,7 +66,8 @@ def register(subparsers: Any) -> None:
     _add_service_tier(p)
     p.add_argument("--include-retired", action="store_true",
                    help="also list providers that have retired the model (left out by default)")
-    p.add_argument("--json", action="store_true", help="print JSON; amounts as exact strings")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON; totals in USD as exact strings")
     p.set_defaults(run=run_compare)
 
     p = subparsers.add_parser("check", help="validate tables and verify documented examples")
@@ -74,7 +77,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--stale", metavar="DAYS", type=_days,
                    help="also fail when a model's prices were last checked more than DAYS "
                    "days ago (listed per provider)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true",
+                   help="print the problems, counts and stale models as JSON")
     p.set_defaults(run=run_check)
 
     p = subparsers.add_parser("schema", help="print the JSON Schema of a pricing table")
@@ -352,8 +356,14 @@ def _nothing_in_force(at: Any, what: str) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    import os
+
     from ..pricing._check import check_tables
 
+    for path in args.paths or ():
+        if not os.path.exists(path):
+            raise BadInput("file", f"{path}: no such pricing table file or folder; give "
+                           "a .yaml table or a folder of them")
     report = check_tables(args.paths or None)
     if args.pins:
         from ..pricing._pins import check_pins
