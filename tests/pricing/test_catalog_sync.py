@@ -121,6 +121,7 @@ def test_the_sync_writes_a_manifest_and_compiled_tables_costbook_check_accepts(s
     table = read_table(generation / "openai.json")
     entry = table.models[0]
     assert (entry.id, entry.checked) == ("gpt-9-mini", DAY)
+    assert entry.source == f"litellm 2026-12-06, synced from {report.url}"  # its provenance
     assert entry.prices[0].input == Decimal("0.11")
     assert sorted(entry.service_tiers) == ["batch", "priority"]
     assert source_label(str(generation / "openai.json")) == "litellm (synced)"

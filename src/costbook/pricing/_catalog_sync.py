@@ -291,7 +291,10 @@ def _write(found: CatalogSource, chosen: Mapping[str, ConvertedTable],
             part = SyncReport(provider=provider, source=report.url, checked=day,
                               output=generation / f"{provider}.json")
             name = table.name if table is not None else old.get("name") or provider
-            data = _merged_table(provider, table, old, part, day, tables, last_sync)
+            provenance = (f"{report.source} {report.version or day.isoformat()}, synced from "
+                          f"{report.url}")
+            data = _merged_table(provider, table, old, part, day, tables, last_sync,
+                                 provenance)
             report.retired += sum(1 for e in data["models"] if e.get("deprecated") is not None)
             item = old_items.get(provider)
             # a host the tables did not know: refs that name no provider go to makers first
@@ -351,14 +354,14 @@ def _old_table(folder: Path | None, item: Mapping[str, Any] | None) -> dict[str,
 
 def _merged_table(provider: str, table: ConvertedTable | None, old: Mapping[str, Any],
                   part: SyncReport, day: date, tables: Any,
-                  last_sync: date | None) -> dict[str, Any]:
+                  last_sync: date | None, provenance: str) -> dict[str, Any]:
     previous = {str(e["id"]).lower(): e for e in old.get("models") or ()}
     entries: dict[str, dict[str, Any]] = {}
     in_use = _in_use(provider, tables)
     for model_id, fields in sorted((table.entries if table else {}).items()):
         key = model_id.lower()
         merged, change, new = _merged_entry(model_id, previous.get(key), fields, day)
-        entries[key] = {"id": model_id, **merged}
+        entries[key] = {"id": model_id, **merged, "source": provenance}
         if change is None:
             part.unchanged += 1
         elif new:
