@@ -59,7 +59,8 @@ def _name(action: argparse.Action) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.replace("|", "\\|").split())
+    """Help text as a table cell: ``%%`` as argparse prints it, ``|`` escaped."""
+    return " ".join(text.replace("%%", "%").replace("|", "\\|").split())
 
 
 def _section(parser: argparse.ArgumentParser, path: list[str], help_text: str,
