@@ -407,3 +407,20 @@ def test_a_field_of_the_wrong_shape_skips_the_model_or_refuses_the_file(name):
         assert all("\n" not in reason for reason in converted.skipped())
         outcomes["converted"] += 1
     assert outcomes["converted"] > 50
+
+
+def test_check_leaves_out_a_rate_the_catalog_does_not_state(tables, tmp_path):
+    # the bundled claude-haiku-4-5 has a per-search fee; LiteLLM's map lists none for it
+    from costbook import catalog
+
+    assert catalog().resolve("claude-haiku-4-5").rates_at(DAY).per_web_search is not None
+    data = tmp_path / "model_prices_and_context_window.json"
+    data.write_text(json.dumps({"claude-haiku-4-5": {
+        "litellm_provider": "anthropic", "mode": "chat", "input_cost_per_token": 1e-06,
+        "output_cost_per_token": 5e-06, "cache_read_input_token_cost": 1e-07,
+        "cache_creation_input_token_cost": 1.25e-06,
+        "cache_creation_input_token_cost_above_1hr": 2e-06}}))
+    report = sync_catalog("litellm", from_file=data, check=True, today=DAY)
+    assert report.ok
+    assert [(p.provider, p.changed, p.unchanged) for p in report.providers] == [
+        ("anthropic", [], 1)]

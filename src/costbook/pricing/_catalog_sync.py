@@ -243,7 +243,10 @@ def _compare(chosen: Mapping[str, ConvertedTable], report: CatalogSyncReport, da
             except (CostbookError, PricingError):
                 part.added.append(ModelChange(model_id, {}, theirs))
                 continue
-            change = ModelChange(model_id, ours, theirs)
+            # a rate the catalog does not state (a per-search fee it leaves out) is not a
+            # difference: the check compares what the catalog says
+            change = ModelChange(model_id, {k: v for k, v in ours.items() if k in theirs},
+                                 theirs)
             if change.differing:
                 part.changed.append(change)
             else:
