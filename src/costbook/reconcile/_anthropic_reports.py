@@ -21,6 +21,7 @@ from ._reports import (
     day_of_text,
     day_start,
     pages,
+    results,
     text,
 )
 
@@ -50,22 +51,15 @@ def read_anthropic(base_url: str, key: str, key_name: str, since: date, until: d
         _usage_row(row, bucket, usage_url)
         for bucket in pages(fetch(usage_url, ["model", "workspace_id", "service_tier",
                                               "context_window"], 31), usage_url)
-        for row in _results(bucket, usage_url)
+        for row in results(bucket, usage_url)
     ]
     cost_url = f"{base}/v1/organizations/cost_report"
     costs = [
         _cost_row(row, bucket, cost_url)
         for bucket in pages(fetch(cost_url, ["workspace_id", "description"], 31), cost_url)
-        for row in _results(bucket, cost_url)
+        for row in results(bucket, cost_url)
     ]
     return ProviderReport("anthropic", tuple(usage), tuple(costs))
-
-
-def _results(bucket: Mapping[str, Any], where: str) -> list[Mapping[str, Any]]:
-    results = bucket.get("results")
-    if not isinstance(results, list) or not all(isinstance(r, Mapping) for r in results):
-        raise ReportError(f"{where}: a bucket has no 'results' list of objects")
-    return results
 
 
 def _usage_row(row: Mapping[str, Any], bucket: Mapping[str, Any], where: str) -> ReportedUsage:

@@ -19,6 +19,7 @@ from ._reports import (
     day_of_unix,
     day_start,
     pages,
+    results,
     text,
 )
 
@@ -50,23 +51,16 @@ def read_openai(base_url: str, key: str, key_name: str, since: date, until: date
         for bucket in pages(fetch("/organization/usage/completions",
                                   ["model", "project_id", "batch", "service_tier"], 31),
                             usage_url)
-        for row in _results(bucket, usage_url)
+        for row in results(bucket, usage_url)
     ]
     costs_url = f"{base}/organization/costs"
     costs = [
         _cost_row(row, bucket, costs_url)
         for bucket in pages(fetch("/organization/costs", ["project_id", "line_item"], 180),
                             costs_url)
-        for row in _results(bucket, costs_url)
+        for row in results(bucket, costs_url)
     ]
     return ProviderReport("openai", tuple(usage), tuple(costs))
-
-
-def _results(bucket: Mapping[str, Any], where: str) -> list[Mapping[str, Any]]:
-    results = bucket.get("results")
-    if not isinstance(results, list) or not all(isinstance(r, Mapping) for r in results):
-        raise ReportError(f"{where}: a bucket has no 'results' list of objects")
-    return results
 
 
 def _usage_row(row: Mapping[str, Any], bucket: Mapping[str, Any], where: str) -> ReportedUsage:

@@ -77,6 +77,14 @@ def pages(fetch: Callable[[str | None], Any], where: str) -> Iterator[Mapping[st
     raise ReportError(f"{where}: more than {MAX_PAGES} pages; ask for a shorter window")
 
 
+def results(bucket: Mapping[str, Any], where: str) -> list[Mapping[str, Any]]:
+    """A bucket's result rows (objects), or an error naming the report."""
+    rows = bucket.get("results")
+    if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
+        raise ReportError(f"{where}: a bucket has no 'results' list of objects")
+    return rows
+
+
 def count(row: Mapping[str, Any], name: str, where: str) -> int:
     """A whole, non-negative count from a report row (null or absent is 0)."""
     value = row.get(name)
