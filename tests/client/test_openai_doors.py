@@ -96,9 +96,16 @@ def test_a_streamed_legacy_completion_asks_for_usage_and_hides_it(llm_server, le
 
 
 def test_a_legacy_stream_cut_short_is_recorded_incomplete_from_its_text(llm_server, ledger):
+    try:  # whichever exception the installed SDK raises for a cut stream
+        list(llm_server.client().completions.create(
+            model=INSTRUCT, prompt="Say hello", stream=True, extra_headers=scenario("cut")))
+    except Exception as exc:
+        raised = type(exc)
+    else:
+        raise AssertionError("the local server did not cut the stream")
     stream = tracked(llm_server, ledger).completions.create(
         model=INSTRUCT, prompt="Say hello", stream=True, extra_headers=scenario("cut"))
-    with pytest.raises(openai.APIError):
+    with pytest.raises(raised):
         list(stream)
     [entry] = ledger.entries()
     assert entry.status == "incomplete"
@@ -121,8 +128,11 @@ def test_beta_chat_completions_and_responses_are_tracked(llm_server, ledger):
     client = tracked(llm_server, ledger)
     client.beta.chat.completions.create(model="gpt-4o-mini",
                                         messages=[{"role": "user", "content": "Hi"}])
-    client.beta.responses.create(model="gpt-4o-mini", input="Hi")
-    assert [(e.status, e.model) for e in ledger.entries()] == [("ok", "gpt-4o-mini")] * 2
+    doors = 1
+    if hasattr(client.beta, "responses"):  # not in every openai release
+        client.beta.responses.create(model="gpt-4o-mini", input="Hi")
+        doors += 1
+    assert [(e.status, e.model) for e in ledger.entries()] == [("ok", "gpt-4o-mini")] * doors
 
 
 def test_copies_of_a_tracked_client_track_the_new_doors(llm_server, ledger):

@@ -80,6 +80,8 @@ def test_every_sending_method_is_tracked_or_left_alone_with_a_reason(sdk):
     assert silent == [], (
         f"the installed {sdk} SDK has methods that send a request which costbook neither "
         f"tracks nor lists as left alone (with why) in {PAGE.name}: {silent}")
+    if not _newest_major(sdk):
+        return  # an older release (CI's oldest run) may lack methods the page lists
     # what is listed exists, so the tables follow the SDK
     gone = [path for path in TRACKED[sdk] if path not in methods]
     assert gone == [], f"{PAGE.name} lists {sdk} methods the SDK no longer has: {gone}"
@@ -87,6 +89,14 @@ def test_every_sending_method_is_tracked_or_left_alone_with_a_reason(sdk):
               if not any(fnmatchcase(path, pattern) for path in methods)]
     assert unused == [], f"{PAGE.name} leaves alone {sdk} methods that match nothing: {unused}"
     assert all(len(why) > 10 for why in LEFT_ALONE[sdk].values())
+
+
+def _newest_major(sdk: str) -> bool:
+    """Whether the installed SDK is of the newest major version costbook is tested with
+    (the page lists that version's methods)."""
+    from costbook.client._sdk_support import TESTED, sdk_version
+
+    return sdk_version(sdk).split(".")[0] == str(TESTED[sdk][2])
 
 
 def _resource(client: Any, path: str) -> tuple[Any, str]:
@@ -112,7 +122,11 @@ def test_what_the_page_calls_tracked_is_wrapped_on_a_tracked_client(make, tmp_pa
     with Ledger(tmp_path / "l.sqlite") as ledger:
         tracked = track(plain, ledger=ledger, provider=sdk)
     for path, how in TRACKED[sdk].items():
-        resource, method = _resource(tracked, path)
+        try:
+            resource, method = _resource(tracked, path)
+        except AttributeError:
+            assert not _newest_major(sdk), f"{sdk} has no {path}"
+            continue  # not in this older release of the SDK
         wrapped = "create" if how.startswith("through `create`") else method
         assert wrapped in vars(resource), f"{sdk} {path} is listed as tracked but is not"
         # the untracked client is left as it was
