@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..ledger._tags import check_tags
 from ..pricing._catalog import catalog
+from ..records._tags import check_tags
 
 if TYPE_CHECKING:
-    from ..ledger._budget import Budget
+    from ..budgets._budget import Budget
     from ..ledger._ledger import Ledger
     from ._tracking import _Settings
 

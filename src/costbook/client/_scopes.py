@@ -14,8 +14,8 @@ from .._errors import BudgetExceeded, CostLimitExceeded
 from ..pricing._money import usd
 
 if TYPE_CHECKING:
-    from ..ledger._entry import Entry
     from ..ledger._ledger import Ledger
+    from ..records._entry import Entry
 
 F = TypeVar("F", bound=Callable[..., Any])
 

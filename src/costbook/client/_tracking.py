@@ -18,11 +18,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._errors import BudgetExceeded, CostbookError, UnknownModelError
-from ..ledger._tags import SECRET, check_tags, current_tags
 from ..pricing._catalog import catalog
 from ..pricing._cost import Cost
 from ..pricing._providers import provider_for_client
 from ..pricing._usage import Usage
+from ..records._tags import SECRET, check_tags, current_tags
 from ._record import answer_cost, warn_unpriced
 from ._refusals import (
     budget_label,
@@ -37,10 +37,10 @@ from ._scopes import active_scopes, ledger_for_call
 from ._sdk_support import check_sdk_surface
 
 if TYPE_CHECKING:
-    from ..ledger._budget import Budget, Reservation
-    from ..ledger._entry import Entry
+    from ..budgets._budget import Budget, Reservation
     from ..ledger._ledger import Ledger
     from ..pricing._model import Model
+    from ..records._entry import Entry
     from ..tokens._estimate import Estimate
 
 ClientT = TypeVar("ClientT")

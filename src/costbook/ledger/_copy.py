@@ -8,13 +8,12 @@ left where it is (it would be copied with stand-ins): both are named.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._errors import LedgerError
-from ._entry import Entry, format_time
-from ._store import SETTING_PREFIXES, EntryFilter
+from ..records._entry import Entry
+from ..records._store import SETTING_PREFIXES, EntryFilter
 
 if TYPE_CHECKING:
     from ._ledger import Ledger
@@ -98,17 +97,3 @@ def _copy_settings(source: Ledger, target: Ledger) -> int:
                 copied += 1
     return copied
 
-
-def refuse_different(location: str, entries: Sequence[Entry],
-                     present: Mapping[int, Entry]) -> None:
-    """Raise when an entry's id holds another entry in the ledger at ``location``."""
-    for entry in entries:
-        stored = present.get(entry.id)
-        if stored is not None and stored != entry:
-            raise LedgerError(
-                f"ledger {location} has another entry under id {entry.id} (stored "
-                f"{stored.provider}:{stored.model} at {format_time(stored.time)}, copied "
-                f"{entry.provider}:{entry.model} at {format_time(entry.time)}); entries are "
-                "copied keeping their ids: copy into a new ledger, or one copied from the "
-                "same source"
-            )

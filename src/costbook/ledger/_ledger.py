@@ -17,11 +17,9 @@ from .._errors import LedgerError
 from ..pricing._cost import Cost
 from ..pricing._money import MIN_EXPONENT, money_text
 from ..pricing._usage import MAX_COUNT, count_text
-from ._entry import EXACT, STATUSES, Entry, entry_time, exact_sum, utc
-from ._export import EXPORT_FORMATS, write_csv, write_jsonl
-from ._listeners import recorded
-from ._spool import Spool
-from ._store import (
+from ..records._entry import EXACT, STATUSES, Entry, entry_time, exact_sum, utc
+from ..records._listeners import recorded
+from ..records._store import (
     GROUP_COLUMNS,
     TAG_PREFIX,
     EntryFilter,
@@ -29,8 +27,10 @@ from ._store import (
     RefusedEntry,
     ReportRow,
 )
-from ._tags import SECRET, check_tags
-from ._text import storable, storable_or_none, storable_tags, stored_form
+from ..records._tags import SECRET, check_tags
+from ..records._text import storable, storable_or_none, storable_tags, stored_form
+from ._export import EXPORT_FORMATS, write_csv, write_jsonl
+from ._spool import Spool
 
 if TYPE_CHECKING:
     from ._copy import CopyResult
@@ -81,13 +81,13 @@ class Ledger:
         create: bool = True,
         read_only: bool = False,
     ) -> None:
+        from ..stores._postgres_store import is_postgres_url
         from ._paths import LEDGER_ENV
-        from ._postgres_store import is_postgres_url
 
         if path is None and is_postgres_url(os.environ.get(LEDGER_ENV, "")):
             path = os.environ[LEDGER_ENV].strip()
         if is_postgres_url(path):
-            from ._postgres_store import PostgresStore
+            from ..stores._postgres_store import PostgresStore
 
             assert isinstance(path, str)
             self._store: LedgerStore = PostgresStore(
@@ -95,7 +95,7 @@ class Ledger:
             )
             self._spool = Spool.beside(self._store.location)
             return
-        from ._sqlite_store import SQLiteStore
+        from ..stores._sqlite_store import SQLiteStore
 
         if path is None:
             from ._paths import default_ledger_path
@@ -112,7 +112,7 @@ class Ledger:
     @classmethod
     def from_store(cls, store: LedgerStore) -> Ledger:
         """A ledger over another storage backend (anything with the
-        :class:`~costbook.ledger._store.LedgerStore` methods)."""
+        :class:`~costbook.records._store.LedgerStore` methods)."""
         ledger = cls.__new__(cls)
         ledger._store = store
         ledger._spool = Spool.beside(store.location)

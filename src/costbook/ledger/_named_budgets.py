@@ -16,8 +16,8 @@ from typing import Any
 
 from .._errors import CostbookError, LedgerError
 from ..pricing._money import money_text
-from ._store import LedgerStore
-from ._tags import check_tags
+from ..records._store import LedgerStore
+from ..records._tags import check_tags
 
 PREFIX = "budget:"
 WINDOWS: tuple[str, ...] = ("total", "day", "month")
