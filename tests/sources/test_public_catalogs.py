@@ -13,10 +13,10 @@ import pytest
 
 from catalog_payloads import REFERENCE
 from costbook.pricing._tables import validate_table
+from costbook.sources._converted import Converted
 from costbook.sources._genai_prices import convert as genai_prices
 from costbook.sources._litellm_prices import convert as litellm
 from costbook.sources._models_dev import convert as models_dev
-from costbook.sources._public_sources import Converted
 
 DAY = date(2026, 12, 6)
 

@@ -15,9 +15,9 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from .._errors import BudgetExceeded
-from ..ledger._ledger import Ledger, amount_of, cost_amount, make_entry
+from ..ledger._ledger import Ledger, cost_amount, make_entry
 from ..pricing._cost import Cost
-from ..pricing._money import money_text, usd
+from ..pricing._money import amount_of, money_text, usd
 from ..records._entry import EXACT, Entry, format_time
 from ..records._listeners import recorded as notify
 from ..records._store import EntryFilter

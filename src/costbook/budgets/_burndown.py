@@ -6,17 +6,33 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..pricing._money import money_text
 from ..records._entry import EXACT, ROW_COLUMNS, format_time, readable_amount
-from ..records._store import EntryFilter
-
-if TYPE_CHECKING:
-    from ._budget import Budget
+from ..records._store import EntryFilter, LedgerStore
 
 _TIME = ROW_COLUMNS.index("time")
 _COST = ROW_COLUMNS.index("cost")
+
+
+class _Stored(Protocol):
+    @property
+    def store(self) -> LedgerStore: ...
+
+
+class Budgeted(Protocol):
+    """What a burn-down reads of a budget (:class:`~costbook.budgets._budget.Budget`)."""
+
+    @property
+    def limit(self) -> Decimal: ...
+    @property
+    def window(self) -> str: ...
+    @property
+    def tags(self) -> Mapping[str, str]: ...
+    @property
+    def ledger(self) -> _Stored: ...
+    def window_start(self, now: datetime | None = None) -> datetime | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +83,7 @@ class BurnDown:
         }
 
 
-def burn_down(budget: Budget, now: datetime | None = None) -> BurnDown:
+def burn_down(budget: Budgeted, now: datetime | None = None) -> BurnDown:
     """The burn-down of ``budget`` as of ``now`` (default: the current time)."""
     moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     start = budget.window_start(moment)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._errors import BudgetExceeded, UnknownModelError
+from ..client._call import _Call, _Settings
 from ..client._record import record_response
 from ..client._scopes import active_scopes, ledger_for_call
-from ..client._tracking import _Call, _Settings
 from ..pricing._catalog import catalog
 from ..records._tags import check_tags, current_tags
 

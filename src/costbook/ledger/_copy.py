@@ -10,13 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..records._entry import Entry
-from ..records._store import SETTING_PREFIXES, EntryFilter
+from ..records._store import SETTING_PREFIXES, EntryFilter, LedgerStore
 
-if TYPE_CHECKING:
-    from ._ledger import Ledger
+
+class Stored(Protocol):
+    """What a copy reads of a ledger (:class:`~costbook.ledger._ledger.Ledger`)."""
+
+    @property
+    def location(self) -> str: ...
+    @property
+    def store(self) -> LedgerStore: ...
 
 BATCH = 1000
 
@@ -50,7 +56,7 @@ class CopyResult:
 
 
 def copy_entries(
-    source: Ledger, target: Ledger, *, progress: Callable[[int, int], None] | None = None
+    source: Stored, target: Stored, *, progress: Callable[[int, int], None] | None = None
 ) -> CopyResult:
     """Copy every entry of ``source`` into ``target`` in batches, each one transaction;
     ``progress(done, total)`` after each."""
@@ -85,7 +91,7 @@ def copy_entries(
                       tuple(unreadable), _copy_settings(source, target))
 
 
-def _copy_settings(source: Ledger, target: Ledger) -> int:
+def _copy_settings(source: Stored, target: Stored) -> int:
     """Copy the source's settings (named budgets, kept reconciliations) that the target
     lacks; one the target has already is left as it is there."""
     copied = 0

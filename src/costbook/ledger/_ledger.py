@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
 from .._errors import LedgerError
 from ..pricing._cost import Cost
-from ..pricing._money import MIN_EXPONENT, money_text
+from ..pricing._money import amount_of, money_text
 from ..pricing._usage import MAX_COUNT, count_text
 from ..records._entry import EXACT, STATUSES, Entry, entry_time, exact_sum, utc
 from ..records._listeners import recorded
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 # Strings shaped like provider API keys or auth headers; a ledger never stores them.
 
 _MAX_PERCENT = Decimal(1_000_000)
-_MAX_DIGITS = 100
 
 
 class Ledger:
@@ -598,44 +597,6 @@ def make_entry(
         currency=storable(cost.currency, "currency"),
         asked_model=storable_or_none(asked_model, "asked_model"),
     )
-
-
-def amount_of(value: object, name: str) -> Decimal:
-    """An exact amount of money from a Decimal, an int or a decimal string; never a float."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an amount of money, got {value!r}")
-    if isinstance(value, float):
-        raise TypeError(
-            f"{name} must be an exact amount (a Decimal, an int or a decimal string), not "
-            f"{type(value).__name__} {value!r}: write Decimal({str(value)!r})"
-        )
-    if isinstance(value, Decimal):
-        amount = value
-    elif isinstance(value, int):
-        amount = Decimal(value)
-    elif isinstance(value, str):
-        from ..pricing._money import parse_amount
-
-        try:
-            amount = parse_amount(value)
-        except ValueError as exc:
-            raise ValueError(f"{name}: {exc}") from None
-    else:
-        raise TypeError(
-            f"{name} must be an amount (a Decimal, an int or a decimal string), "
-            f"got {type(value).__name__}"
-        )
-    if not amount.is_finite():
-        raise ValueError(f"{name} must be a finite amount, got {amount}")
-    if not amount:
-        return Decimal(0)  # 0E-2000 is 0: its exponent would make exact sums needlessly long
-    if not (amount.adjusted() <= _MAX_DIGITS and amount.as_tuple().exponent
-            >= MIN_EXPONENT):  # type: ignore[operator]
-        raise ValueError(
-            f"{name} must be an amount under 1E+{_MAX_DIGITS} with at most {-MIN_EXPONENT} "
-            f"decimal places, got {amount}"
-        )
-    return amount
 
 
 def cost_amount(value: object, name: str) -> Decimal:

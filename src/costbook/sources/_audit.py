@@ -17,8 +17,9 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from .._errors import CostbookError
+from ._converted import ConvertedTable, flat_rates, set_at
 from ._fetch import Progress
-from ._public_sources import CATALOG_IDS, ConvertedTable, catalog_source, flat_rates, set_at
+from ._public_sources import CATALOG_IDS, catalog_source
 
 Verdict = Literal["agree", "stale", "disputed"]
 VERDICTS: tuple[Verdict, ...] = ("stale", "disputed", "agree")

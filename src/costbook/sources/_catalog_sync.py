@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import CostbookError, PricingError
+from ._converted import Converted, ConvertedTable, flat_rates, set_at
 from ._fetch import (
     ATTEMPTS,
     DEADLINE,
@@ -28,14 +29,7 @@ from ._fetch import (
     fetch,
     parse_json,
 )
-from ._public_sources import (
-    CatalogSource,
-    Converted,
-    ConvertedTable,
-    catalog_source,
-    flat_rates,
-    set_at,
-)
+from ._public_sources import CatalogSource, catalog_source
 from ._sync import ModelChange, SyncReport, _write_atomically
 
 FORMAT = 1
@@ -274,7 +268,7 @@ def _write(found: CatalogSource, chosen: Mapping[str, ConvertedTable],
     old_folder: Path | None = None
     last_sync = None
     if previous is not None:
-        from ._public_sources import day as as_date
+        from ._converted import day as as_date
 
         last_sync = as_date(previous.get("checked"))
         old_folder = folder / previous["folder"]

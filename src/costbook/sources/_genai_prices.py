@@ -15,8 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ._fetch import SyncError
-from ._public_sources import (
+from ._converted import (
     SHAPE_ERRORS,
     Converted,
     all_zero,
@@ -30,6 +29,7 @@ from ._public_sources import (
     rate,
     skip_reason,
 )
+from ._fetch import SyncError
 
 # genai-prices' rate -> (costbook's rate, conversion)
 RATES = {

@@ -15,8 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ._fetch import SyncError
-from ._public_sources import (
+from ._converted import (
     SHAPE_ERRORS,
     Converted,
     all_zero,
@@ -28,6 +27,7 @@ from ._public_sources import (
     skip_reason,
     token,
 )
+from ._fetch import SyncError
 from ._sync import _plain
 
 # LiteLLM's rate -> (costbook's rate, per token)

@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from ._fetch import SyncError
-from ._public_sources import (
+from ._converted import (
     SHAPE_ERRORS,
     Converted,
     all_zero,
@@ -26,6 +25,7 @@ from ._public_sources import (
     rate,
     skip_reason,
 )
+from ._fetch import SyncError
 
 RATES = {
     "input": "input", "output": "output", "cache_read": "cache_read",

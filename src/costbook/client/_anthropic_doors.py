@@ -1,8 +1,8 @@
-"""The anthropic SDK's billed doors besides ``messages.create`` and ``messages.stream``:
-``beta.messages.create`` (plain or ``stream=True``), ``beta.messages.stream`` and
-``beta.messages.parse`` (the namespace of long context, files, code execution, context
-management, and what the SDK's tool runner and agent frameworks send through), and
-``messages.parse``.
+"""The anthropic SDK's billed doors, installed on a tracked client: ``messages.create`` and
+``messages.stream`` (:mod:`._anthropic`), and besides them ``beta.messages.create`` (plain
+or ``stream=True``), ``beta.messages.stream`` and ``beta.messages.parse`` (the namespace of
+long context, files, code execution, context management, and what the SDK's tool runner
+and agent frameworks send through), and ``messages.parse``.
 
 They are tracked exactly as ``messages`` calls are (:mod:`._anthropic`). The ``betas``
 argument of a ``beta.messages`` call is read as the ``anthropic-beta`` header it becomes,
@@ -11,20 +11,43 @@ either way (a header given in ``extra_headers`` wins over ``betas``, as in the S
 ``messages.count_tokens`` and ``beta.messages.count_tokens`` are free and not recorded.
 
 The ``with_raw_response`` and ``with_streaming_response`` doors of every Messages call give
-the SDK's own response, recorded when it is read (:func:`track_raw_message`).
+the SDK's own response, recorded when it is read (:func:`._anthropic.track_raw_message`).
 """
 
 from __future__ import annotations
 
 import functools
-import inspect
-from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from ._anthropic import MessagesWatch, _wrap_create, _wrap_stream
-from ._tracking import AsyncTrackedStream, TrackedStream, _Call, _raw_mode, _Settings
+from ._anthropic import _ASYNC, _kinds, _wrap_create, _wrap_stream
+from ._call import _TRACKED, _Settings
+from ._request_headers import client_betas
 
 BETA_HEADER = "anthropic-beta"
+
+
+def install_anthropic(client: Any, settings: _Settings) -> Any:
+    """Track the ``messages`` calls of ``client`` (a copy the caller made) and its copies."""
+    import anthropic
+
+    is_async = isinstance(client, _kinds(_ASYNC) or anthropic.AsyncAnthropic)
+    betas = client_betas(client)
+    if betas != settings.betas:
+        settings = replace(settings, betas=betas)
+    messages = client.messages
+    messages.create = _wrap_create(messages.create, settings, is_async)
+    messages.stream = _wrap_stream(messages.stream, settings, is_async)
+    install_anthropic_doors(client, settings, is_async)
+    copy = client.with_options
+
+    @functools.wraps(copy)
+    def tracked_copy(*args: Any, **kwargs: Any) -> Any:
+        return install_anthropic(copy(*args, **kwargs), settings)
+
+    client.with_options = client.copy = tracked_copy
+    setattr(client, _TRACKED, True)
+    return client
 
 
 def install_anthropic_doors(client: Any, settings: _Settings, is_async: bool) -> None:
@@ -43,50 +66,6 @@ def install_anthropic_doors(client: Any, settings: _Settings, is_async: bool) ->
     if hasattr(beta, "stream"):
         # the stream helper returns its context manager at once, for both clients
         beta.stream = _with_betas(_wrap_stream(beta.stream, settings, is_async), False)
-
-
-class _MessageStream(TrackedStream):
-    """A Messages stream read from a raw response, tracked."""
-
-    def __init__(self, stream: Any, call: _Call, hide: bool) -> None:
-        super().__init__(stream, call, hide, MessagesWatch(call))
-
-
-class _AsyncMessageStream(AsyncTrackedStream):
-    """The async twin of :class:`_MessageStream`."""
-
-    def __init__(self, stream: Any, call: _Call, hide: bool) -> None:
-        super().__init__(stream, call, hide, MessagesWatch(call))
-
-
-def track_raw_message(result: Any, call: _Call, kwargs: Mapping[str, Any]) -> Any:
-    """What ``with_raw_response`` / ``with_streaming_response`` of a tracked Messages call
-    gives: the SDK's response, recorded when it is read (see :mod:`._raw_responses`)."""
-    from ._raw_responses import track_raw
-
-    return track_raw(result, call, False, stream=bool(kwargs.get("stream")),
-                     mode=_raw_mode(kwargs) or "true", stream_type=_MessageStream)
-
-
-async def track_async_raw_message(result: Any, call: _Call, kwargs: Mapping[str, Any]) -> Any:
-    """The async twin of :func:`track_raw_message`. The async SDK's raw response parses
-    by awaiting: a whole answer is parsed (and cached by the response) and recorded now."""
-    from ._raw_responses import track_async_raw
-
-    mode = _raw_mode(kwargs) or "true"
-    stream = bool(kwargs.get("stream"))
-    if mode != "stream" and not stream:
-        try:
-            parsed = result.parse()
-            if inspect.isawaitable(parsed):
-                parsed = await parsed
-        except Exception:  # the caller gets the response, and the SDK's error from it
-            call.finish(None, "", complete=False)
-            return result
-        call.answered(parsed)
-        return result
-    return track_async_raw(result, call, False, stream=stream, mode=mode,
-                           stream_type=_AsyncMessageStream)
 
 
 def betas_as_header(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ import pytest
 
 import costbook
 from costbook import Budget, BudgetExceeded, Ledger, Usage, track
-from costbook.client._anthropic_beta import betas_as_header
+from costbook.client._anthropic_doors import betas_as_header
 from fake_anthropic_server import async_client, client
 from fake_headers import scenario
 
