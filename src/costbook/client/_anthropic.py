@@ -3,7 +3,7 @@ the ``messages.stream(...)`` helper of ``anthropic.Anthropic`` and ``AsyncAnthro
 
 Each call is estimated from its Messages body (:func:`~costbook.estimate_messages`), held
 against budgets and ``max_cost`` blocks, priced from the answer's usage and recorded, with
-the machinery the openai SDK's calls use (:class:`._tracking._Call`). A stream's usage comes
+the machinery the openai SDK's calls use (:class:`._call._Call`). A stream's usage comes
 from its ``message_start`` event (input, cache reads, 5-minute and 1-hour cache writes) and
 its ``message_delta`` events (cumulative output, web searches, thinking); a stream closed,
 broken or dropped before its ``message_delta`` is recorded ``incomplete``, its output

@@ -1,9 +1,10 @@
-"""The openai SDK's billed doors besides ``chat.completions`` and ``responses``:
-``embeddings.create`` (priced from its input tokens; an embedding has no output), the
-legacy ``completions.create`` (plain or ``stream=True``), and the same chat completions and
-responses reached through ``client.beta`` (``beta.chat.completions``, ``beta.responses``).
+"""The openai SDK's billed doors, installed on a tracked client: ``chat.completions`` and
+``responses`` (``create`` and ``parse``), and besides them ``embeddings.create`` (priced
+from its input tokens; an embedding has no output), the legacy ``completions.create``
+(plain or ``stream=True``), and the same chat completions and responses reached through
+``client.beta`` (``beta.chat.completions``, ``beta.responses``).
 
-Each is tracked as a chat completion is (:class:`._tracking._Call`): estimated before
+Each is tracked as a chat completion is (:class:`._call._Call`): estimated before
 sending, held against budgets and ``max_cost`` blocks, priced from the answer's usage and
 recorded, through ``with_raw_response`` and ``with_streaming_response`` too. A streamed
 legacy completion asks for the usage chunk (``stream_options.include_usage``) when the
