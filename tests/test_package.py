@@ -30,6 +30,19 @@ def test_every_public_name_resolves():
     assert set(costbook.__all__) <= set(dir(costbook))
 
 
+def test_no_folder_of_the_package_hides_a_public_name():
+    """Importing a subpackage sets it as an attribute of ``costbook``: none may share the
+    name of a public function or class (``costbook.sync`` stays the function)."""
+    import importlib
+    import pkgutil
+
+    for found in pkgutil.walk_packages(costbook.__path__, "costbook."):
+        if not found.name.endswith("__main__"):  # that one runs the command line
+            importlib.import_module(found.name)
+    for name in costbook.__all__:
+        assert not isinstance(getattr(costbook, name), type(costbook)), name
+
+
 def test_unknown_attribute():
     try:
         costbook.no_such_name  # noqa: B018

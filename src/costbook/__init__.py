@@ -26,25 +26,25 @@ TYPE_CHECKING = False  # typing is not imported at run time, to keep `import cos
 if TYPE_CHECKING:
     from typing import Any
 
+    from .budgets._budget import Budget, Reservation
     from .client._batches import BatchRecord, record_batch
     from .client._record import record_response
     from .client._response_usage import ResponseUsage, usage_from_response
     from .client._scopes import max_cost
     from .client._tracking import track
-    from .ledger._budget import Budget, Reservation
-    from .ledger._entry import Entry
     from .ledger._ledger import Ledger
     from .ledger._paths import default_ledger_path
-    from .ledger._tags import tagged
-    from .pricing._audit import AuditReport, audit
-    from .pricing._auto_sync import AutoSync, auto_sync
     from .pricing._catalog import Catalog, catalog
-    from .pricing._catalog_sync import CatalogSyncReport, sync_catalog
     from .pricing._compare import Unpriced, compare
     from .pricing._model import Model
-    from .pricing._sync import SyncError, SyncReport, sync
     from .reconcile._import import import_usage
     from .reconcile._reconcile import Reconciliation, reconcile_with
+    from .records._entry import Entry
+    from .records._tags import tagged
+    from .sources._audit import AuditReport, audit
+    from .sources._auto_sync import AutoSync, auto_sync
+    from .sources._catalog_sync import CatalogSyncReport, sync_catalog
+    from .sources._sync import SyncError, SyncReport, sync
     from .testing._assertions import assert_estimate
     from .tokens._estimate import Estimate, estimate_request
     from .tokens._images import image_tokens
@@ -60,19 +60,19 @@ _LAZY: dict[str, str] = {
     "Model": "costbook.pricing._model",
     "compare": "costbook.pricing._compare",
     "Unpriced": "costbook.pricing._compare",
-    "sync": "costbook.pricing._sync",
-    "SyncReport": "costbook.pricing._sync",
-    "SyncError": "costbook.pricing._sync",
-    "sync_catalog": "costbook.pricing._catalog_sync",
-    "CatalogSyncReport": "costbook.pricing._catalog_sync",
-    "audit": "costbook.pricing._audit",
-    "AuditReport": "costbook.pricing._audit",
-    "auto_sync": "costbook.pricing._auto_sync",
-    "AutoSync": "costbook.pricing._auto_sync",
+    "sync": "costbook.sources._sync",
+    "SyncReport": "costbook.sources._sync",
+    "SyncError": "costbook.sources._sync",
+    "sync_catalog": "costbook.sources._catalog_sync",
+    "CatalogSyncReport": "costbook.sources._catalog_sync",
+    "audit": "costbook.sources._audit",
+    "AuditReport": "costbook.sources._audit",
+    "auto_sync": "costbook.sources._auto_sync",
+    "AutoSync": "costbook.sources._auto_sync",
     "Ledger": "costbook.ledger._ledger",
-    "Entry": "costbook.ledger._entry",
-    "Budget": "costbook.ledger._budget",
-    "Reservation": "costbook.ledger._budget",
+    "Entry": "costbook.records._entry",
+    "Budget": "costbook.budgets._budget",
+    "Reservation": "costbook.budgets._budget",
     "default_ledger_path": "costbook.ledger._paths",
     "Estimate": "costbook.tokens._estimate",
     "estimate_request": "costbook.tokens._estimate",
@@ -86,7 +86,7 @@ _LAZY: dict[str, str] = {
     "record_response": "costbook.client._record",
     "record_batch": "costbook.client._batches",
     "BatchRecord": "costbook.client._batches",
-    "tagged": "costbook.ledger._tags",
+    "tagged": "costbook.records._tags",
     "max_cost": "costbook.client._scopes",
     "assert_estimate": "costbook.testing._assertions",
     "reconcile_with": "costbook.reconcile._reconcile",

@@ -16,10 +16,10 @@ import pytest
 
 import costbook
 from costbook import Cost, Entry, Ledger, LedgerError, Usage, default_ledger_path, price
-from costbook.ledger import _sqlite_store as sqlite_store
-from costbook.ledger._entry import exact_sum
 from costbook.ledger._export import CSV_COLUMNS
-from costbook.ledger._sqlite_store import SQLiteStore
+from costbook.records._entry import exact_sum
+from costbook.stores import _sqlite_store as sqlite_store
+from costbook.stores._sqlite_store import SQLiteStore
 
 UTC = timezone.utc
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from costbook import Budget, BudgetExceeded, Ledger, LedgerError, Usage, price
-from costbook.ledger._html import html_report
+from costbook.reports._html import html_report
 
 LIMIT = "12.345678901234567890123"
 

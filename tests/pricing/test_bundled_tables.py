@@ -283,7 +283,7 @@ def test_openrouter_anthropic_models_have_no_one_hour_cache_write_rate():
 def test_the_compiled_bundle_prices_as_the_yaml_tables(tmp_path):
     """The JSON an installed package reads says what pricing/*.yaml says."""
     from costbook.pricing._bundle import MANIFEST, compile_tables
-    from costbook.pricing._catalog import PendingTable, Provider
+    from costbook.pricing._provider_tables import PendingTable, Provider
     from costbook.pricing._tables import read_table_data
 
     written = compile_tables(REPO_PRICING, tmp_path)

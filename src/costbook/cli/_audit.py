@@ -7,8 +7,8 @@ import sys
 from decimal import Decimal
 from typing import Any
 
-from ..pricing._audit import VERDICTS, AuditReport, AuditRow
 from ..pricing._money import money_text
+from ..sources._audit import VERDICTS, AuditReport, AuditRow
 from ._common import print_json, printable, table
 from ._sync import Progress
 
@@ -43,7 +43,7 @@ def _names(text: str | None, option: str) -> list[str] | None:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    from ..pricing._audit import audit
+    from ..sources._audit import audit
 
     files: dict[str, str] = {}
     for item in args.files:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from ._common import amount, print_json, table
 
 if TYPE_CHECKING:
-    from ..ledger._budget import Budget
+    from ..budgets._budget import Budget
     from ..ledger._ledger import Ledger
 
 WINDOWS = ("total", "day", "month")
@@ -63,7 +63,7 @@ def register_commands(commands: Any, tag: Any) -> None:
 def status_budget(args: argparse.Namespace, ledger: Ledger) -> Budget:
     """The budget ``budget status`` reads: the one named, or one made of ``--limit``,
     ``--window`` and ``--tag``."""
-    from ..ledger._budget import Budget
+    from ..budgets._budget import Budget
 
     if args.name is not None:
         given = [f"--{n}" for n in ("limit", "window") if getattr(args, n) is not None]
@@ -103,7 +103,7 @@ def run_set(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from ..ledger._budget import Budget
+    from ..budgets._budget import Budget
     from ..ledger._ledger import Ledger
     from ..pricing._money import usd
 

@@ -176,3 +176,17 @@ def table(rows: list[list[str]], headers: list[str], *, right: set[int] | None =
         return "  ".join(parts).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+# The usage options of `estimate`: each flag and the Usage field it sets.
+USAGE_PARTS = [
+    ("input", "input_tokens"),
+    ("output", "output_tokens"),
+    ("cache-read", "cache_read_tokens"),
+    ("cache-write", "cache_write_tokens"),
+    ("reasoning", "reasoning_tokens"),
+    ("audio-input", "audio_input_tokens"),
+    ("audio-output", "audio_output_tokens"),
+    ("images", "images"),
+    ("web-searches", "web_searches"),
+]

@@ -8,12 +8,12 @@ import sys
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..ledger._entry import STATUSES
+from ..records._entry import STATUSES
 from ._common import BadInput, amount, day, print_json, table
 
 if TYPE_CHECKING:
     from ..ledger._ledger import Ledger
-    from ..ledger._store import ReportRow
+    from ..records._store import ReportRow
 
 _TOKEN_COLUMNS = [
     ("input", "input_tokens"),
@@ -231,8 +231,8 @@ def run_report(args: argparse.Namespace) -> int:
 def _write_html(args: argparse.Namespace, by: list[str]) -> int:
     from pathlib import Path
 
-    from ..ledger._html import html_report
     from ..pricing._money import usd
+    from ..reports._html import html_report
 
     if args.top is not None and args.top < 0:
         raise ValueError(f"--top must be 0 or more calls, got {args.top}")
@@ -259,7 +259,7 @@ def _write_html(args: argparse.Namespace, by: list[str]) -> int:
 def _check_keys(ledger: Ledger, by: list[str]) -> None:
     """Refuse a report key that is neither built in nor a tag key any entry carries: it
     would group every call under ``-``."""
-    from ..ledger._store import GROUP_COLUMNS, TAG_PREFIX
+    from ..records._store import GROUP_COLUMNS, TAG_PREFIX
 
     keys = ledger.tag_keys()
     for name in by:
@@ -313,8 +313,8 @@ def run_budget_status(args: argparse.Namespace) -> int:
 
 
 def run_reconcile(args: argparse.Namespace) -> int:
-    from ..ledger._entry import format_time
     from ..pricing._money import usd
+    from ..records._entry import format_time
 
     if args.with_:
         from ._reconcile import run_reconcile_with

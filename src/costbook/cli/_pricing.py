@@ -16,19 +16,7 @@ from ..pricing._cost import Cost
 from ..pricing._model import Model
 from ..pricing._stale import StaleReport
 from ..pricing._usage import Usage
-from ._common import BadInput, count, day, print_json, printable, table
-
-_PARTS = [
-    ("input", "input_tokens"),
-    ("output", "output_tokens"),
-    ("cache-read", "cache_read_tokens"),
-    ("cache-write", "cache_write_tokens"),
-    ("reasoning", "reasoning_tokens"),
-    ("audio-input", "audio_input_tokens"),
-    ("audio-output", "audio_output_tokens"),
-    ("images", "images"),
-    ("web-searches", "web_searches"),
-]
+from ._common import USAGE_PARTS, BadInput, count, day, print_json, printable, table
 
 
 def register(subparsers: Any) -> None:
@@ -114,7 +102,7 @@ _CONVENTIONS = {
 
 
 def _add_usage_options(p: argparse.ArgumentParser) -> None:
-    for flag, field in _PARTS:
+    for flag, field in USAGE_PARTS:
         what = _CONVENTIONS.get(field, field)
         p.add_argument(f"--{flag}", dest=field, type=count, default=None, metavar="N",
                        help=f"{what}; a count such as 100000, 100_000, 100k, 1.5M")
@@ -127,7 +115,7 @@ def _add_usage_options(p: argparse.ArgumentParser) -> None:
 
 
 def _usage(args: argparse.Namespace) -> Usage:
-    counts = {field: getattr(args, field) or 0 for _, field in _PARTS}
+    counts = {field: getattr(args, field) or 0 for _, field in USAGE_PARTS}
     uncached = getattr(args, "uncached_input_tokens", None)
     if uncached is not None:
         if args.input_tokens is not None:

@@ -10,10 +10,10 @@ import time
 from decimal import Decimal
 from typing import Any, TextIO
 
-from ..pricing._catalog_sync import CatalogSyncReport
-from ..pricing._fetch import DEADLINE
 from ..pricing._money import money_text
-from ..pricing._sync import ModelChange, SyncReport
+from ..sources._catalog_sync import CatalogSyncReport
+from ..sources._fetch import DEADLINE
+from ..sources._sync import ModelChange, SyncReport
 from ._common import print_json, printable
 
 SHOWN = 12
@@ -71,8 +71,8 @@ def _seconds(text: str) -> float:
 
 
 def run_sync(args: argparse.Namespace) -> int:
-    from ..pricing._public_sources import is_catalog
-    from ..pricing._sync import sync
+    from ..sources._public_sources import is_catalog
+    from ..sources._sync import sync
 
     if is_catalog(args.provider):
         return _run_catalog_sync(args)
@@ -212,8 +212,8 @@ def format_report(report: SyncReport) -> str:
 
 
 def _run_catalog_sync(args: argparse.Namespace) -> int:
-    from ..pricing._catalog_sync import sync_catalog
-    from ..pricing._public_sources import catalog_source
+    from ..sources._catalog_sync import sync_catalog
+    from ..sources._public_sources import catalog_source
 
     if args.api_key_env is not None:
         raise ValueError("--api-key-env goes with a router; the public catalogs need no key")

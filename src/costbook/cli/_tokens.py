@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from ..pricing import _money
-from ._common import print_json, read_text
+from ._common import USAGE_PARTS, print_json, read_text
 
 if TYPE_CHECKING:
     from ..tokens._estimate import Estimate
@@ -53,9 +53,8 @@ def run_request_estimate(args: argparse.Namespace) -> int:
         raise ValueError(
             "--request takes the model from the request body; leave out MODEL"
         )
-    from ._pricing import _PARTS
 
-    given = [f"--{flag}" for flag, field in _PARTS if getattr(args, field, 0)]
+    given = [f"--{flag}" for flag, field in USAGE_PARTS if getattr(args, field, 0)]
     given += ["--image"] if getattr(args, "image_sizes", None) else []
     if given:
         raise ValueError(

@@ -3,7 +3,7 @@ the ``messages.stream(...)`` helper of ``anthropic.Anthropic`` and ``AsyncAnthro
 
 Each call is estimated from its Messages body (:func:`~costbook.estimate_messages`), held
 against budgets and ``max_cost`` blocks, priced from the answer's usage and recorded, with
-the machinery the openai SDK's calls use (:class:`._tracking._Call`). A stream's usage comes
+the machinery the openai SDK's calls use (:class:`._call._Call`). A stream's usage comes
 from its ``message_start`` event (input, cache reads, 5-minute and 1-hour cache writes) and
 its ``message_delta`` events (cumulative output, web searches, thinking); a stream closed,
 broken or dropped before its ``message_delta`` is recorded ``incomplete``, its output
@@ -15,25 +15,17 @@ counted from the text it had sent. Requests go out unchanged.
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from .._errors import CostbookError, UnknownModelError
-from ._request_headers import client_betas, request_betas
+from ._call import _Call, _raw_mode, _request_body, _Settings
+from ._request_headers import request_betas
 from ._response_usage import delta_usage
-from ._tracking import (
-    _TRACKED,
-    AsyncTrackedStream,
-    TrackedStream,
-    _Call,
-    _raw_mode,
-    _request_body,
-    _Settings,
-    _StreamWatch,
-)
+from ._streams import AsyncTrackedStream, TrackedStream, _StreamWatch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -87,31 +79,6 @@ def anthropic_provider(client: object) -> str:
     return "anthropic"
 
 
-def install_anthropic(client: Any, settings: _Settings) -> Any:
-    """Track the ``messages`` calls of ``client`` (a copy the caller made) and its copies."""
-    import anthropic
-
-    is_async = isinstance(client, _kinds(_ASYNC) or anthropic.AsyncAnthropic)
-    betas = client_betas(client)
-    if betas != settings.betas:
-        settings = replace(settings, betas=betas)
-    messages = client.messages
-    messages.create = _wrap_create(messages.create, settings, is_async)
-    messages.stream = _wrap_stream(messages.stream, settings, is_async)
-    from ._anthropic_beta import install_anthropic_doors
-
-    install_anthropic_doors(client, settings, is_async)
-    copy = client.with_options
-
-    @functools.wraps(copy)
-    def tracked_copy(*args: Any, **kwargs: Any) -> Any:
-        return install_anthropic(copy(*args, **kwargs), settings)
-
-    client.with_options = client.copy = tracked_copy
-    setattr(client, _TRACKED, True)
-    return client
-
-
 def _begin(settings: _Settings, kwargs: dict[str, Any]) -> tuple[_Call, dict[str, Any]]:
     """Estimate the Messages body and hold its high bound, before anything is sent."""
     from ..tokens._messages import messages_estimate
@@ -149,8 +116,6 @@ def _wrap_create(create: Any, settings: _Settings, is_async: bool) -> Any:
                 call.failed(exc)
                 raise
             if _raw_mode(kwargs) is not None:
-                from ._anthropic_beta import track_async_raw_message
-
                 return await track_async_raw_message(result, call, kwargs)
             if kwargs.get("stream"):
                 return AsyncTrackedStream(result, call, False, MessagesWatch(call))
@@ -168,8 +133,6 @@ def _wrap_create(create: Any, settings: _Settings, is_async: bool) -> Any:
             call.failed(exc)
             raise
         if _raw_mode(kwargs) is not None:
-            from ._anthropic_beta import track_raw_message
-
             return track_raw_message(result, call, kwargs)
         if kwargs.get("stream"):
             return TrackedStream(result, call, False, MessagesWatch(call))
@@ -336,3 +299,47 @@ def _message_text(message: Any) -> str:
             if isinstance(value, str):
                 parts.append(value)
     return "".join(parts)
+
+
+class _MessageStream(TrackedStream):
+    """A Messages stream read from a raw response, tracked."""
+
+    def __init__(self, stream: Any, call: _Call, hide: bool) -> None:
+        super().__init__(stream, call, hide, MessagesWatch(call))
+
+
+class _AsyncMessageStream(AsyncTrackedStream):
+    """The async twin of :class:`_MessageStream`."""
+
+    def __init__(self, stream: Any, call: _Call, hide: bool) -> None:
+        super().__init__(stream, call, hide, MessagesWatch(call))
+
+
+def track_raw_message(result: Any, call: _Call, kwargs: Mapping[str, Any]) -> Any:
+    """What ``with_raw_response`` / ``with_streaming_response`` of a tracked Messages call
+    gives: the SDK's response, recorded when it is read (see :mod:`._raw_responses`)."""
+    from ._raw_responses import track_raw
+
+    return track_raw(result, call, False, stream=bool(kwargs.get("stream")),
+                     mode=_raw_mode(kwargs) or "true", stream_type=_MessageStream)
+
+
+async def track_async_raw_message(result: Any, call: _Call, kwargs: Mapping[str, Any]) -> Any:
+    """The async twin of :func:`track_raw_message`. The async SDK's raw response parses
+    by awaiting: a whole answer is parsed (and cached by the response) and recorded now."""
+    from ._raw_responses import track_async_raw
+
+    mode = _raw_mode(kwargs) or "true"
+    stream = bool(kwargs.get("stream"))
+    if mode != "stream" and not stream:
+        try:
+            parsed = result.parse()
+            if inspect.isawaitable(parsed):
+                parsed = await parsed
+        except Exception:  # the caller gets the response, and the SDK's error from it
+            call.finish(None, "", complete=False)
+            return result
+        call.answered(parsed)
+        return result
+    return track_async_raw(result, call, False, stream=stream, mode=mode,
+                           stream_type=_AsyncMessageStream)

@@ -30,8 +30,8 @@ from ._record import answer_cost
 from ._response_usage import usage_from_response
 
 if TYPE_CHECKING:
-    from ..ledger._entry import Entry
     from ..ledger._ledger import Ledger
+    from ..records._entry import Entry
 
 BATCH_TIER = "batch"
 RESULT_TAG = "batch_result"
@@ -105,7 +105,7 @@ def record_batch(
     An answer whose model has no batch rates in its table is recorded ``unpriced`` (its
     cost 0, never the standard rates), with one warning for all of them.
     """
-    from ..ledger._tags import check_tags
+    from ..records._tags import check_tags
     from ._scopes import ledger_for_call
 
     if not isinstance(provider, str) or not provider.strip():

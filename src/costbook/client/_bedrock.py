@@ -32,8 +32,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .._errors import ContextWindowExceeded, UnknownModelError
-from ._other_sdks import shallow_copy
-from ._tracking import _TRACKED, TrackedStream, _Call, _Settings, _StreamWatch
+from ._call import _TRACKED, _Call, _Settings
+from ._sdk_support import shallow_copy
+from ._streams import TrackedStream, _StreamWatch
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -1,9 +1,10 @@
-"""The openai SDK's billed doors besides ``chat.completions`` and ``responses``:
-``embeddings.create`` (priced from its input tokens; an embedding has no output), the
-legacy ``completions.create`` (plain or ``stream=True``), and the same chat completions and
-responses reached through ``client.beta`` (``beta.chat.completions``, ``beta.responses``).
+"""The openai SDK's billed doors, installed on a tracked client: ``chat.completions`` and
+``responses`` (``create`` and ``parse``), and besides them ``embeddings.create`` (priced
+from its input tokens; an embedding has no output), the legacy ``completions.create``
+(plain or ``stream=True``), and the same chat completions and responses reached through
+``client.beta`` (``beta.chat.completions``, ``beta.responses``).
 
-Each is tracked as a chat completion is (:class:`._tracking._Call`): estimated before
+Each is tracked as a chat completion is (:class:`._call._Call`): estimated before
 sending, held against budgets and ``max_cost`` blocks, priced from the answer's usage and
 recorded, through ``with_raw_response`` and ``with_streaming_response`` too. A streamed
 legacy completion asks for the usage chunk (``stream_options.include_usage``) when the
@@ -17,7 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .._errors import UnknownModelError
-from ._tracking import _Call, _request_body, _returned, _Settings, _wrap
+from ._call import _TRACKED, _Call, _raw_mode, _request_body, _Settings
+from ._streams import AsyncTrackedStream, TrackedStream
 
 # The body field that holds the prompt, by API.
 _PROMPT_FIELD = {"embeddings": "input", "completions": "prompt"}
@@ -101,3 +103,72 @@ def _wrap_prompt(create: Any, settings: _Settings, api: str, is_async: bool) -> 
         return _returned(result, call, hide, kwargs, is_async=False)
 
     return tracked
+
+
+def _install(client: Any, settings: _Settings) -> Any:
+    import openai
+
+    is_async = isinstance(client, openai.AsyncOpenAI)
+    completions = client.chat.completions
+    completions.create = _wrap(completions.create, settings, "chat", is_async)
+    if hasattr(completions, "parse"):
+        completions.parse = _wrap(completions.parse, settings, "chat", is_async)
+    responses = getattr(client, "responses", None)
+    if responses is not None and hasattr(responses, "create"):
+        responses.create = _wrap(responses.create, settings, "responses", is_async)
+        if hasattr(responses, "parse"):
+            responses.parse = _wrap(responses.parse, settings, "responses", is_async)
+    install_openai_doors(client, settings, is_async)
+    copy = client.with_options
+
+    @functools.wraps(copy)
+    def tracked_copy(*args: Any, **kwargs: Any) -> Any:
+        return _install(copy(*args, **kwargs), settings)
+
+    client.with_options = client.copy = tracked_copy
+    setattr(client, _TRACKED, True)
+    return client
+
+
+def _wrap(create: Any, settings: _Settings, api: str, is_async: bool) -> Any:
+    if is_async:
+        @functools.wraps(create)
+        async def tracked_async(*args: Any, **kwargs: Any) -> Any:
+            call, kwargs, hide = _Call.begin(settings, api, kwargs)
+            try:
+                result = await create(*args, **kwargs)
+            except BaseException as exc:
+                call.failed(exc)
+                raise
+            return _returned(result, call, hide, kwargs, is_async=True)
+
+        return tracked_async
+
+    @functools.wraps(create)
+    def tracked(*args: Any, **kwargs: Any) -> Any:
+        call, kwargs, hide = _Call.begin(settings, api, kwargs)
+        try:
+            result = create(*args, **kwargs)
+        except BaseException as exc:
+            call.failed(exc)
+            raise
+        return _returned(result, call, hide, kwargs, is_async=False)
+
+    return tracked
+
+
+def _returned(result: Any, call: _Call, hide: bool, kwargs: Mapping[str, Any], *,
+              is_async: bool) -> Any:
+    """What the caller gets for an SDK call's result: a tracked raw response or stream
+    (recorded as it is read), or the answer itself, recorded now."""
+    stream = bool(kwargs.get("stream"))
+    mode = _raw_mode(kwargs)
+    if mode is not None:
+        from ._raw_responses import track_async_raw, track_raw
+
+        track = track_async_raw if is_async else track_raw
+        return track(result, call, hide, stream=stream, mode=mode)
+    if stream:
+        return (AsyncTrackedStream if is_async else TrackedStream)(result, call, hide)
+    call.answered(result)
+    return result

@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..ledger._entry import Entry
-from ..ledger._listeners import add_record_listener, remove_record_listener
 from ..pricing._money import money_text
+from ..records._entry import Entry
+from ..records._listeners import add_record_listener, remove_record_listener
 
 METER_NAME = "costbook"
 TOKEN_USAGE = "gen_ai.client.token.usage"

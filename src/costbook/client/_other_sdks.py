@@ -7,13 +7,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..ledger._tags import check_tags
 from ..pricing._catalog import catalog
+from ..records._tags import check_tags
 
 if TYPE_CHECKING:
-    from ..ledger._budget import Budget
+    from ..budgets._budget import Budget
     from ..ledger._ledger import Ledger
-    from ._tracking import _Settings
+    from ._call import _Settings
 
 
 def track_other_sdk(
@@ -47,7 +47,7 @@ def _settings(provider: str, ledger: Ledger | None, budget: Budget | None,
               tags: dict[str, str], unknown_models: str | None,
               models: Mapping[str, str] | None, api_key: str | None) -> _Settings:
     """The settings of a tracked client, checked as ``track()`` checks them."""
-    from ._tracking import UNKNOWN_MODEL_POLICIES, _deployments, _Settings
+    from ._call import UNKNOWN_MODEL_POLICIES, _deployments, _Settings
 
     chosen = catalog().provider(provider).id
     if budget is not None:
@@ -68,9 +68,3 @@ def _settings(provider: str, ledger: Ledger | None, budget: Budget | None,
     settings.check_tags(settings.tags)
     return settings
 
-
-def shallow_copy(obj: Any, kind: type[Any] | None = None) -> Any:
-    """A new object of ``kind`` (default: the same class) sharing ``obj``'s attributes."""
-    copy = object.__new__(kind or type(obj))
-    copy.__dict__.update(obj.__dict__)
-    return copy

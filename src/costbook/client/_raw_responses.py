@@ -12,10 +12,10 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from ._tracking import AsyncTrackedStream, TrackedStream
+from ._streams import AsyncTrackedStream, TrackedStream
 
 if TYPE_CHECKING:
-    from ._tracking import _Call
+    from ._call import _Call
 
 
 def _unread(call: _Call) -> None:

@@ -22,9 +22,9 @@ from ..pricing._usage import Usage
 from ._response_usage import ResponseUsage, usage_from_response
 
 if TYPE_CHECKING:
-    from ..ledger._entry import Entry
     from ..ledger._ledger import Ledger
     from ..pricing._model import Model
+    from ..records._entry import Entry
 
 # Routers whose live models API ``costbook sync`` can read prices from.
 SYNCED = ("openrouter", "requesty")

@@ -16,16 +16,16 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from .._errors import CostbookError, PricingError
-from ..ledger._entry import REFUSED_BY
 from ..pricing._cost import Cost
 from ..pricing._money import usd
 from ..pricing._usage import Usage
+from ..records._entry import REFUSED_BY
 
 if TYPE_CHECKING:
-    from ..ledger._budget import Budget
-    from ..ledger._entry import Entry
+    from ..budgets._budget import Budget
     from ..ledger._ledger import Ledger
     from ..pricing._model import Model
+    from ..records._entry import Entry
     from ..tokens._estimate import Estimate
     from ._scopes import max_cost
 

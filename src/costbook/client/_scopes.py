@@ -14,8 +14,8 @@ from .._errors import BudgetExceeded, CostLimitExceeded
 from ..pricing._money import usd
 
 if TYPE_CHECKING:
-    from ..ledger._entry import Entry
     from ..ledger._ledger import Ledger
+    from ..records._entry import Entry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,7 +29,7 @@ def _as_limit(limit: Decimal | str | int) -> Decimal:
     if isinstance(limit, (float, bool)):
         raise TypeError(f"a cost limit is a Decimal, a string or an int, not {limit!r}; "
                         f"write max_cost({str(limit)!r})")
-    from ..ledger._ledger import amount_of  # the money forms a Budget takes: 1, "0.25", "$1"
+    from ..pricing._money import amount_of  # the money forms a Budget takes: 1, "0.25", "$1"
 
     try:
         value = amount_of(limit, "max_cost limit")

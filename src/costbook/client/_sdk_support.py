@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from typing import Any
 
 TESTED: dict[str, tuple[str, int, int]] = {
     # SDK: (the range said to users, the oldest and newest major version tested)
@@ -65,3 +66,10 @@ def _has(obj: object, path: str) -> bool:
 def _major(version: str) -> int | None:
     head = version.split(".", 1)[0]
     return int(head) if head.isdigit() else None
+
+
+def shallow_copy(obj: Any, kind: type[Any] | None = None) -> Any:
+    """A new object of ``kind`` (default: the same class) sharing ``obj``'s attributes."""
+    copy = object.__new__(kind or type(obj))
+    copy.__dict__.update(obj.__dict__)
+    return copy

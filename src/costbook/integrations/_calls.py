@@ -12,16 +12,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._errors import BudgetExceeded, UnknownModelError
+from ..client._call import _Call, _Settings
 from ..client._record import record_response
 from ..client._scopes import active_scopes, ledger_for_call
-from ..client._tracking import _Call, _Settings
-from ..ledger._tags import check_tags, current_tags
 from ..pricing._catalog import catalog
+from ..records._tags import check_tags, current_tags
 
 if TYPE_CHECKING:
-    from ..ledger._budget import Budget
-    from ..ledger._entry import Entry
+    from ..budgets._budget import Budget
     from ..ledger._ledger import Ledger
+    from ..records._entry import Entry
 
 STALE_AFTER = 24 * 3600.0
 """Seconds after which a call that never ended is dropped (its holds released)."""

@@ -23,7 +23,7 @@ from ..pricing._providers import provider_for_base_url
 from ._calls import CallBook
 
 if TYPE_CHECKING:
-    from ..ledger._budget import Budget
+    from ..budgets._budget import Budget
     from ..ledger._ledger import Ledger
 
 __all__ = ["CostbookCallbackHandler"]

@@ -20,7 +20,7 @@ from ..pricing._catalog import catalog
 from ._calls import CallBook
 
 if TYPE_CHECKING:
-    from ..ledger._budget import Budget
+    from ..budgets._budget import Budget
     from ..ledger._ledger import Ledger
 
 __all__ = ["CostbookLogger", "costbook_ref"]

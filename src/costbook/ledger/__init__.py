@@ -1,1 +1,1 @@
-"""The ledger layer: recorded calls, their stores, reports and budgets."""
+"""The ledger: recorded calls, their spool, copies, exports and named budgets."""

@@ -8,16 +8,21 @@ left where it is (it would be copied with stand-ins): both are named.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from .._errors import LedgerError
-from ._entry import Entry, format_time
-from ._store import SETTING_PREFIXES, EntryFilter
+from ..records._entry import Entry
+from ..records._store import SETTING_PREFIXES, EntryFilter, LedgerStore
 
-if TYPE_CHECKING:
-    from ._ledger import Ledger
+
+class Stored(Protocol):
+    """What a copy reads of a ledger (:class:`~costbook.ledger._ledger.Ledger`)."""
+
+    @property
+    def location(self) -> str: ...
+    @property
+    def store(self) -> LedgerStore: ...
 
 BATCH = 1000
 
@@ -51,7 +56,7 @@ class CopyResult:
 
 
 def copy_entries(
-    source: Ledger, target: Ledger, *, progress: Callable[[int, int], None] | None = None
+    source: Stored, target: Stored, *, progress: Callable[[int, int], None] | None = None
 ) -> CopyResult:
     """Copy every entry of ``source`` into ``target`` in batches, each one transaction;
     ``progress(done, total)`` after each."""
@@ -86,7 +91,7 @@ def copy_entries(
                       tuple(unreadable), _copy_settings(source, target))
 
 
-def _copy_settings(source: Ledger, target: Ledger) -> int:
+def _copy_settings(source: Stored, target: Stored) -> int:
     """Copy the source's settings (named budgets, kept reconciliations) that the target
     lacks; one the target has already is left as it is there."""
     copied = 0
@@ -98,17 +103,3 @@ def _copy_settings(source: Ledger, target: Ledger) -> int:
                 copied += 1
     return copied
 
-
-def refuse_different(location: str, entries: Sequence[Entry],
-                     present: Mapping[int, Entry]) -> None:
-    """Raise when an entry's id holds another entry in the ledger at ``location``."""
-    for entry in entries:
-        stored = present.get(entry.id)
-        if stored is not None and stored != entry:
-            raise LedgerError(
-                f"ledger {location} has another entry under id {entry.id} (stored "
-                f"{stored.provider}:{stored.model} at {format_time(stored.time)}, copied "
-                f"{entry.provider}:{entry.model} at {format_time(entry.time)}); entries are "
-                "copied keeping their ids: copy into a new ledger, or one copied from the "
-                "same source"
-            )

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from ._entry import ROW_COLUMNS, Entry, entry_from_row, readable_amount
-from ._store import EntryFilter, LedgerStore
+from ..records._entry import ROW_COLUMNS, Entry, entry_from_row, readable_amount
+from ..records._store import EntryFilter, LedgerStore
 
 _ID = ROW_COLUMNS.index("id")
 _COST = ROW_COLUMNS.index("cost")

@@ -2,8 +2,8 @@
 
 A row as costbook writes it is formatted from its stored text as it is (the amounts,
 times, items and tags are stored in the very form an export gives them), without
-building an :class:`~costbook.ledger._entry.Entry`; any other row goes through
-:func:`~costbook.ledger._entry.entry_from_row`, which keeps what it cannot read.
+building an :class:`~costbook.records._entry.Entry`; any other row goes through
+:func:`~costbook.records._entry.entry_from_row`, which keeps what it cannot read.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from math import isfinite
 from typing import IO, Any
 
 from ..pricing._usage import USAGE_FIELDS
-from ._entry import ROW_COLUMNS, entry_from_row
+from ..records._entry import ROW_COLUMNS, entry_from_row
 
 EXPORT_FORMATS = ("csv", "jsonl")
 CSV_COLUMNS: tuple[str, ...] = ROW_COLUMNS
@@ -47,7 +47,7 @@ def write_csv(pages: Iterable[Sequence[Sequence[Any]]], out: IO[str]) -> int:
 def write_jsonl(pages: Iterable[Sequence[Sequence[Any]]], out: IO[str]) -> int:
     """Write pages of stored rows (:data:`ROW_COLUMNS`, then a flag that is true for a
     row as costbook writes it) to ``out`` as JSON Lines, one
-    :meth:`~costbook.ledger._entry.Entry.as_dict` a line; the number written."""
+    :meth:`~costbook.records._entry.Entry.as_dict` a line; the number written."""
     count = 0
     for page in pages:
         try:

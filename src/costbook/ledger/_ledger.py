@@ -15,13 +15,11 @@ from typing import IO, TYPE_CHECKING, Any, Literal, overload
 
 from .._errors import LedgerError
 from ..pricing._cost import Cost
-from ..pricing._money import MIN_EXPONENT, money_text
+from ..pricing._money import amount_of, money_text
 from ..pricing._usage import MAX_COUNT, count_text
-from ._entry import EXACT, STATUSES, Entry, entry_time, exact_sum, utc
-from ._export import EXPORT_FORMATS, write_csv, write_jsonl
-from ._listeners import recorded
-from ._spool import Spool
-from ._store import (
+from ..records._entry import EXACT, STATUSES, Entry, entry_time, exact_sum, utc
+from ..records._listeners import recorded
+from ..records._store import (
     GROUP_COLUMNS,
     TAG_PREFIX,
     EntryFilter,
@@ -29,8 +27,10 @@ from ._store import (
     RefusedEntry,
     ReportRow,
 )
-from ._tags import SECRET, check_tags
-from ._text import storable, storable_or_none, storable_tags, stored_form
+from ..records._tags import SECRET, check_tags
+from ..records._text import storable, storable_or_none, storable_tags, stored_form
+from ._export import EXPORT_FORMATS, write_csv, write_jsonl
+from ._spool import Spool
 
 if TYPE_CHECKING:
     from ._copy import CopyResult
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 # Strings shaped like provider API keys or auth headers; a ledger never stores them.
 
 _MAX_PERCENT = Decimal(1_000_000)
-_MAX_DIGITS = 100
 
 
 class Ledger:
@@ -81,13 +80,13 @@ class Ledger:
         create: bool = True,
         read_only: bool = False,
     ) -> None:
+        from ..stores._postgres_store import is_postgres_url
         from ._paths import LEDGER_ENV
-        from ._postgres_store import is_postgres_url
 
         if path is None and is_postgres_url(os.environ.get(LEDGER_ENV, "")):
             path = os.environ[LEDGER_ENV].strip()
         if is_postgres_url(path):
-            from ._postgres_store import PostgresStore
+            from ..stores._postgres_store import PostgresStore
 
             assert isinstance(path, str)
             self._store: LedgerStore = PostgresStore(
@@ -95,7 +94,7 @@ class Ledger:
             )
             self._spool = Spool.beside(self._store.location)
             return
-        from ._sqlite_store import SQLiteStore
+        from ..stores._sqlite_store import SQLiteStore
 
         if path is None:
             from ._paths import default_ledger_path
@@ -112,7 +111,7 @@ class Ledger:
     @classmethod
     def from_store(cls, store: LedgerStore) -> Ledger:
         """A ledger over another storage backend (anything with the
-        :class:`~costbook.ledger._store.LedgerStore` methods)."""
+        :class:`~costbook.records._store.LedgerStore` methods)."""
         ledger = cls.__new__(cls)
         ledger._store = store
         ledger._spool = Spool.beside(store.location)
@@ -598,44 +597,6 @@ def make_entry(
         currency=storable(cost.currency, "currency"),
         asked_model=storable_or_none(asked_model, "asked_model"),
     )
-
-
-def amount_of(value: object, name: str) -> Decimal:
-    """An exact amount of money from a Decimal, an int or a decimal string; never a float."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be an amount of money, got {value!r}")
-    if isinstance(value, float):
-        raise TypeError(
-            f"{name} must be an exact amount (a Decimal, an int or a decimal string), not "
-            f"{type(value).__name__} {value!r}: write Decimal({str(value)!r})"
-        )
-    if isinstance(value, Decimal):
-        amount = value
-    elif isinstance(value, int):
-        amount = Decimal(value)
-    elif isinstance(value, str):
-        from ..pricing._money import parse_amount
-
-        try:
-            amount = parse_amount(value)
-        except ValueError as exc:
-            raise ValueError(f"{name}: {exc}") from None
-    else:
-        raise TypeError(
-            f"{name} must be an amount (a Decimal, an int or a decimal string), "
-            f"got {type(value).__name__}"
-        )
-    if not amount.is_finite():
-        raise ValueError(f"{name} must be a finite amount, got {amount}")
-    if not amount:
-        return Decimal(0)  # 0E-2000 is 0: its exponent would make exact sums needlessly long
-    if not (amount.adjusted() <= _MAX_DIGITS and amount.as_tuple().exponent
-            >= MIN_EXPONENT):  # type: ignore[operator]
-        raise ValueError(
-            f"{name} must be an amount under 1E+{_MAX_DIGITS} with at most {-MIN_EXPONENT} "
-            f"decimal places, got {amount}"
-        )
-    return amount
 
 
 def cost_amount(value: object, name: str) -> Decimal:

@@ -16,8 +16,8 @@ from typing import Any
 
 from .._errors import CostbookError, LedgerError
 from ..pricing._money import money_text
-from ._store import LedgerStore
-from ._tags import check_tags
+from ..records._store import LedgerStore
+from ..records._tags import check_tags
 
 PREFIX = "budget:"
 WINDOWS: tuple[str, ...] = ("total", "day", "month")
@@ -70,7 +70,7 @@ def check_name(name: object) -> str:
 def make(name: str, limit: Decimal | int | str, window: str = "total",
          tags: Mapping[str, str] | None = None) -> NamedBudget:
     """A checked :class:`NamedBudget`; a bad name, limit, window or tag raises."""
-    from ._ledger import amount_of
+    from ..pricing._money import amount_of
 
     check_name(name)
     if window not in WINDOWS:

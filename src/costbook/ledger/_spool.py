@@ -36,8 +36,8 @@ from decimal import Decimal
 from typing import IO, Any
 
 from ..pricing._usage import Usage
-from ._entry import Entry, format_time, parse_time
-from ._store import LedgerStore, RefusedEntry
+from ..records._entry import Entry, format_time, parse_time
+from ..records._store import LedgerStore, RefusedEntry
 
 log = logging.getLogger("costbook.ledger")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import PricingError
-from ._catalog import PendingTable, Provider
+from ._provider_tables import PendingTable, Provider
 
 MANIFEST = "index.json"
 FORMAT = 1

@@ -15,10 +15,10 @@ import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from .._errors import PricingError, UnknownModelError, UnknownProviderError
 from ._model import Model
+from ._provider_tables import PendingTable, Provider
 
 TYPE_CHECKING = False  # typing is not imported at run time, to keep `import costbook` fast
 if TYPE_CHECKING:
@@ -52,27 +52,6 @@ def canonical_key(key: str) -> str:
     (``anthropic/claude-sonnet-4.5`` and ``anthropic/claude-sonnet-4-5`` are one key)."""
     maker, slash, name = key.strip().lower().partition("/")
     return f"{maker}/{name.replace('.', '-')}" if slash else maker.replace(".", "-")
-
-
-@dataclass(frozen=True, slots=True)
-class Provider:
-    """A provider as its table describes it."""
-
-    id: str
-    name: str
-    pricing_url: str | None
-    api_hosts: tuple[str, ...]
-    source: str
-    aliases: tuple[str, ...] = ()
-    resells: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class PendingTable:
-    """A table known by its provider, read only when a ref needs it."""
-
-    provider: Provider
-    load: Callable[[], Mapping[str, Any]]
 
 
 def _table_data(table: ProviderTable | Mapping[str, Any]) -> Mapping[str, Any]:

@@ -19,6 +19,7 @@ MIN_EXPONENT = -100
 _PLAIN_DIGITS = 100  # past this many digits, plain notation gives way to scientific
 _SHORT = 40  # digits and exponents this small are always written in plain notation
 _MAX_TEXT = 200  # characters of typed amount
+_MAX_DIGITS = 100  # an amount given in code is under 1E+100
 
 
 def _tidy(amount: Decimal) -> Decimal:
@@ -118,3 +119,39 @@ def usd(amount: Decimal) -> str:
         whole, _, cents = text.partition(".")
         text = f"{whole}.{cents.ljust(2, '0')}"
     return _signed(text, amount < 0)
+
+
+def amount_of(value: object, name: str) -> Decimal:
+    """An exact amount of money from a Decimal, an int or a decimal string; never a float."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an amount of money, got {value!r}")
+    if isinstance(value, float):
+        raise TypeError(
+            f"{name} must be an exact amount (a Decimal, an int or a decimal string), not "
+            f"{type(value).__name__} {value!r}: write Decimal({str(value)!r})"
+        )
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            amount = parse_amount(value)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    else:
+        raise TypeError(
+            f"{name} must be an amount (a Decimal, an int or a decimal string), "
+            f"got {type(value).__name__}"
+        )
+    if not amount.is_finite():
+        raise ValueError(f"{name} must be a finite amount, got {amount}")
+    if not amount:
+        return Decimal(0)  # 0E-2000 is 0: its exponent would make exact sums needlessly long
+    if not (amount.adjusted() <= _MAX_DIGITS and amount.as_tuple().exponent
+            >= MIN_EXPONENT):  # type: ignore[operator]
+        raise ValueError(
+            f"{name} must be an amount under 1E+{_MAX_DIGITS} with at most {-MIN_EXPONENT} "
+            f"decimal places, got {amount}"
+        )
+    return amount

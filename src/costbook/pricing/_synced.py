@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import PricingError
-from ._catalog import PendingTable, Provider
+from ._provider_tables import PendingTable, Provider
 
 SOURCES_ENV = "COSTBOOK_SOURCES"
 ORDER_FILE = "sources.json"

@@ -11,11 +11,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from ..ledger._entry import Entry, exact_sum
 from ..ledger._ledger import Ledger
 from ..pricing._cost import Cost
 from ..pricing._money import money_text
 from ..pricing._usage import USAGE_FIELDS, Usage
+from ..records._entry import Entry, exact_sum
 from ._reconcile import beyond, fetch_report, ledger_entries, model_key, price_reported
 from ._reports import NO_USAGE, PROJECT_TAG, ReportedUsage, day_start
 

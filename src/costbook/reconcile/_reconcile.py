@@ -15,12 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 from .._errors import CostbookError
-from ..ledger._entry import NOT_SENT, Entry, exact_sum, format_time
 from ..ledger._ledger import Ledger
 from ..pricing._calculator import price_with
 from ..pricing._catalog import catalog
 from ..pricing._money import money_text
 from ..pricing._usage import USAGE_FIELDS, Usage
+from ..records._entry import NOT_SENT, Entry, exact_sum, format_time
 from . import _anthropic_reports, _openai_reports, _openrouter_reports
 from ._anthropic_reports import read_anthropic
 from ._http import ReportError

@@ -24,8 +24,8 @@ import pytest
 
 if TYPE_CHECKING:
     from ..client._scopes import max_cost
-    from ..ledger._entry import Entry
     from ..ledger._ledger import Ledger
+    from ..records._entry import Entry
 
 # What one call adds to the report: provider, model, cost (exact decimal text).
 _Call = tuple[str, str, str]

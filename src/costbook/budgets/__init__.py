@@ -1,0 +1,1 @@
+"""Budgets: spending limits over a ledger, their reservations and burn-downs."""

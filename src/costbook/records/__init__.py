@@ -1,0 +1,1 @@
+"""The records layer: the ledger's entry, the store contract, tags and listeners."""

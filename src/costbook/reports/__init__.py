@@ -1,0 +1,1 @@
+"""Reports: the ledger as an HTML page."""

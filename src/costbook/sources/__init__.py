@@ -1,0 +1,1 @@
+"""Sources: prices fetched from providers and public catalogs, synced, auto-synced and audited."""
