@@ -31,7 +31,7 @@ def install_openai_doors(client: Any, settings: _Settings, is_async: bool) -> No
     for name, api in (("embeddings", "embeddings"), ("completions", "completions")):
         resource = getattr(client, name, None)
         if resource is not None and hasattr(resource, "create"):
-            resource.create = _wrap_prompt(resource.create, settings, api, is_async)
+            resource.create = _wrap(resource.create, settings, api, is_async, _PromptCall)
     beta = getattr(client, "beta", None)
     completions = getattr(getattr(beta, "chat", None), "completions", None)
     if completions is not None and completions is not client.chat.completions:
@@ -78,33 +78,6 @@ class _PromptCall(_Call):
         return cls(settings, api, body), kwargs, hide
 
 
-def _wrap_prompt(create: Any, settings: _Settings, api: str, is_async: bool) -> Any:
-    if is_async:
-        @functools.wraps(create)
-        async def tracked_async(*args: Any, **kwargs: Any) -> Any:
-            call, kwargs, hide = _PromptCall.begin(settings, api, kwargs)
-            try:
-                result = await create(*args, **kwargs)
-            except BaseException as exc:
-                call.failed(exc)
-                raise
-            return _returned(result, call, hide, kwargs, is_async=True)
-
-        return tracked_async
-
-    @functools.wraps(create)
-    def tracked(*args: Any, **kwargs: Any) -> Any:
-        call, kwargs, hide = _PromptCall.begin(settings, api, kwargs)
-        try:
-            result = create(*args, **kwargs)
-        except BaseException as exc:
-            call.failed(exc)
-            raise
-        return _returned(result, call, hide, kwargs, is_async=False)
-
-    return tracked
-
-
 def _install(client: Any, settings: _Settings) -> Any:
     import openai
 
@@ -130,11 +103,14 @@ def _install(client: Any, settings: _Settings) -> Any:
     return client
 
 
-def _wrap(create: Any, settings: _Settings, api: str, is_async: bool) -> Any:
+def _wrap(create: Any, settings: _Settings, api: str, is_async: bool,
+          kind: type[_Call] = _Call) -> Any:
+    """``create`` tracked: each call begun as a ``kind`` (chat and responses are
+    :class:`_Call`; embeddings and legacy completions their prompt call)."""
     if is_async:
         @functools.wraps(create)
         async def tracked_async(*args: Any, **kwargs: Any) -> Any:
-            call, kwargs, hide = _Call.begin(settings, api, kwargs)
+            call, kwargs, hide = kind.begin(settings, api, kwargs)
             try:
                 result = await create(*args, **kwargs)
             except BaseException as exc:
@@ -146,7 +122,7 @@ def _wrap(create: Any, settings: _Settings, api: str, is_async: bool) -> Any:
 
     @functools.wraps(create)
     def tracked(*args: Any, **kwargs: Any) -> Any:
-        call, kwargs, hide = _Call.begin(settings, api, kwargs)
+        call, kwargs, hide = kind.begin(settings, api, kwargs)
         try:
             result = create(*args, **kwargs)
         except BaseException as exc:
