@@ -72,3 +72,43 @@ def test_counts_have_an_upper_bound_of_a_signed_64_bit_integer():
 def test_a_sum_may_pass_the_bound_of_one_count():
     big = Usage(input_tokens=5 * 10**18)
     assert (big + big).input_tokens == 10**19
+
+
+def test_the_quick_check_of_a_usage_agrees_with_the_full_one():
+    """A usage is accepted at once when its counts are plain and consistent; every other
+    one goes through the full check, which names what is wrong. The two never disagree."""
+    import random
+
+    from costbook.pricing._usage import USAGE_FIELDS, _plainly_valid
+
+    chooser = random.Random(20261206)
+    accepted = refused = 0
+    for _ in range(20000):
+        counts = {name: chooser.choice([0, 0, 1, 2, 3, 5, 8]) for name in USAGE_FIELDS}
+        counts["input_tokens"] = chooser.choice([0, 3, 10, 20])
+        counts["output_tokens"] = chooser.choice([0, 3, 10, 20])
+        usage = object.__new__(Usage)
+        for name, value in counts.items():
+            object.__setattr__(usage, name, value)
+        try:
+            usage._check(bounded=True)
+            valid = True
+        except ValueError:
+            valid = False
+        assert _plainly_valid(usage) is valid, counts
+        accepted += valid
+        refused += not valid
+    assert accepted > 1000 and refused > 1000
+    for value in (MAX_COUNT + 1, -1, True, 1.0):
+        assert not _plainly_valid(_raw(value))
+
+
+def _raw(value: object) -> Usage:
+    usage = object.__new__(Usage)
+    for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
+                 "cache_write_1h_tokens", "reasoning_tokens", "audio_input_tokens",
+                 "audio_output_tokens", "audio_cache_read_tokens", "images", "web_searches",
+                 "requests"):
+        object.__setattr__(usage, name, 0)
+    object.__setattr__(usage, "input_tokens", value)
+    return usage

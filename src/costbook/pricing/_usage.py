@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from operator import attrgetter
 
 TYPE_CHECKING = False  # typing is not imported at run time, to keep `import costbook` fast
 if TYPE_CHECKING:
@@ -58,7 +59,8 @@ class Usage:
     requests: int = 1
 
     def __post_init__(self) -> None:
-        self._check(bounded=True)
+        if not _plainly_valid(self):
+            self._check(bounded=True)
 
     def _check(self, *, bounded: bool) -> None:
         for name in USAGE_FIELDS:
@@ -107,7 +109,7 @@ class Usage:
 
     def as_dict(self) -> dict[str, int]:
         """The counts as a plain dict, in field order."""
-        return {name: getattr(self, name) for name in USAGE_FIELDS}
+        return dict(zip(USAGE_FIELDS, _counts(self), strict=True))
 
     def __add__(self, other: object) -> Usage:
         if not isinstance(other, Usage):
@@ -144,3 +146,21 @@ def count_text(value: int) -> str:
 
 
 USAGE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Usage))
+_counts = attrgetter(*USAGE_FIELDS)
+
+
+def _plainly_valid(usage: Usage) -> bool:
+    """Whether every count of one call is a plain int in range and each part within its
+    total: the common case, decided without building a message (else ``_check`` says what
+    is wrong)."""
+    counts: tuple[int, ...] = _counts(usage)
+    for value in counts:
+        if type(value) is not int or not 0 <= value <= MAX_COUNT:
+            return False
+    (inputs, outputs, cache_read, cache_write, cache_write_1h, reasoning, audio_input,
+     audio_output, audio_cache_read, _, _, _) = counts
+    return (cache_write_1h <= cache_write
+            and audio_cache_read <= audio_input and audio_cache_read <= cache_read
+            and cache_read - audio_cache_read + cache_write + audio_input <= inputs
+            and cache_read + cache_write <= inputs
+            and reasoning + audio_output <= outputs)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from ..pricing._money import money_text
@@ -46,7 +47,7 @@ def entry_values(dialect: Dialect, entry: Entry) -> list[Any]:
         entry.model,
         entry.request_id,
         entry.status,
-        *(getattr(entry.usage, name) for name in USAGE_FIELDS),
+        *_counts(entry.usage),
         money_text(entry.total),
         json.dumps({part: money_text(v) for part, v in entry.items.items()}),
         entry.currency,
@@ -55,8 +56,12 @@ def entry_values(dialect: Dialect, entry: Entry) -> list[Any]:
         amount_text(entry.estimate_low),
         amount_text(entry.estimate_high),
         entry.duration,
-        json.dumps(dict(entry.tags), ensure_ascii=False, sort_keys=True),
+        _tags_json(dict(entry.tags)) if entry.tags else "{}",
     ]
+
+
+_counts = attrgetter(*USAGE_FIELDS)
+_tags_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
 def damaged_costs(count: int) -> str:

@@ -358,7 +358,9 @@ class SQLiteStore:
             )
         return LedgerError(f"ledger {self.location}: {text}")
 
-    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+    def _write(self, work: Callable[[sqlite3.Connection], T], *, one: bool = False) -> T:
+        """``work`` in a write transaction; ``one``: it runs one statement, which is a
+        transaction of its own."""
         if self._read_only:
             raise LedgerError(
                 f"ledger {self.location} was opened read-only; open it without "
@@ -367,14 +369,17 @@ class SQLiteStore:
 
         def attempt() -> T:
             connection = self._conn()
-            connection.execute("BEGIN IMMEDIATE")
+            if not one:
+                connection.execute("BEGIN IMMEDIATE")
             refused = None
             try:
                 result = work(connection)
-                connection.execute("COMMIT")
+                if not one:
+                    connection.execute("COMMIT")
             except (sqlite3.IntegrityError, sqlite3.DataError, UnicodeError) as exc:
                 # the entry itself cannot be stored: writing it again would fail again
-                connection.execute("ROLLBACK")
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
                 refused = RefusedEntry(f"ledger {self.location} refused the entry: {exc}")
             except BaseException:
                 if connection.in_transaction:
@@ -441,7 +446,8 @@ class SQLiteStore:
             assert entry_id is not None
             return replace(entry, id=entry_id, overrun=overrun, late=late)
 
-        return self._write(work)
+        # an entry alone (no settling, spool key or tags) is one INSERT
+        return self._write(work, one=settle is None and spool_key is None and not tags)
 
     def settle(self, reservation_id: int, entry: Entry, reserved: Decimal) -> Entry:
         def work(connection: sqlite3.Connection) -> Entry:
