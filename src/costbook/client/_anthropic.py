@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .._errors import CostbookError, UnknownModelError
+from ..tokens._messages import messages_estimate
 from ._call import _Call, _raw_mode, _request_body, _Settings
 from ._request_headers import request_betas
 from ._response_usage import delta_usage
@@ -81,8 +82,6 @@ def anthropic_provider(client: object) -> str:
 
 def _begin(settings: _Settings, kwargs: dict[str, Any]) -> tuple[_Call, dict[str, Any]]:
     """Estimate the Messages body and hold its high bound, before anything is sent."""
-    from ..tokens._messages import messages_estimate
-
     for name in _ITERABLE_FIELDS:
         value = kwargs.get(name)
         if isinstance(value, Iterable) and not isinstance(value, (str, bytes, Mapping,

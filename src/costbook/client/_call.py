@@ -12,10 +12,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .._errors import BudgetExceeded, CostbookError, UnknownModelError
+from ..ledger._ledger import make_entry
 from ..pricing._catalog import catalog
 from ..pricing._cost import Cost
 from ..pricing._usage import Usage
 from ..records._tags import SECRET, current_tags
+from ..tokens._estimate import request_estimate
 from ._record import answer_cost, warn_unpriced
 from ._refusals import (
     budget_label,
@@ -296,8 +298,6 @@ class _Call:
         """One entry; with a budget, recorded and settled in one transaction. A ledger that
         cannot be written keeps the entry in its spool: the caller still gets the answer
         (or the SDK's own error)."""
-        from ..ledger._ledger import make_entry
-
         self.done = True
         asked = self.asked_ref if self.asked_ref != cost.model else None
         details: dict[str, Any] = dict(
@@ -344,8 +344,6 @@ def _preflight(settings: _Settings, body: dict[str, Any]) -> tuple[
     router's ``models`` list), the estimate of the most expensive known one. ``(None,
     None, problem)`` when none could be estimated: ``problem`` is why the model asked for
     could not be (None when no table knows it)."""
-    from ..tokens._estimate import request_estimate
-
     asked = body.get("model")
     candidates = [asked]
     others = body.get("models")

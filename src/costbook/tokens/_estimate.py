@@ -10,6 +10,7 @@ from typing import Any
 
 from .._errors import ContextWindowExceeded
 from ..pricing._calculator import price
+from ..pricing._catalog import catalog
 from ..pricing._cost import Cost
 from ..pricing._model import Model
 from ..pricing._usage import Usage
@@ -114,8 +115,6 @@ def request_estimate(
     """:func:`estimate_request`; with ``strict=False`` (a tracked call), a request that
     does not fit what the table knows of the model is estimated all the same, and its
     :attr:`Estimate.misfit` says how."""
-    from ..pricing._catalog import catalog
-
     if not isinstance(body, Mapping):
         raise ValueError(
             f"a request body must be a JSON object (a dict), got {type(body).__name__}"

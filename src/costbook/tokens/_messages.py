@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from ..pricing._catalog import catalog
 from ._estimate import Estimate, _estimate
 from ._tokens import REPLY_PRIMING, TOKENS_PER_MESSAGE, Tally
 
@@ -81,8 +82,6 @@ def messages_estimate(
     """:func:`estimate_messages`; with ``strict=False`` (a tracked call), a body past what
     the table knows of the model is estimated all the same, and its
     :attr:`~costbook.Estimate.misfit` says how."""
-    from ..pricing._catalog import catalog
-
     if not isinstance(body, Mapping):
         raise ValueError(
             f"a request body must be a JSON object (a dict), got {type(body).__name__}"
