@@ -693,10 +693,38 @@ INCLUDED_IN_PLAN = {
     "rate for it, so it has no price here (never $0 per token)",
 }
 # Providers whose own page documents no cache-write fee: cache writes bill as input.
-NO_CACHE_WRITE_FEE = {"openai", "azure", "google", "deepseek", "xai", "moonshot", "groq",
-                      "fireworks", "together", "cerebras", "openai-decisions"}
+NO_CACHE_WRITE_FEE = {
+    "openai", "azure", "google", "deepseek", "xai", "moonshot", "groq",
+    "fireworks", "together", "cerebras", "openai-decisions",
+    # cached prompt tokens at 10% of input, no write fee:
+    "mistral",  # https://docs.mistral.ai/studio-api/conversations/advanced/prompt-caching
+    # automatic caching, cached input at a reduced rate, no write fee:
+    "deepinfra",  # https://docs.deepinfra.com/chat/prompt-caching
+    # only a cache-hit fee:
+    "novita",  # https://novita.ai/docs/guides/llm-prompt-cache
+    # prefix caching, cached input discounted, no write fee:
+    "cloudflare",  # https://developers.cloudflare.com/workers-ai/features/prompt-caching
+    # cache storage free, a cache hit at 1/5 of the input price, no write fee:
+    "zai",  # https://docs.z.ai/help/faq
+}
 # Makers that charge no cache-write fee, for the routers and clouds that resell them.
-NO_CACHE_WRITE_FEE_MAKERS = {"openai", "google", "deepseek", "x-ai", "xai", "moonshotai"}
+NO_CACHE_WRITE_FEE_MAKERS = {
+    "openai", "google", "deepseek", "x-ai", "xai", "moonshotai",
+    "mistralai",  # https://docs.mistral.ai/studio-api/conversations/advanced/prompt-caching
+}
+# Providers where only some models are free of a write fee: which ones (matched on the
+# id), and whether only an entry with no cached-input rate (no prompt caching) qualifies.
+NO_CACHE_WRITE_FEE_MODELS: dict[str, tuple[re.Pattern[str], bool]] = {
+    # Gemini on Vertex, implicit and explicit caching: "no additional charge to write to
+    # cache other than the standard input token costs"
+    # https://cloud.google.com/vertex-ai/generative-ai/docs/context-cache/context-cache-overview
+    "vertex": (re.compile(r"gemini-", re.IGNORECASE), False),
+    # Bedrock caches prompts of Claude and Amazon Nova models (writes may cost more than
+    # input, by model); a model with no cached-input rate there has no prompt caching, so
+    # a cache write it reports is plain input
+    # https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html
+    "bedrock": (re.compile(r"^(?!.*(?:claude|nova)).*$", re.IGNORECASE), True),
+}
 # DeepSeek bills off-peak all weekend (Beijing time) from this date: its peak windows hold
 # on weekdays only. genai-prices 0.2.5 says so in its comments; its format cannot.
 DEEPSEEK_WEEKDAY_PEAK = date(2026, 8, 23)
@@ -979,10 +1007,15 @@ def _cache_writes_as_input(spec: ProviderSpec, entry: Entry) -> None:
     maker = entry.id.split("/", 1)[0].lower() if "/" in entry.id else spec.id
     if "claude" in entry.id.lower():
         return
+    all_sets = [entry.fields.get("prices", []),
+                *entry.fields.get("service_tiers", {}).values()]
     if spec.id not in NO_CACHE_WRITE_FEE and maker not in NO_CACHE_WRITE_FEE_MAKERS:
-        return
-    for sets in [entry.fields.get("prices", []),
-                 *entry.fields.get("service_tiers", {}).values()]:
+        pattern, uncached_only = NO_CACHE_WRITE_FEE_MODELS.get(spec.id, (None, False))
+        if pattern is None or not pattern.search(entry.id):
+            return
+        if uncached_only and any("cache_read" in s for sets in all_sets for s in sets):
+            return
+    for sets in all_sets:
         for price_set in sets:
             billed_as = price_set.get("billed_as") or {}
             if "cache_write" in price_set or "cache_write" in billed_as:
