@@ -95,7 +95,7 @@ class ProviderSpec:
 
 PROVIDERS: list[ProviderSpec] = [
     ProviderSpec("openai", "OpenAI", "https://openai.com/api/pricing/", genai="openai",
-                 api_hosts=("api.openai.com",), litellm=("openai",)),
+                 api_hosts=("api.openai.com",), litellm=("openai", "text-completion-openai")),
     ProviderSpec("anthropic", "Anthropic", "https://docs.anthropic.com/en/docs/about-claude/pricing",
                  genai="anthropic", api_hosts=("api.anthropic.com",), litellm=("anthropic",)),
     ProviderSpec("google", "Google (Gemini API)", "https://ai.google.dev/gemini-api/docs/pricing",
@@ -106,7 +106,12 @@ PROVIDERS: list[ProviderSpec] = [
                  models_dev=("google-vertex", "google-vertex-anthropic"),
                  aliases=("vertex_ai", "vertex-ai", "google-vertex"),
                  api_hosts=("aiplatform.googleapis.com",),
-                 litellm=("vertex_ai", "vertex_ai-language-models", "vertex_ai-anthropic_models"),
+                 litellm=("vertex_ai", "vertex_ai-language-models", "vertex_ai-anthropic_models",
+                          "vertex_ai-mistral_models", "vertex_ai-llama_models",
+                          "vertex_ai-deepseek_models", "vertex_ai-qwen_models",
+                          "vertex_ai-zai_models", "vertex_ai-openai_models",
+                          "vertex_ai-ai21_models", "vertex_ai-minimax_models",
+                          "vertex_ai-moonshot_models", "vertex_ai-text-models"),
                  resells=True),
     ProviderSpec("bedrock", "Amazon Bedrock", "https://aws.amazon.com/bedrock/pricing/",
                  genai="aws", aliases=("aws", "amazon-bedrock", "bedrock_converse"),
@@ -117,7 +122,7 @@ PROVIDERS: list[ProviderSpec] = [
                  genai="azure", models_dev=("azure",), aliases=("azure_ai", "azure-openai"),
                  api_hosts=("openai.azure.com", "cognitiveservices.azure.com",
                             "services.ai.azure.com"),
-                 litellm=("azure", "azure_ai"),
+                 litellm=("azure", "azure_ai", "azure_text"),
                  resells=True),
     ProviderSpec("mistral", "Mistral AI", "https://mistral.ai/pricing#api-pricing",
                  genai="mistral", aliases=("mistralai",), api_hosts=("api.mistral.ai",),
@@ -150,7 +155,8 @@ PROVIDERS: list[ProviderSpec] = [
     ProviderSpec("zai", "Z.ai", "https://docs.z.ai/guides/overview/pricing", genai="zai",
                  aliases=("z-ai", "z.ai"), api_hosts=("api.z.ai",), litellm=("zai",)),
     ProviderSpec("zhipuai", "Zhipu AI", "https://open.bigmodel.cn/pricing", genai="zhipuai",
-                 aliases=("zhipu", "bigmodel"), api_hosts=("open.bigmodel.cn",)),
+                 aliases=("zhipu", "bigmodel"), api_hosts=("open.bigmodel.cn",),
+                 litellm=("bigmodel",)),
     ProviderSpec("minimax", "MiniMax", "https://platform.minimax.io/docs/guides/pricing",
                  genai="minimax", api_hosts=("api.minimax.io", "api.minimaxi.com"),
                  litellm=("minimax",)),
@@ -202,7 +208,8 @@ PROVIDERS: list[ProviderSpec] = [
                  genai="github-copilot", aliases=("github_copilot",), litellm=("github_copilot",),
                  resells=True),
     ProviderSpec("meta", "Meta Llama API", "https://llama.developer.meta.com/docs/models",
-                 genai="meta", aliases=("meta-llama", "llama-api"), api_hosts=("api.llama.com",)),
+                 genai="meta", aliases=("meta-llama", "llama-api"), api_hosts=("api.llama.com",),
+                 litellm=("meta",)),
     ProviderSpec("modal", "Modal", "https://modal.com/pricing", genai="modal",
                  resells=True),
     ProviderSpec("openai-decisions", "OpenAI Decisions",
@@ -1304,16 +1311,33 @@ def _litellm_only(spec: ProviderSpec, sources: Sources, report: Report) -> list[
         model_id = key
         for prefix in spec.litellm:
             model_id = model_id.removeprefix(f"{prefix}/")
-        if spec.id in ("bedrock", "azure", "vertex") and "/" in model_id:
+        if spec.id in ("bedrock", "azure") and "/" in model_id:
             continue  # a region or deployment path, not a model id
+        if spec.id == "vertex" and model_id.count("/") > 1:
+            continue  # a partner model is maker/model (meta/llama-...-maas); nothing deeper
         if spec.id == "bedrock":
-            if re.match(r"^(?:us|eu|apac|ap|global|us-gov|jp|au|ca|sa)\.", model_id):
-                continue  # a cross-region profile: its rates are the in-region entry's
-            if not re.match(r"^[a-z0-9-]+\.[a-z0-9]", model_id) or "@" in model_id:
+            profile = _BEDROCK_PROFILE.match(model_id)
+            if profile is not None:
+                # A cross-region profile: a geographic one (us., eu., ...) bills the
+                # in-region rates, so it makes the in-region entry only where LiteLLM lists
+                # no bare model id; a global one bills its own (lower) rates. GovCloud's
+                # us-gov. profiles bill GovCloud rates, which the table does not hold.
+                rest = model_id[profile.end():]
+                if profile.group(1) == "us-gov":
+                    continue
+                if profile.group(1) == "global":
+                    model_id = f"global.{rest}"
+                elif any(k in sources.litellm for k in (rest, f"bedrock/{rest}")):
+                    continue
+                else:
+                    model_id = f"regional.{rest}"
+            elif not re.match(r"^[a-z0-9-]+\.[a-z0-9]", model_id) or "@" in model_id:
                 continue  # not a Bedrock model id (maker.model)
-            model_id = f"regional.{model_id}"  # a bare model id bills in region
+            else:
+                model_id = f"regional.{model_id}"  # a bare model id bills in region
         if spec.id == "vertex":
-            model_id = re.sub(r"@(?:default|latest)$", "", model_id)  # the catalog reads these
+            # the catalog reads these versions, so they name the unversioned entry
+            model_id = re.sub(r"@(?:default|latest|\d{3})$", "", model_id)
         if model_id.endswith(("-", ".", "/")) or "*" in model_id:
             continue
         if model_id in ("model-router", "model_router"):
@@ -1322,6 +1346,7 @@ def _litellm_only(spec: ProviderSpec, sources: Sources, report: Report) -> list[
     return found
 
 
+_BEDROCK_PROFILE = re.compile(r"^(us|eu|apac|ap|global|us-gov|jp|au|ca|sa|in)\.(?=[a-z0-9-]+\.)")
 # Providers whose LiteLLM rates are not taken (another source covers them, or LiteLLM
 # lists them under spellings their API does not take).
 LITELLM_NO_RATES = {"github-copilot"}
@@ -1361,6 +1386,7 @@ _CL100K = re.compile(r"^(gpt-4|gpt-3\.5|text-embedding-3|text-embedding-ada)")
 
 def _tokenizer(model_id: str) -> str | None:
     name = model_id.lower().rsplit("/", 1)[-1]
+    name = re.sub(r"^(?:regional|global|us|eu|apac|jp|au|in)\.(?=[a-z0-9-]+\.)", "", name)
     for prefix in ("openai.", "azure."):
         name = name.removeprefix(prefix)
     if _O200K.match(name):

@@ -133,6 +133,21 @@ def test_claude_models_count_with_the_claude_tokenizer_and_openai_models_with_ti
         ("anthropic/claude-haiku-4.5", "anthropic:claude-haiku-4-5-20251001"),
         ("openrouter:anthropic/claude-3.5-sonnet", "openrouter:anthropic/claude-3.5-sonnet"),
         ("openrouter:openai/gpt-4o-2024-11-20", "openrouter:openai/gpt-4o"),
+        # Bedrock model ids of every maker, as Bedrock's API takes them, bill in region
+        ("bedrock:minimax.minimax-m2.5", "bedrock:regional.minimax.minimax-m2.5"),
+        ("bedrock:moonshotai.kimi-k2.5", "bedrock:regional.moonshotai.kimi-k2.5"),
+        ("bedrock:nvidia.nemotron-nano-12b-v2", "bedrock:regional.nvidia.nemotron-nano-12b-v2"),
+        ("bedrock:zai.glm-5", "bedrock:regional.zai.glm-5"),
+        ("bedrock:writer.palmyra-vision-7b", "bedrock:regional.writer.palmyra-vision-7b"),
+        ("bedrock:in.moonshotai.kimi-k3.1", "bedrock:regional.moonshotai.kimi-k3.1"),
+        ("bedrock:anthropic.claude-opus-4-6-v1", "bedrock:regional.anthropic.claude-opus-4-6-v1:0"),
+        ("bedrock:global.anthropic.claude-opus-4-6-v1", "bedrock:global.anthropic.claude-opus-4-6-v1:0"),
+        ("bedrock:us.xai.grok-4.7", "bedrock:regional.xai.grok-4.7"),
+        ("bedrock:global.xai.grok-4.7", "bedrock:global.xai.grok-4.7"),
+        ("vertex:xai/grok-4.7", "vertex:xai/grok-4.7"),
+        ("vertex:meta/llama-4-maverick-17b-16e-instruct-maas",
+         "vertex:meta/llama-4-maverick-17b-16e-instruct-maas"),
+        ("vertex:jamba-1.5-large@001", "vertex:jamba-1.5-large"),
     ],
 )
 def test_model_refs_resolve(ref, expected):
