@@ -862,23 +862,30 @@ def _clean(value: Decimal) -> Decimal:
 
 
 # Aliases a provider repointed to another model: (provider, alias) -> (model now answering,
-# the date it began, where the provider says so). The alias's entry keeps its old rates
-# until that date and follows the new model's from then on.
-REPOINTED: dict[tuple[str, str], tuple[str, date, str]] = {
+# the date it began, where the provider says so, the date the provider retired the alias).
+# The alias's entry keeps its old rates until that date and follows the new model's from
+# then on.
+REPOINTED: dict[tuple[str, str], tuple[str, date, str, date | None]] = {
     ("deepseek", "deepseek-chat"): (
-        "deepseek-v4-flash", date(2026, 7, 24),
-        "deepseek-chat answers as DeepSeek V4 Flash (non-thinking mode) from 2026-07-24 "
-        "(https://api-docs.deepseek.com/updates); DeepSeek V3's rates before",
+        "deepseek-v4-flash", date(2026, 4, 24),
+        "deepseek-chat answers as DeepSeek V4 Flash (non-thinking mode) from the V4 release "
+        "on 2026-04-24, and DeepSeek retires the name after 2026-07-24 15:59 UTC "
+        "(https://api-docs.deepseek.com/news/news260424); DeepSeek V3's rates before",
+        date(2026, 7, 24),
     ),
     ("deepseek", "deepseek-reasoner"): (
-        "deepseek-v4-flash", date(2026, 7, 24),
-        "deepseek-reasoner answers as DeepSeek V4 Flash (thinking mode) from 2026-07-24 "
-        "(https://api-docs.deepseek.com/updates); DeepSeek R1's rates before",
+        "deepseek-v4-flash", date(2026, 4, 24),
+        "deepseek-reasoner answers as DeepSeek V4 Flash (thinking mode) from the V4 release "
+        "on 2026-04-24, and DeepSeek retires the name after 2026-07-24 15:59 UTC "
+        "(https://api-docs.deepseek.com/news/news260424); DeepSeek R1's rates before",
+        date(2026, 7, 24),
     ),
     ("mistral", "mistral-large-latest"): (
         "mistral-large-2512", date(2025, 12, 2),
         "mistral-large-latest points to Mistral Large 3 (2512) from its release on 2025-12-02 "
-        "(https://docs.mistral.ai/getting-started/models/); Mistral Large 2's rates before",
+        "(https://mistral.ai/news/mistral-3, https://docs.mistral.ai/getting-started/models/); "
+        "Mistral Large 2's rates before",
+        None,
     ),
 }
 REPOINTED_IDS = set(REPOINTED)
@@ -930,7 +937,7 @@ def _no_fragments(spec: ProviderSpec, entries: list[Entry], report: Report) -> l
 def _repoint(spec: ProviderSpec, kept: list[Entry], curated: set[str], report: Report) -> None:
     """Give each repointed alias a price history: its model's rates, then the new one's."""
     by_id = {e.id.lower(): e for e in kept}
-    for (provider, alias), (target_id, since, why) in REPOINTED.items():
+    for (provider, alias), (target_id, since, why, retired) in REPOINTED.items():
         if provider != spec.id:
             continue
         target = by_id.get(target_id)
@@ -961,6 +968,8 @@ def _repoint(spec: ProviderSpec, kept: list[Entry], curated: set[str], report: R
             if key in target.fields:
                 entry.fields[key] = target.fields[key]
         entry.fields.pop("deprecated", None)
+        if retired is not None:
+            entry.fields["deprecated"] = retired
         entry.fields.pop("name", None)
         entry.comments.append(why)
     for (provider, alias), (holder_id, why) in ALIAS_MOVES.items():

@@ -549,11 +549,17 @@ def test_a_cache_write_is_refused_where_a_write_fee_exists_and_the_table_lacks_i
 
 def test_moving_aliases_price_as_billed_on_their_date():
     usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
-    # DeepSeek V3 (peak hours, before 2026-07-24), then V4.1 Flash off-peak on a Saturday
-    assert costbook.price(usage, "deepseek-chat", at=datetime(2026, 6, 1, 12, 0)).total == \
+    # DeepSeek V3 (peak hours) until DeepSeek V4's release on 2026-04-24, then V4 Flash,
+    # and after the name's retirement on 2026-07-24, V4.1 Flash off-peak on a Saturday
+    assert costbook.price(usage, "deepseek-chat", at=datetime(2026, 4, 23, 12, 0)).total == \
         Decimal("1.37")
-    assert costbook.price(usage, "deepseek-chat", at=datetime(2026, 12, 5, 12, 0)).total == \
-        Decimal("0.75")
+    assert costbook.price(usage, "deepseek-chat", at=datetime(2026, 6, 1, 12, 0)).total == \
+        Decimal("0.42")
+    assert costbook.price(usage, "deepseek-reasoner", at=datetime(2026, 4, 24, 12, 0)).total == \
+        Decimal("0.42")
+    retired = costbook.price(usage, "deepseek-chat", at=datetime(2026, 12, 5, 12, 0))
+    assert retired.total == Decimal("0.75")
+    assert "retired" in (retired.note or "")
     assert costbook.price(usage, "mistral-large-latest", at=date(2025, 6, 1)).total == 8
     assert costbook.price(usage, "mistral-large-latest", at=date(2026, 6, 1)).total == 2
     assert costbook.catalog().resolve("mistral-medium-3").id == "mistral-medium-3-1"
