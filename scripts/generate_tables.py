@@ -223,6 +223,13 @@ PROVIDERS: list[ProviderSpec] = [
                  genai="quicksilverpro",
                  resells=True),
     ProviderSpec("typesafe", "TypeSafe", "https://docs.typesafe.ai/models", genai="typesafe"),
+    # makers selling their own models whose newest flagships only LiteLLM prices
+    ProviderSpec("volcengine", "Volcano Engine Ark (ByteDance)",
+                 "https://www.volcengine.com/docs/82379/1544106", aliases=("volces", "ark"),
+                 api_hosts=("ark.cn-beijing.volces.com",), litellm=("volcengine",),
+                 resells=True),
+    ProviderSpec("cognition", "Cognition (Devin, Windsurf)", "https://docs.devin.ai/desktop/models",
+                 litellm=("cognition",)),
     ProviderSpec("voyageai", "Voyage AI", "https://docs.voyageai.com/docs/pricing",
                  genai="voyageai", aliases=("voyage",), api_hosts=("api.voyageai.com",),
                  litellm=("voyage",)),
@@ -1285,6 +1292,10 @@ def _from_litellm(spec: ProviderSpec, key: str, model_id: str, model: dict[str, 
             rates[ours] = _clean(Decimal(str(value)) * 1_000_000)
     if "input" not in rates or "output" not in rates:
         return entry
+    if rates["input"] == 0 and rates["output"] == 0 and spec.id in LITELLM_ZERO_IS_UNKNOWN:
+        report.skipped.append(f"{spec.id}:{model_id}: LiteLLM lists 0 for a model the "
+                              "provider bills, which is no price")
+        return entry
     if rates["input"] == 0 and rates["output"] != 0:
         report.skipped.append(f"{spec.id}:{model_id}: LiteLLM gives no input rate but an "
                               "output rate (a fee it does not list, such as per request)")
@@ -1359,6 +1370,8 @@ _BEDROCK_PROFILE = re.compile(r"^(us|eu|apac|ap|global|us-gov|jp|au|ca|sa|in)\.(
 # Providers whose LiteLLM rates are not taken (another source covers them, or LiteLLM
 # lists them under spellings their API does not take).
 LITELLM_NO_RATES = {"github-copilot"}
+# Providers whose models LiteLLM lists at 0 where it knows no rate (none of them is free).
+LITELLM_ZERO_IS_UNKNOWN = {"volcengine"}
 
 
 # --- shared -------------------------------------------------------------------------------

@@ -148,6 +148,9 @@ def test_claude_models_count_with_the_claude_tokenizer_and_openai_models_with_ti
         ("vertex:meta/llama-4-maverick-17b-16e-instruct-maas",
          "vertex:meta/llama-4-maverick-17b-16e-instruct-maas"),
         ("vertex:jamba-1.5-large@001", "vertex:jamba-1.5-large"),
+        # makers' newest flagships that only LiteLLM prices, at the maker's own API
+        ("volcengine:doubao-seed-2-1-pro-260915", "volcengine:doubao-seed-2-1-pro-260915"),
+        ("cognition:swe-1.7", "cognition:swe-1.7"),
     ],
 )
 def test_model_refs_resolve(ref, expected):
