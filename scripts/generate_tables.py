@@ -728,16 +728,21 @@ NO_CACHE_WRITE_FEE_MAKERS = {
 }
 # Providers where only some models are free of a write fee: which ones (matched on the
 # id), and whether only an entry with no cached-input rate (no prompt caching) qualifies.
-NO_CACHE_WRITE_FEE_MODELS: dict[str, tuple[re.Pattern[str], bool]] = {
-    # Gemini on Vertex, implicit and explicit caching: "no additional charge to write to
-    # cache other than the standard input token costs"
-    # https://cloud.google.com/vertex-ai/generative-ai/docs/context-cache/context-cache-overview
-    "vertex": (re.compile(r"gemini-", re.IGNORECASE), False),
+NO_CACHE_WRITE_FEE_MODELS: dict[str, list[tuple[re.Pattern[str], bool]]] = {
+    "vertex": [
+        # Gemini on Vertex, implicit and explicit caching: "no additional charge to write
+        # to cache other than the standard input token costs"
+        # https://cloud.google.com/vertex-ai/generative-ai/docs/context-cache/context-cache-overview
+        (re.compile(r"gemini-", re.IGNORECASE), False),
+        # Vertex's context caching is Gemini's (Claude has Anthropic's own); a partner model
+        # with no cached-input rate there has no prompt caching, so a write is plain input
+        (re.compile(r"^(?!.*(?:claude|gemini)).*$", re.IGNORECASE), True),
+    ],
     # Bedrock caches prompts of Claude and Amazon Nova models (writes may cost more than
     # input, by model); a model with no cached-input rate there has no prompt caching, so
     # a cache write it reports is plain input
     # https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html
-    "bedrock": (re.compile(r"^(?!.*(?:claude|nova)).*$", re.IGNORECASE), True),
+    "bedrock": [(re.compile(r"^(?!.*(?:claude|nova)).*$", re.IGNORECASE), True)],
 }
 # DeepSeek bills off-peak all weekend (Beijing time) from this date: its peak windows hold
 # on weekdays only. genai-prices 0.2.5 says so in its comments; its format cannot.
@@ -1033,10 +1038,9 @@ def _cache_writes_as_input(spec: ProviderSpec, entry: Entry) -> None:
     all_sets = [entry.fields.get("prices", []),
                 *entry.fields.get("service_tiers", {}).values()]
     if spec.id not in NO_CACHE_WRITE_FEE and maker not in NO_CACHE_WRITE_FEE_MAKERS:
-        pattern, uncached_only = NO_CACHE_WRITE_FEE_MODELS.get(spec.id, (None, False))
-        if pattern is None or not pattern.search(entry.id):
-            return
-        if uncached_only and any("cache_read" in s for sets in all_sets for s in sets):
+        cached = any("cache_read" in s for sets in all_sets for s in sets)
+        if not any(pattern.search(entry.id) and not (uncached_only and cached)
+                   for pattern, uncached_only in NO_CACHE_WRITE_FEE_MODELS.get(spec.id, [])):
             return
     for sets in all_sets:
         for price_set in sets:

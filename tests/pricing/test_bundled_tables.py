@@ -529,9 +529,10 @@ def test_routers_bill_cache_writes_as_input_for_a_maker_without_a_write_fee(make
 
 @pytest.mark.parametrize("provider", sorted(GEN.NO_CACHE_WRITE_FEE_MODELS))
 def test_models_without_a_write_fee_at_a_cloud_bill_cache_writes_as_input(provider):
-    pattern, uncached_only = GEN.NO_CACHE_WRITE_FEE_MODELS[provider]
-    models = [m for m in _bundled_catalog().models_of(provider) if pattern.search(m.id)
-              and not (uncached_only and "cache_read" in m.rates_at().stated_per_million)]
+    rules = GEN.NO_CACHE_WRITE_FEE_MODELS[provider]
+    models = [m for m in _bundled_catalog().models_of(provider) if any(
+        pattern.search(m.id) and not (uncached_only and "cache_read" in m.rates_at().stated_per_million)
+        for pattern, uncached_only in rules)]
     refused, tried = _cache_write_refusals(models)
     assert not refused, "\n".join(refused[:10])
     assert tried > 0
