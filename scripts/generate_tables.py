@@ -95,7 +95,7 @@ class ProviderSpec:
 
 PROVIDERS: list[ProviderSpec] = [
     ProviderSpec("openai", "OpenAI", "https://openai.com/api/pricing/", genai="openai",
-                 api_hosts=("api.openai.com",), litellm=("openai",)),
+                 api_hosts=("api.openai.com",), litellm=("openai", "text-completion-openai")),
     ProviderSpec("anthropic", "Anthropic", "https://docs.anthropic.com/en/docs/about-claude/pricing",
                  genai="anthropic", api_hosts=("api.anthropic.com",), litellm=("anthropic",)),
     ProviderSpec("google", "Google (Gemini API)", "https://ai.google.dev/gemini-api/docs/pricing",
@@ -106,7 +106,12 @@ PROVIDERS: list[ProviderSpec] = [
                  models_dev=("google-vertex", "google-vertex-anthropic"),
                  aliases=("vertex_ai", "vertex-ai", "google-vertex"),
                  api_hosts=("aiplatform.googleapis.com",),
-                 litellm=("vertex_ai", "vertex_ai-language-models", "vertex_ai-anthropic_models"),
+                 litellm=("vertex_ai", "vertex_ai-language-models", "vertex_ai-anthropic_models",
+                          "vertex_ai-mistral_models", "vertex_ai-llama_models",
+                          "vertex_ai-deepseek_models", "vertex_ai-qwen_models",
+                          "vertex_ai-zai_models", "vertex_ai-openai_models",
+                          "vertex_ai-ai21_models", "vertex_ai-minimax_models",
+                          "vertex_ai-moonshot_models", "vertex_ai-text-models"),
                  resells=True),
     ProviderSpec("bedrock", "Amazon Bedrock", "https://aws.amazon.com/bedrock/pricing/",
                  genai="aws", aliases=("aws", "amazon-bedrock", "bedrock_converse"),
@@ -117,7 +122,7 @@ PROVIDERS: list[ProviderSpec] = [
                  genai="azure", models_dev=("azure",), aliases=("azure_ai", "azure-openai"),
                  api_hosts=("openai.azure.com", "cognitiveservices.azure.com",
                             "services.ai.azure.com"),
-                 litellm=("azure", "azure_ai"),
+                 litellm=("azure", "azure_ai", "azure_text"),
                  resells=True),
     ProviderSpec("mistral", "Mistral AI", "https://mistral.ai/pricing#api-pricing",
                  genai="mistral", aliases=("mistralai",), api_hosts=("api.mistral.ai",),
@@ -150,7 +155,8 @@ PROVIDERS: list[ProviderSpec] = [
     ProviderSpec("zai", "Z.ai", "https://docs.z.ai/guides/overview/pricing", genai="zai",
                  aliases=("z-ai", "z.ai"), api_hosts=("api.z.ai",), litellm=("zai",)),
     ProviderSpec("zhipuai", "Zhipu AI", "https://open.bigmodel.cn/pricing", genai="zhipuai",
-                 aliases=("zhipu", "bigmodel"), api_hosts=("open.bigmodel.cn",)),
+                 aliases=("zhipu", "bigmodel"), api_hosts=("open.bigmodel.cn",),
+                 litellm=("bigmodel",)),
     ProviderSpec("minimax", "MiniMax", "https://platform.minimax.io/docs/guides/pricing",
                  genai="minimax", api_hosts=("api.minimax.io", "api.minimaxi.com"),
                  litellm=("minimax",)),
@@ -202,7 +208,8 @@ PROVIDERS: list[ProviderSpec] = [
                  genai="github-copilot", aliases=("github_copilot",), litellm=("github_copilot",),
                  resells=True),
     ProviderSpec("meta", "Meta Llama API", "https://llama.developer.meta.com/docs/models",
-                 genai="meta", aliases=("meta-llama", "llama-api"), api_hosts=("api.llama.com",)),
+                 genai="meta", aliases=("meta-llama", "llama-api"), api_hosts=("api.llama.com",),
+                 litellm=("meta",)),
     ProviderSpec("modal", "Modal", "https://modal.com/pricing", genai="modal",
                  resells=True),
     ProviderSpec("openai-decisions", "OpenAI Decisions",
@@ -216,6 +223,13 @@ PROVIDERS: list[ProviderSpec] = [
                  genai="quicksilverpro",
                  resells=True),
     ProviderSpec("typesafe", "TypeSafe", "https://docs.typesafe.ai/models", genai="typesafe"),
+    # makers selling their own models whose newest flagships only LiteLLM prices
+    ProviderSpec("volcengine", "Volcano Engine Ark (ByteDance)",
+                 "https://www.volcengine.com/docs/82379/1544106", aliases=("volces", "ark"),
+                 api_hosts=("ark.cn-beijing.volces.com",), litellm=("volcengine",),
+                 resells=True),
+    ProviderSpec("cognition", "Cognition (Devin, Windsurf)", "https://docs.devin.ai/desktop/models",
+                 litellm=("cognition",)),
     ProviderSpec("voyageai", "Voyage AI", "https://docs.voyageai.com/docs/pricing",
                  genai="voyageai", aliases=("voyage",), api_hosts=("api.voyageai.com",),
                  litellm=("voyage",)),
@@ -693,10 +707,43 @@ INCLUDED_IN_PLAN = {
     "rate for it, so it has no price here (never $0 per token)",
 }
 # Providers whose own page documents no cache-write fee: cache writes bill as input.
-NO_CACHE_WRITE_FEE = {"openai", "azure", "google", "deepseek", "xai", "moonshot", "groq",
-                      "fireworks", "together", "cerebras", "openai-decisions"}
+NO_CACHE_WRITE_FEE = {
+    "openai", "azure", "google", "deepseek", "xai", "moonshot", "groq",
+    "fireworks", "together", "cerebras", "openai-decisions",
+    # cached prompt tokens at 10% of input, no write fee:
+    "mistral",  # https://docs.mistral.ai/studio-api/conversations/advanced/prompt-caching
+    # automatic caching, cached input at a reduced rate, no write fee:
+    "deepinfra",  # https://docs.deepinfra.com/chat/prompt-caching
+    # only a cache-hit fee:
+    "novita",  # https://novita.ai/docs/guides/llm-prompt-cache
+    # prefix caching, cached input discounted, no write fee:
+    "cloudflare",  # https://developers.cloudflare.com/workers-ai/features/prompt-caching
+    # cache storage free, a cache hit at 1/5 of the input price, no write fee:
+    "zai",  # https://docs.z.ai/help/faq
+}
 # Makers that charge no cache-write fee, for the routers and clouds that resell them.
-NO_CACHE_WRITE_FEE_MAKERS = {"openai", "google", "deepseek", "x-ai", "xai", "moonshotai"}
+NO_CACHE_WRITE_FEE_MAKERS = {
+    "openai", "google", "deepseek", "x-ai", "xai", "moonshotai",
+    "mistralai",  # https://docs.mistral.ai/studio-api/conversations/advanced/prompt-caching
+}
+# Providers where only some models are free of a write fee: which ones (matched on the
+# id), and whether only an entry with no cached-input rate (no prompt caching) qualifies.
+NO_CACHE_WRITE_FEE_MODELS: dict[str, list[tuple[re.Pattern[str], bool]]] = {
+    "vertex": [
+        # Gemini on Vertex, implicit and explicit caching: "no additional charge to write
+        # to cache other than the standard input token costs"
+        # https://cloud.google.com/vertex-ai/generative-ai/docs/context-cache/context-cache-overview
+        (re.compile(r"gemini-", re.IGNORECASE), False),
+        # Vertex's context caching is Gemini's (Claude has Anthropic's own); a partner model
+        # with no cached-input rate there has no prompt caching, so a write is plain input
+        (re.compile(r"^(?!.*(?:claude|gemini)).*$", re.IGNORECASE), True),
+    ],
+    # Bedrock caches prompts of Claude and Amazon Nova models (writes may cost more than
+    # input, by model); a model with no cached-input rate there has no prompt caching, so
+    # a cache write it reports is plain input
+    # https://docs.aws.amazon.com/bedrock/latest/userguide/prompt-caching.html
+    "bedrock": [(re.compile(r"^(?!.*(?:claude|nova)).*$", re.IGNORECASE), True)],
+}
 # DeepSeek bills off-peak all weekend (Beijing time) from this date: its peak windows hold
 # on weekdays only. genai-prices 0.2.5 says so in its comments; its format cannot.
 DEEPSEEK_WEEKDAY_PEAK = date(2026, 8, 23)
@@ -827,23 +874,30 @@ def _clean(value: Decimal) -> Decimal:
 
 
 # Aliases a provider repointed to another model: (provider, alias) -> (model now answering,
-# the date it began, where the provider says so). The alias's entry keeps its old rates
-# until that date and follows the new model's from then on.
-REPOINTED: dict[tuple[str, str], tuple[str, date, str]] = {
+# the date it began, where the provider says so, the date the provider retired the alias).
+# The alias's entry keeps its old rates until that date and follows the new model's from
+# then on.
+REPOINTED: dict[tuple[str, str], tuple[str, date, str, date | None]] = {
     ("deepseek", "deepseek-chat"): (
-        "deepseek-v4-flash", date(2026, 7, 24),
-        "deepseek-chat answers as DeepSeek V4 Flash (non-thinking mode) from 2026-07-24 "
-        "(https://api-docs.deepseek.com/updates); DeepSeek V3's rates before",
+        "deepseek-v4-flash", date(2026, 4, 24),
+        "deepseek-chat answers as DeepSeek V4 Flash (non-thinking mode) from the V4 release "
+        "on 2026-04-24, and DeepSeek retires the name after 2026-07-24 15:59 UTC "
+        "(https://api-docs.deepseek.com/news/news260424); DeepSeek V3's rates before",
+        date(2026, 7, 24),
     ),
     ("deepseek", "deepseek-reasoner"): (
-        "deepseek-v4-flash", date(2026, 7, 24),
-        "deepseek-reasoner answers as DeepSeek V4 Flash (thinking mode) from 2026-07-24 "
-        "(https://api-docs.deepseek.com/updates); DeepSeek R1's rates before",
+        "deepseek-v4-flash", date(2026, 4, 24),
+        "deepseek-reasoner answers as DeepSeek V4 Flash (thinking mode) from the V4 release "
+        "on 2026-04-24, and DeepSeek retires the name after 2026-07-24 15:59 UTC "
+        "(https://api-docs.deepseek.com/news/news260424); DeepSeek R1's rates before",
+        date(2026, 7, 24),
     ),
     ("mistral", "mistral-large-latest"): (
         "mistral-large-2512", date(2025, 12, 2),
         "mistral-large-latest points to Mistral Large 3 (2512) from its release on 2025-12-02 "
-        "(https://docs.mistral.ai/getting-started/models/); Mistral Large 2's rates before",
+        "(https://mistral.ai/news/mistral-3, https://docs.mistral.ai/getting-started/models/); "
+        "Mistral Large 2's rates before",
+        None,
     ),
 }
 REPOINTED_IDS = set(REPOINTED)
@@ -895,7 +949,7 @@ def _no_fragments(spec: ProviderSpec, entries: list[Entry], report: Report) -> l
 def _repoint(spec: ProviderSpec, kept: list[Entry], curated: set[str], report: Report) -> None:
     """Give each repointed alias a price history: its model's rates, then the new one's."""
     by_id = {e.id.lower(): e for e in kept}
-    for (provider, alias), (target_id, since, why) in REPOINTED.items():
+    for (provider, alias), (target_id, since, why, retired) in REPOINTED.items():
         if provider != spec.id:
             continue
         target = by_id.get(target_id)
@@ -926,6 +980,8 @@ def _repoint(spec: ProviderSpec, kept: list[Entry], curated: set[str], report: R
             if key in target.fields:
                 entry.fields[key] = target.fields[key]
         entry.fields.pop("deprecated", None)
+        if retired is not None:
+            entry.fields["deprecated"] = retired
         entry.fields.pop("name", None)
         entry.comments.append(why)
     for (provider, alias), (holder_id, why) in ALIAS_MOVES.items():
@@ -979,10 +1035,14 @@ def _cache_writes_as_input(spec: ProviderSpec, entry: Entry) -> None:
     maker = entry.id.split("/", 1)[0].lower() if "/" in entry.id else spec.id
     if "claude" in entry.id.lower():
         return
+    all_sets = [entry.fields.get("prices", []),
+                *entry.fields.get("service_tiers", {}).values()]
     if spec.id not in NO_CACHE_WRITE_FEE and maker not in NO_CACHE_WRITE_FEE_MAKERS:
-        return
-    for sets in [entry.fields.get("prices", []),
-                 *entry.fields.get("service_tiers", {}).values()]:
+        cached = any("cache_read" in s for sets in all_sets for s in sets)
+        if not any(pattern.search(entry.id) and not (uncached_only and cached)
+                   for pattern, uncached_only in NO_CACHE_WRITE_FEE_MODELS.get(spec.id, [])):
+            return
+    for sets in all_sets:
         for price_set in sets:
             billed_as = price_set.get("billed_as") or {}
             if "cache_write" in price_set or "cache_write" in billed_as:
@@ -1236,6 +1296,10 @@ def _from_litellm(spec: ProviderSpec, key: str, model_id: str, model: dict[str, 
             rates[ours] = _clean(Decimal(str(value)) * 1_000_000)
     if "input" not in rates or "output" not in rates:
         return entry
+    if rates["input"] == 0 and rates["output"] == 0 and spec.id in LITELLM_ZERO_IS_UNKNOWN:
+        report.skipped.append(f"{spec.id}:{model_id}: LiteLLM lists 0 for a model the "
+                              "provider bills, which is no price")
+        return entry
     if rates["input"] == 0 and rates["output"] != 0:
         report.skipped.append(f"{spec.id}:{model_id}: LiteLLM gives no input rate but an "
                               "output rate (a fee it does not list, such as per request)")
@@ -1271,16 +1335,33 @@ def _litellm_only(spec: ProviderSpec, sources: Sources, report: Report) -> list[
         model_id = key
         for prefix in spec.litellm:
             model_id = model_id.removeprefix(f"{prefix}/")
-        if spec.id in ("bedrock", "azure", "vertex") and "/" in model_id:
+        if spec.id in ("bedrock", "azure") and "/" in model_id:
             continue  # a region or deployment path, not a model id
+        if spec.id == "vertex" and model_id.count("/") > 1:
+            continue  # a partner model is maker/model (meta/llama-...-maas); nothing deeper
         if spec.id == "bedrock":
-            if re.match(r"^(?:us|eu|apac|ap|global|us-gov|jp|au|ca|sa)\.", model_id):
-                continue  # a cross-region profile: its rates are the in-region entry's
-            if not re.match(r"^[a-z0-9-]+\.[a-z0-9]", model_id) or "@" in model_id:
+            profile = _BEDROCK_PROFILE.match(model_id)
+            if profile is not None:
+                # A cross-region profile: a geographic one (us., eu., ...) bills the
+                # in-region rates, so it makes the in-region entry only where LiteLLM lists
+                # no bare model id; a global one bills its own (lower) rates. GovCloud's
+                # us-gov. profiles bill GovCloud rates, which the table does not hold.
+                rest = model_id[profile.end():]
+                if profile.group(1) == "us-gov":
+                    continue
+                if profile.group(1) == "global":
+                    model_id = f"global.{rest}"
+                elif any(k in sources.litellm for k in (rest, f"bedrock/{rest}")):
+                    continue
+                else:
+                    model_id = f"regional.{rest}"
+            elif not re.match(r"^[a-z0-9-]+\.[a-z0-9]", model_id) or "@" in model_id:
                 continue  # not a Bedrock model id (maker.model)
-            model_id = f"regional.{model_id}"  # a bare model id bills in region
+            else:
+                model_id = f"regional.{model_id}"  # a bare model id bills in region
         if spec.id == "vertex":
-            model_id = re.sub(r"@(?:default|latest)$", "", model_id)  # the catalog reads these
+            # the catalog reads these versions, so they name the unversioned entry
+            model_id = re.sub(r"@(?:default|latest|\d{3})$", "", model_id)
         if model_id.endswith(("-", ".", "/")) or "*" in model_id:
             continue
         if model_id in ("model-router", "model_router"):
@@ -1289,9 +1370,12 @@ def _litellm_only(spec: ProviderSpec, sources: Sources, report: Report) -> list[
     return found
 
 
+_BEDROCK_PROFILE = re.compile(r"^(us|eu|apac|ap|global|us-gov|jp|au|ca|sa|in)\.(?=[a-z0-9-]+\.)")
 # Providers whose LiteLLM rates are not taken (another source covers them, or LiteLLM
 # lists them under spellings their API does not take).
 LITELLM_NO_RATES = {"github-copilot"}
+# Providers whose models LiteLLM lists at 0 where it knows no rate (none of them is free).
+LITELLM_ZERO_IS_UNKNOWN = {"volcengine"}
 
 
 # --- shared -------------------------------------------------------------------------------
@@ -1328,6 +1412,7 @@ _CL100K = re.compile(r"^(gpt-4|gpt-3\.5|text-embedding-3|text-embedding-ada)")
 
 def _tokenizer(model_id: str) -> str | None:
     name = model_id.lower().rsplit("/", 1)[-1]
+    name = re.sub(r"^(?:regional|global|us|eu|apac|jp|au|in)\.(?=[a-z0-9-]+\.)", "", name)
     for prefix in ("openai.", "azure."):
         name = name.removeprefix(prefix)
     if _O200K.match(name):

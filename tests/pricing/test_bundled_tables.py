@@ -4,9 +4,12 @@ ask for resolve and price exactly."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
+import sys
 from datetime import date, datetime
 from decimal import Decimal
+from types import ModuleType
 
 import pytest
 
@@ -130,6 +133,24 @@ def test_claude_models_count_with_the_claude_tokenizer_and_openai_models_with_ti
         ("anthropic/claude-haiku-4.5", "anthropic:claude-haiku-4-5-20251001"),
         ("openrouter:anthropic/claude-3.5-sonnet", "openrouter:anthropic/claude-3.5-sonnet"),
         ("openrouter:openai/gpt-4o-2024-11-20", "openrouter:openai/gpt-4o"),
+        # Bedrock model ids of every maker, as Bedrock's API takes them, bill in region
+        ("bedrock:minimax.minimax-m2.5", "bedrock:regional.minimax.minimax-m2.5"),
+        ("bedrock:moonshotai.kimi-k2.5", "bedrock:regional.moonshotai.kimi-k2.5"),
+        ("bedrock:nvidia.nemotron-nano-12b-v2", "bedrock:regional.nvidia.nemotron-nano-12b-v2"),
+        ("bedrock:zai.glm-5", "bedrock:regional.zai.glm-5"),
+        ("bedrock:writer.palmyra-vision-7b", "bedrock:regional.writer.palmyra-vision-7b"),
+        ("bedrock:in.moonshotai.kimi-k3.1", "bedrock:regional.moonshotai.kimi-k3.1"),
+        ("bedrock:anthropic.claude-opus-4-6-v1", "bedrock:regional.anthropic.claude-opus-4-6-v1:0"),
+        ("bedrock:global.anthropic.claude-opus-4-6-v1", "bedrock:global.anthropic.claude-opus-4-6-v1:0"),
+        ("bedrock:us.xai.grok-4.7", "bedrock:regional.xai.grok-4.7"),
+        ("bedrock:global.xai.grok-4.7", "bedrock:global.xai.grok-4.7"),
+        ("vertex:xai/grok-4.7", "vertex:xai/grok-4.7"),
+        ("vertex:meta/llama-4-maverick-17b-16e-instruct-maas",
+         "vertex:meta/llama-4-maverick-17b-16e-instruct-maas"),
+        ("vertex:jamba-1.5-large@001", "vertex:jamba-1.5-large"),
+        # makers' newest flagships that only LiteLLM prices, at the maker's own API
+        ("volcengine:doubao-seed-2-1-pro-260915", "volcengine:doubao-seed-2-1-pro-260915"),
+        ("cognition:swe-1.7", "cognition:swe-1.7"),
     ],
 )
 def test_model_refs_resolve(ref, expected):
@@ -450,13 +471,99 @@ def test_cache_writes_bill_as_input_where_the_provider_charges_no_write_fee(prov
     assert priced > 10
 
 
+def _generator() -> ModuleType:
+    path = REPO_PRICING.parent / "scripts" / "generate_tables.py"
+    spec = importlib.util.spec_from_file_location("generate_tables", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["generate_tables"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+GEN = _generator()
+WRITES = Usage(input_tokens=10_000, cache_write_tokens=4_000, output_tokens=100)
+
+
+def _cache_write_refusals(models) -> tuple[list[str], int]:
+    """The models that refuse a usage with cache writes (at their current rates, and in
+    every service tier), and how many had token rates to try; a write without a rate of
+    its own costs what the same tokens cost as input."""
+    refused, tried = [], 0
+    as_input = Usage(input_tokens=WRITES.input_tokens + WRITES.cache_write_tokens,
+                     output_tokens=WRITES.output_tokens)
+    for model in models:
+        if model.included or "claude" in model.id.lower() or not model.has_price_at(None):
+            continue
+        for tier in [None, *model.service_tiers]:
+            rates = model.rates_at(None, tier)
+            if "input" not in rates.per_token or "output" not in rates.per_token:
+                continue
+            tried += 1
+            try:
+                cost = price_with(WRITES, model, rates)
+            except costbook.PricingError as exc:
+                refused.append(f"{model.ref} ({tier or 'standard'}): {exc}")
+                continue
+            if "cache_write" not in rates.stated_per_million:
+                assert cost.total == price_with(as_input, model, rates).total, model.ref
+    return refused, tried
+
+
+@pytest.mark.parametrize("provider", sorted(GEN.NO_CACHE_WRITE_FEE))
+def test_no_entry_of_a_provider_without_a_write_fee_refuses_a_cache_write(provider):
+    models = _bundled_catalog().models_of(provider)
+    refused, tried = _cache_write_refusals(models)
+    assert not refused, "\n".join(refused[:10])
+    assert tried > 0 or provider == "openai-decisions"  # its one model bills input only
+
+
+@pytest.mark.parametrize("maker", sorted(GEN.NO_CACHE_WRITE_FEE_MAKERS - {"xai"}))
+def test_routers_bill_cache_writes_as_input_for_a_maker_without_a_write_fee(maker):
+    models = [m for m in _bundled_catalog().models_of("openrouter")
+              if m.id.lower().startswith(f"{maker}/")]
+    refused, tried = _cache_write_refusals(models)
+    assert not refused, "\n".join(refused[:10])
+    assert tried > 0
+
+
+@pytest.mark.parametrize("provider", sorted(GEN.NO_CACHE_WRITE_FEE_MODELS))
+def test_models_without_a_write_fee_at_a_cloud_bill_cache_writes_as_input(provider):
+    rules = GEN.NO_CACHE_WRITE_FEE_MODELS[provider]
+    models = [m for m in _bundled_catalog().models_of(provider) if any(
+        pattern.search(m.id) and not (uncached_only and "cache_read" in m.rates_at().stated_per_million)
+        for pattern, uncached_only in rules)]
+    refused, tried = _cache_write_refusals(models)
+    assert not refused, "\n".join(refused[:10])
+    assert tried > 0
+
+
+@pytest.mark.parametrize("ref", [
+    "anthropic:claude-2",  # Anthropic bills writes at 1.25x input; the table has no rate
+    "bedrock:regional.anthropic.claude-3-haiku-20240307-v1:0",
+    "vertex:claude-3-haiku@20240307",
+    "bedrock:amazon.nova-pro-v1:0",  # Bedrock may bill Nova's writes above input
+    "alibaba:qwen3-max",  # explicit cache creation at 125% of input
+    "openrouter:qwen/qwen3-max",
+])
+def test_a_cache_write_is_refused_where_a_write_fee_exists_and_the_table_lacks_it(ref):
+    with pytest.raises(costbook.PricingError, match="cache_write"):
+        costbook.price(WRITES, ref)
+
+
 def test_moving_aliases_price_as_billed_on_their_date():
     usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
-    # DeepSeek V3 (peak hours, before 2026-07-24), then V4.1 Flash off-peak on a Saturday
-    assert costbook.price(usage, "deepseek-chat", at=datetime(2026, 6, 1, 12, 0)).total == \
+    # DeepSeek V3 (peak hours) until DeepSeek V4's release on 2026-04-24, then V4 Flash,
+    # and after the name's retirement on 2026-07-24, V4.1 Flash off-peak on a Saturday
+    assert costbook.price(usage, "deepseek-chat", at=datetime(2026, 4, 23, 12, 0)).total == \
         Decimal("1.37")
-    assert costbook.price(usage, "deepseek-chat", at=datetime(2026, 12, 5, 12, 0)).total == \
-        Decimal("0.75")
+    assert costbook.price(usage, "deepseek-chat", at=datetime(2026, 6, 1, 12, 0)).total == \
+        Decimal("0.42")
+    assert costbook.price(usage, "deepseek-reasoner", at=datetime(2026, 4, 24, 12, 0)).total == \
+        Decimal("0.42")
+    retired = costbook.price(usage, "deepseek-chat", at=datetime(2026, 12, 5, 12, 0))
+    assert retired.total == Decimal("0.75")
+    assert "retired" in (retired.note or "")
     assert costbook.price(usage, "mistral-large-latest", at=date(2025, 6, 1)).total == 8
     assert costbook.price(usage, "mistral-large-latest", at=date(2026, 6, 1)).total == 2
     assert costbook.catalog().resolve("mistral-medium-3").id == "mistral-medium-3-1"

@@ -283,18 +283,31 @@ def litellm_total(entry: dict[str, Any], usage: Usage, tier: str) -> Decimal | N
     return total
 
 
+LITELLM_PREFIXES = {prefix: spec for spec in GEN.PROVIDERS for prefix in spec.litellm}
+
+
+def _litellm_ref(key: str, entry: dict[str, Any]) -> tuple[str, str] | None:
+    """The costbook provider and model id of a LiteLLM key (the key less its provider
+    prefixes, as the table generator reads it), or None for a provider costbook lacks."""
+    spec = LITELLM_PREFIXES.get(str(entry.get("litellm_provider")))
+    if spec is None:
+        return None
+    for prefix in (entry["litellm_provider"], *spec.litellm):
+        if key.startswith(f"{prefix}/"):
+            return spec.id, key.removeprefix(f"{prefix}/")
+    return spec.id, key
+
+
 def _litellm_differences() -> tuple[int, dict[str, str]]:
-    providers = {prefix: spec.id for spec in GEN.PROVIDERS for prefix in spec.litellm}
     found: dict[str, str] = {}
     shared = 0
     for key, entry in LITELLM_DATA.items():
         if not isinstance(entry, dict) or entry.get("mode") not in GEN.LITELLM_MODES:
             continue
-        provider = providers.get(str(entry.get("litellm_provider")))
-        if provider is None:
+        named = _litellm_ref(key, entry)
+        if named is None:
             continue
-        model_id = key.removeprefix(f"{entry['litellm_provider']}/")
-        model = _resolve(provider, model_id)
+        model = _resolve(*named)
         if model is None or model.included:
             continue
         shared += 1
@@ -350,3 +363,48 @@ def test_every_listed_difference_still_occurs_and_says_why(source, found):
     for case, reason in KNOWN[source].items():
         assert isinstance(reason, str) and len(reason) > 20, case
         assert any(_listed(c, {case: reason}) for c in found), f"{case} no longer differs"
+
+
+# --- models costbook lacks -----------------------------------------------------------------
+
+
+def _missing() -> dict[str, str]:
+    """Every LiteLLM chat, completion or responses model with token rates, and every
+    genai-prices model, that costbook does not price: ``LiteLLM <provider> <key>`` and
+    ``genai-prices <provider> <model id>``, each with what was looked up."""
+    found: dict[str, str] = {}
+    for key, entry in LITELLM_DATA.items():
+        if not isinstance(entry, dict) or entry.get("mode") not in GEN.LITELLM_MODES:
+            continue
+        if entry.get("input_cost_per_token") is None or entry.get("output_cost_per_token") is None:
+            continue
+        case = f"LiteLLM {entry.get('litellm_provider')} {key}"
+        named = _litellm_ref(key, entry)
+        if named is None:
+            found[case] = "no costbook provider"
+        elif _resolve(*named) is None:
+            found[case] = f"{named[0]}:{named[1]} is unknown"
+    for ours, model in _genai_models():
+        if ours not in catalog().providers or _resolve(ours, model["id"]) is None:
+            found[f"genai-prices {ours} {model['id']}"] = f"{ours}:{model['id']} is unknown"
+    mapped = {spec.genai for spec in GEN.PROVIDERS if spec.genai}
+    for provider in GENAI_DATA:
+        if provider["id"] not in mapped:
+            for model in provider["models"]:
+                found[f"genai-prices {provider['id']} {model['id']}"] = "no costbook provider"
+    return found
+
+
+MISSING = _missing()
+
+
+def test_every_reference_model_is_in_costbook_or_listed_as_missing_with_its_reason():
+    unexplained = _unexplained(MISSING, KNOWN["missing from costbook"])
+    assert not unexplained, f"{len(unexplained)} unlisted:\n" + "\n".join(unexplained)
+
+
+def test_every_model_listed_as_missing_is_still_missing_and_says_why():
+    for case, reason in KNOWN["missing from costbook"].items():
+        assert isinstance(reason, str) and len(reason) > 20, case
+        assert any(_listed(c, {case: reason}) for c in MISSING), f"{case} is in costbook now"
+

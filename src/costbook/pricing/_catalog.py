@@ -31,9 +31,10 @@ PRICING_PATH_ENV = "COSTBOOK_PRICING_PATH"
 
 # OpenRouter's routing suffixes that pick how a request is routed, not what it costs.
 ROUTING_SUFFIXES = (":nitro", ":floor", ":online", ":beta", ":exacto")
-_BEDROCK_REGION = re.compile(r"^(?:us|eu|apac|ap|global|us-gov|jp|au|ca|sa)\.(?=[a-z0-9-]+\.)")
-_BEDROCK_GEO = re.compile(r"^(?:us|eu|apac|ap|us-gov|jp|au|ca|sa)\.(?=[a-z0-9-]+\.)")
-_BEDROCK_BARE = re.compile(r"^(?:anthropic|amazon|meta|mistral|cohere|ai21|deepseek|openai|qwen)\.")
+_BEDROCK_REGION = re.compile(r"^(?:us|eu|apac|ap|global|us-gov|jp|au|ca|sa|in)\.(?=[a-z0-9-]+\.)")
+_BEDROCK_GEO = re.compile(r"^(?:us|eu|apac|ap|us-gov|jp|au|ca|sa|in)\.(?=[a-z0-9-]+\.)")
+_BEDROCK_BARE = re.compile(r"^[a-z][a-z0-9-]*\.(?=[a-z])")  # maker.model: minimax.minimax-m2
+_BEDROCK_UNNUMBERED = re.compile(r"-v\d+$")  # anthropic.claude-opus-4-6-v1, listed as -v1:0
 # OpenRouter's answers name Claude models family last: claude-4.6-sonnet for claude-sonnet-4.6
 _CLAUDE_NUMBER_FIRST = re.compile(r"claude-(\d+(?:[.-]\d+)?)-(sonnet|opus|haiku)\b")
 _BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
@@ -461,10 +462,17 @@ def _spellings(text: str) -> list[str]:
         add(_FOUR_DIGIT_VERSION.sub("", base))
     for spelling in list(found):
         # Bedrock: a geographic prefix (us., eu., ...) or none is the regional price
+        regional = None
         if _BEDROCK_GEO.match(spelling):
-            add(_BEDROCK_GEO.sub("regional.", spelling))
+            regional = _BEDROCK_GEO.sub("regional.", spelling)
         elif _BEDROCK_BARE.match(spelling):
-            add(f"regional.{spelling}")
+            regional = f"regional.{spelling}"
+        if regional is not None:
+            add(regional)
+        if _BEDROCK_BARE.match(spelling) and _BEDROCK_UNNUMBERED.search(spelling):
+            add(f"{spelling}:0")
+            if regional is not None:
+                add(f"{regional}:0")
         add(_BEDROCK_VERSION.sub("", _BEDROCK_REGION.sub("", spelling)))
         vertex = _VERTEX_VERSION.search(spelling)
         if vertex is not None:
