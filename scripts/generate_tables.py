@@ -507,6 +507,8 @@ def generate(spec: ProviderSpec, sources: Sources, folder: Path, report: Report)
         if canonical is not None:
             entry.fields["canonical"] = canonical
     _maker_tiers(spec, kept, folder)
+    if spec.id == "bedrock":
+        kept += _region_entries(spec, kept, sources, report)
     kept.sort(key=lambda e: e.id.lower())
     if not kept and curated_text is None:
         report.skipped.append(f"{spec.id}: no model left to price; no table written")
@@ -1367,6 +1369,57 @@ def _litellm_only(spec: ProviderSpec, sources: Sources, report: Report) -> list[
         if model_id in ("model-router", "model_router"):
             continue  # billed at the rates of the model it routes to, not at LiteLLM's 0
         found.append(_from_litellm(spec, key, model_id, model, sources, report))
+    return found
+
+
+# An AWS commercial region (GovCloud's us-gov-* bills rates the table does not hold).
+_AWS_REGION = re.compile(r"^(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d+$")
+
+
+def _region_entries(spec: ProviderSpec, kept: list[Entry], sources: Sources,
+                    report: Report) -> list[Entry]:
+    """Bedrock's rates in one commercial region where they differ from the in-region
+    entry's (LiteLLM's ``bedrock/<region>/<model id>``): entries ``<region>/<model id>``
+    with the in-region entry's limits, tokenizer and retirement, and no canonical key
+    (the same provider's model, not another host of it)."""
+    from costbook.pricing._catalog import _spellings
+
+    by_ref: dict[str, Entry] = {}
+    for entry in kept:
+        for ref in (entry.id, *entry.fields.get("aliases", [])):
+            by_ref.setdefault(ref.lower(), entry)
+    found: list[Entry] = []
+    for key, model in sources.litellm.items():
+        parts = key.split("/")
+        if (len(parts) != 3 or parts[0] != "bedrock" or not _AWS_REGION.match(parts[1])
+                or model.get("mode") not in LITELLM_MODES):
+            continue
+        region, model_id = parts[1], parts[2]
+        home = next((by_ref[s] for s in _spellings(model_id) if s in by_ref), None)
+        if home is None or not home.fields.get("prices"):
+            report.skipped.append(f"{spec.id}:{key}: no in-region entry to hold it beside")
+            continue
+        entry = _from_litellm(spec, key, f"{region}/{model_id}", model, sources, report)
+        if not entry.fields:
+            continue
+        ours, theirs = entry.fields["prices"][-1], home.fields["prices"][-1]
+        if all(ours.get(k) == theirs.get(k) for k in ("input", "output")) and (
+            "cache_read" not in ours or "cache_read" not in theirs
+            or ours["cache_read"] == theirs["cache_read"]
+        ):
+            continue  # the in-region entry prices it
+        for name in ("name", "context_window", "max_output_tokens", "tokenizer", "deprecated"):
+            entry.fields.pop(name, None)
+            if name in home.fields:
+                entry.fields[name] = home.fields[name]
+        aliases = [f"{region}/{a}" for a in (home.id, *home.fields.get("aliases", []))
+                   if not a.lower().startswith("regional.") and a.lower() != model_id.lower()]
+        if aliases:
+            entry.fields["aliases"] = aliases
+        entry.comments.append(f"Bedrock's rates in {region}; elsewhere {home.id}'s")
+        _free_or_noted(spec, entry)
+        _cache_writes_as_input(spec, entry)
+        found.append(entry)
     return found
 
 

@@ -38,6 +38,9 @@ _BEDROCK_UNNUMBERED = re.compile(r"-v\d+$")  # anthropic.claude-opus-4-6-v1, lis
 # OpenRouter's answers name Claude models family last: claude-4.6-sonnet for claude-sonnet-4.6
 _CLAUDE_NUMBER_FIRST = re.compile(r"claude-(\d+(?:[.-]\d+)?)-(sonnet|opus|haiku)\b")
 _BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
+# Bedrock in one AWS commercial region: eu-west-1/deepseek.v3.2 (the region's own rates
+# where the table lists them, else the in-region entry's)
+_AWS_REGION_PATH = re.compile(r"^((?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d+)/([^/]+)$")
 _VERTEX_VERSION = re.compile(r"@(\d{8}|\d{3}|latest|default)$")
 _DATE_SUFFIX = re.compile(r"[-@](?:\d{8}|\d{4}-\d{2}-\d{2})$")
 # OpenAI fine-tuned models: ft:BASE:ORG:NAME:ID (NAME may be empty) bill at BASE's
@@ -95,7 +98,7 @@ class _ProviderModels:
             for ref in (entry["id"], *(entry.get("aliases") or ())):
                 lower = str(ref).lower()
                 self.by_ref.setdefault(lower, key)
-                if "/" in lower:
+                if "/" in lower and not _AWS_REGION_PATH.match(lower):
                     self.short.setdefault(lower.split("/", 1)[1], []).append(key)
 
 
@@ -445,6 +448,18 @@ def _spellings(text: str) -> list[str]:
     a Bedrock region prefix or version suffix, a Vertex ``@`` version, ``-latest`` or a
     date."""
     key = text.lower()
+    region = _AWS_REGION_PATH.match(key)
+    if region is not None:
+        # a model in one region: that region's entry under any spelling of the model,
+        # else the model's own (a global. profile bills its global rates in any region)
+        named, model = region.groups()
+        rest = _spellings(model)
+        bare = _BEDROCK_GEO.sub("", model)  # eu.x bills in the calling region too
+        if bare != model:
+            rest += [s for s in _spellings(bare) if s not in rest]
+        here = [] if model.startswith("global.") else [
+            f"{named}/{s}" for s in rest if not s.startswith("regional.")]
+        return list(dict.fromkeys([key, *here, *rest]))
     found = [key]
 
     def add(spelling: str) -> None:
