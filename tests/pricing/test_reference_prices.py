@@ -436,3 +436,17 @@ def test_bedrock_keys_of_a_commercial_region_price_at_that_regions_rates():
         assert (model.id == in_region.id) != model.id.startswith(f"{region}/"), key
         assert not [case for case in LITELLM_DIFFERENCES if case.startswith(f"{key} -> ")]
     assert own == 68
+
+
+def test_azure_data_zone_keys_price_at_the_zones_rates():
+    """LiteLLM's ``azure/us|eu|apac/<model>`` keys resolve as ``azure:<zone>/<model>`` to
+    the zone's own entry (10% or 20% above Global Standard) and price the same."""
+    keys = [k for k, e in LITELLM_DATA.items() if isinstance(e, dict)
+            and re.fullmatch(r"azure/(?:us|eu|apac)/[^/]+", k)
+            and e.get("mode") in GEN.LITELLM_MODES]
+    assert len(keys) == 122
+    for key in keys:
+        zone, model_id = key.split("/")[1:]
+        model = _resolve("azure", f"{zone}/{model_id}")
+        assert model is not None and model.id.startswith(f"{zone}/"), key
+        assert not [case for case in LITELLM_DIFFERENCES if case.startswith(f"{key} -> ")]
