@@ -12,6 +12,11 @@ litellm==1.110.2``) or JSON files of their data; each entry names the dataset an
 its rates came from (``source``) and, as ``checked``, only a date that source states for
 it, never the date the script ran.
 
+Where LiteLLM lists a provider's rates in one place apart from its main ones (Bedrock in an
+AWS commercial region, ``bedrock/<region>/<model id>``; Azure in a Data Zone,
+``azure/us|eu|apac/<model>``), and they differ, the place gets an entry of its own,
+``<region>/<model id>`` or ``<zone>/<model>``, with the main entry's limits.
+
 A table keeps whatever stands above its marker line (the curated entries: hand-checked
 rates, documented examples, image rules); the script rewrites only what follows the
 marker, and leaves out any model the curated part already lists. Re-running it on the same
