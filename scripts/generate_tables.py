@@ -12,6 +12,11 @@ litellm==1.110.2``) or JSON files of their data; each entry names the dataset an
 its rates came from (``source``) and, as ``checked``, only a date that source states for
 it, never the date the script ran.
 
+Where LiteLLM lists a provider's rates in one place apart from its main ones (Bedrock in an
+AWS commercial region, ``bedrock/<region>/<model id>``; Azure in a Data Zone,
+``azure/us|eu|apac/<model>``), and they differ, the place gets an entry of its own,
+``<region>/<model id>`` or ``<zone>/<model>``, with the main entry's limits.
+
 A table keeps whatever stands above its marker line (the curated entries: hand-checked
 rates, documented examples, image rules); the script rewrites only what follows the
 marker, and leaves out any model the curated part already lists. Re-running it on the same
@@ -507,6 +512,8 @@ def generate(spec: ProviderSpec, sources: Sources, folder: Path, report: Report)
         if canonical is not None:
             entry.fields["canonical"] = canonical
     _maker_tiers(spec, kept, folder)
+    if spec.id in ("bedrock", "azure"):
+        kept += _region_entries(spec, kept + _curated_entries(curated_text), sources, report)
     kept.sort(key=lambda e: e.id.lower())
     if not kept and curated_text is None:
         report.skipped.append(f"{spec.id}: no model left to price; no table written")
@@ -516,6 +523,14 @@ def generate(spec: ProviderSpec, sources: Sources, folder: Path, report: Report)
     text = text.rstrip("\n") + "\n" + MARKER + "\n" + "".join(_entry_text(e) for e in kept)
     path.write_text(text, encoding="utf-8")
     report.written[spec.id] = len(kept)
+
+
+def _curated_entries(text: str | None) -> list[Entry]:
+    """The curated entries of a table's text (above the marker), as entries."""
+    import yaml
+
+    models = (yaml.safe_load(text) or {}).get("models") or [] if text else []
+    return [Entry(str(m["id"]), {k: v for k, v in m.items() if k != "id"}) for m in models]
 
 
 def _curated(path: Path) -> tuple[str | None, set[str]]:
@@ -1367,6 +1382,84 @@ def _litellm_only(spec: ProviderSpec, sources: Sources, report: Report) -> list[
         if model_id in ("model-router", "model_router"):
             continue  # billed at the rates of the model it routes to, not at LiteLLM's 0
         found.append(_from_litellm(spec, key, model_id, model, sources, report))
+    return found
+
+
+# An AWS commercial region (GovCloud's us-gov-* bills rates the table does not hold).
+_AWS_REGION = re.compile(r"^(?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d+$")
+# An Azure Data Zone (Azure Government's us-gov bills rates the table does not hold).
+_AZURE_ZONE = re.compile(r"^(?:us|eu|apac)$")
+
+
+def _region_entries(spec: ProviderSpec, kept: list[Entry], sources: Sources,
+                    report: Report) -> list[Entry]:
+    """Rates in one place where they differ from the provider's main entry's: Bedrock's
+    in one commercial region (LiteLLM's ``bedrock/<region>/<model id>``), Azure's in a
+    Data Zone (``azure/us|eu|apac/<model>``). Entries ``<place>/<model id>`` with the main
+    entry's limits, tokenizer and retirement, and no canonical key (the same provider's
+    model, not another host of it); a dated model at its undated one's rates is an alias
+    of it."""
+    from costbook.pricing._catalog import _spellings
+
+    places = _AWS_REGION if spec.id == "bedrock" else _AZURE_ZONE
+
+    by_ref: dict[str, Entry] = {}
+    for entry in kept:
+        for ref in (entry.id, *entry.fields.get("aliases", [])):
+            by_ref.setdefault(ref.lower(), entry)
+    found: list[Entry] = []
+    by_place: dict[str, Entry] = {}
+    # undated models first, so that a dated one at the same rates becomes their alias
+    listed = sorted(sources.litellm.items(),
+                    key=lambda item: bool(re.search(r"-\d{4}-\d{2}-\d{2}$|-\d{8}$", item[0])))
+    for key, model in listed:
+        parts = key.split("/")
+        if (len(parts) != 3 or parts[0] != spec.id or not places.match(parts[1])
+                or model.get("mode") not in LITELLM_MODES):
+            continue
+        region, model_id = parts[1], parts[2]
+        home = next((by_ref[s] for s in _spellings(model_id) if s in by_ref), None)
+        if home is None or not (home.fields.get("prices") or home.fields.get("same_as")):
+            report.skipped.append(f"{spec.id}:{key}: no in-region entry to hold it beside")
+            continue
+        entry = _from_litellm(spec, key, f"{region}/{model_id}", model, sources, report)
+        if not entry.fields:
+            continue
+        ours = entry.fields["prices"][-1]
+        theirs = {k: Decimal(str(v)) for k, v in (home.fields.get("prices") or [{}])[-1].items()
+                  if k in ("input", "output", "cache_read")}
+        if all(ours.get(k) == theirs.get(k) for k in ("input", "output")) and (
+            "cache_read" not in ours or "cache_read" not in theirs
+            or ours["cache_read"] == theirs["cache_read"]
+        ):
+            continue  # the in-region entry prices it
+        for name in ("name", "context_window", "max_output_tokens", "tokenizer", "deprecated"):
+            if name in home.fields or "prices" in home.fields:
+                entry.fields.pop(name, None)
+            if name in home.fields:
+                entry.fields[name] = home.fields[name]
+        undated = re.sub(r"-(?:\d{4}-\d{2}-\d{2}|\d{8})$", "", model_id)
+        base = by_place.get(f"{region}/{undated}".lower())
+        if undated != model_id and base is not None and all(
+                base.fields["prices"][-1].get(k) == ours.get(k) for k in ("input", "output")):
+            base.fields["aliases"] = [*base.fields.get("aliases", []), entry.id]
+            continue
+        aliases = [f"{region}/{a}" for a in (home.id, *home.fields.get("aliases", []))
+                   if not a.lower().startswith("regional.") and a.lower() != model_id.lower()
+                   and spec.id == "bedrock"]
+        if aliases:
+            entry.fields["aliases"] = aliases
+        where = f"in {region}" if spec.id == "bedrock" else f"in the {region} Data Zone"
+        entry.comments.append(f"{spec.name}'s rates {where}; elsewhere {home.id}'s")
+        if spec.id in NO_CACHE_WRITE_FEE:  # LiteLLM's cache-write rate is no fee here
+            for price_set in entry.fields["prices"]:
+                for rates in (price_set, *price_set.get("tiers", [])):
+                    rates.pop("cache_write", None)
+                    rates.pop("cache_write_1h", None)
+        _free_or_noted(spec, entry)
+        _cache_writes_as_input(spec, entry)
+        found.append(entry)
+        by_place[entry.id.lower()] = entry
     return found
 
 

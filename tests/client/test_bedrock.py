@@ -99,6 +99,68 @@ def test_an_application_inference_profile_is_priced_through_models(server, ledge
         "ok", PRICED_AS, arn, PLAIN_TOTAL)
 
 
+DEEPSEEK = "deepseek.v3.2"
+
+
+def test_a_call_in_a_region_with_its_own_rates_is_priced_at_them(server, ledger):
+    client = track(server.client("ap-northeast-1"), ledger=ledger)
+    client.converse(modelId=DEEPSEEK, messages=MESSAGES, inferenceConfig={"maxTokens": 100})
+    client.invoke_model(modelId="apac.deepseek.v3.2", body=json.dumps({"prompt": "Hi"}))
+    for entry in ledger.entries():
+        assert (entry.status, entry.model) == ("ok", "ap-northeast-1/deepseek.v3.2")
+        assert entry.tags == {"aws_region": "ap-northeast-1"}
+        assert entry.usage == PLAIN
+        # 30 x $0.74/M + 10 x $2.22/M: Bedrock's ap-northeast-1 rates
+        assert entry.items == {"input": Decimal("0.0000222"), "output": Decimal("0.0000222")}
+        assert entry.total == Decimal("0.0000444")
+    first = ledger.entries()[0]
+    assert first.asked_model == DEEPSEEK
+    assert first.estimate_low < first.total < first.estimate_high
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_a_call_in_a_region_without_its_own_rates_is_priced_in_region(server, ledger, region):
+    client = track(server.client(region), ledger=ledger)
+    client.converse(modelId=DEEPSEEK, messages=MESSAGES)
+    [entry] = ledger.entries()
+    assert (entry.model, entry.tags) == ("regional.deepseek.v3.2", {"aws_region": region})
+    # 30 x $0.62/M + 10 x $1.85/M: the in-region rates
+    assert entry.total == Decimal("0.0000371")
+
+
+def test_a_models_mapping_wins_over_the_region(server, ledger):
+    arn = "arn:aws:bedrock:ap-northeast-1:123456789012:application-inference-profile/a1b2c3"
+    client = track(server.client("ap-northeast-1"), ledger=ledger,
+                   models={arn: DEEPSEEK, "mine": "eu-west-2/qwen.qwen3-coder-next"})
+    client.converse(modelId=arn, messages=MESSAGES)
+    client.converse(modelId="mine", messages=MESSAGES)
+    first, second = ledger.entries()
+    assert (first.model, first.total) == ("regional.deepseek.v3.2", Decimal("0.0000371"))
+    # 30 x $0.78/M + 10 x $1.86/M: eu-west-2's rates, as mapped
+    assert (second.model, second.total) == ("eu-west-2/qwen.qwen3-coder-next",
+                                            Decimal("0.0000420"))
+
+
+def test_a_region_ref_prices_at_the_region_rates_else_in_region():
+    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000)
+    assert costbook.price(usage, "bedrock:ap-northeast-1/deepseek.v3.2").total == Decimal("2.96")
+    assert costbook.price(usage, "bedrock:ap-northeast-1/apac.deepseek.v3.2").total == (
+        Decimal("2.96"))
+    cost = costbook.price(usage, "bedrock:eu-west-1/deepseek.v3.2")
+    assert (cost.model, cost.total) == ("regional.deepseek.v3.2", Decimal("2.47"))
+    cost = costbook.price(usage, "bedrock:eu-west-3/mistral.mistral-large-2402")
+    assert (cost.model, cost.total) == ("eu-west-3/mistral.mistral-large-2402-v1:0",
+                                        Decimal("20.8"))
+    # a bare model id is the in-region entry, never one region's
+    assert costbook.price(usage, "bedrock:deepseek.v3.2").model == "regional.deepseek.v3.2"
+    assert costbook.price(usage, "nvidia.nemotron-super-3-120b").model == (
+        "regional.nvidia.nemotron-super-3-120b")
+    # a global. profile bills its own rates in any region
+    assert costbook.price(
+        usage, "bedrock:ap-northeast-1/global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    ).model == "global.anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
 def test_a_converse_stream_is_passed_through_and_recorded_from_its_metadata(server, ledger):
     server.answer.cache_read = 2000
     client = track(server.client(), ledger=ledger)

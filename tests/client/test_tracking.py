@@ -864,6 +864,25 @@ def test_an_unmapped_azure_deployment_is_an_unknown_model(llm_server, ledger):
     assert llm_server.requests == []
 
 
+def test_a_data_zone_deployment_is_priced_at_the_zones_rates(llm_server, ledger):
+    client = track(llm_server.azure_client(), ledger=ledger, provider="azure",
+                   models={"eu-mini": "azure:eu/gpt-4o-mini", "us-4o": "azure:us/gpt-4o",
+                           "global-mini": "gpt-4o-mini"})
+    client.chat.completions.create(model="eu-mini", messages=MESSAGES, max_tokens=50)
+    client.chat.completions.create(model="us-4o", messages=MESSAGES,
+                                   extra_headers={"X-Fake-Model": "gpt-4o-2024-11-20"})
+    client.chat.completions.create(model="global-mini", messages=MESSAGES)
+    zone_mini, zone_4o, global_mini = ledger.entries()
+    assert (zone_mini.status, zone_mini.model, zone_mini.asked_model) == (
+        "ok", "eu/gpt-4o-mini", "eu-mini")
+    assert zone_mini.usage == Usage(input_tokens=25, output_tokens=10)
+    # 25 x $0.165/M + 10 x $0.66/M: 10% above the Global Standard $0.15/$0.60
+    assert zone_mini.total == Decimal("0.000010725")
+    assert zone_mini.total == price(zone_mini.usage, "azure:eu/gpt-4o-mini").total
+    assert (zone_4o.model, zone_4o.total) == ("us/gpt-4o", Decimal("0.00017875"))
+    assert (global_mini.model, global_mini.total) == ("gpt-4o-mini", Decimal("0.00000975"))
+
+
 def test_azure_responses_and_a_bad_deployment_map(llm_server, ledger):
     client = track(llm_server.azure_client(), ledger=ledger, provider="azure",
                    models={"prod-mini": "gpt-4o-mini"})

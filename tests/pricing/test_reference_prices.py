@@ -408,3 +408,45 @@ def test_every_model_listed_as_missing_is_still_missing_and_says_why():
         assert isinstance(reason, str) and len(reason) > 20, case
         assert any(_listed(c, {case: reason}) for c in MISSING), f"{case} is in costbook now"
 
+
+
+# --- Bedrock's regional rates --------------------------------------------------------------
+
+AWS_REGION_KEY = re.compile(r"bedrock/((?:us|eu|ap|sa|ca)-[a-z]+-\d)/([^/]+)")
+
+
+def test_bedrock_keys_of_a_commercial_region_price_at_that_regions_rates():
+    """LiteLLM's ``bedrock/<region>/<model id>`` keys resolve as
+    ``bedrock:<region>/<model id>``: to the region's own entry where its rates differ from
+    the in-region entry's (68 keys of 108 in LiteLLM 1.110.2), else to the in-region entry,
+    and price the same either way."""
+    keys = [k for k, e in LITELLM_DATA.items() if isinstance(e, dict)
+            and AWS_REGION_KEY.fullmatch(k) and e.get("mode") in GEN.LITELLM_MODES]
+    assert len(keys) == 108
+    own = 0
+    for key in keys:
+        found = AWS_REGION_KEY.fullmatch(key)
+        assert found is not None
+        region, model_id = found.groups()
+        model = _resolve("bedrock", f"{region}/{model_id}")
+        assert model is not None, key
+        in_region = _resolve("bedrock", model_id)
+        assert in_region is not None and not in_region.id.startswith(f"{region}/"), key
+        own += model.id.startswith(f"{region}/")
+        assert (model.id == in_region.id) != model.id.startswith(f"{region}/"), key
+        assert not [case for case in LITELLM_DIFFERENCES if case.startswith(f"{key} -> ")]
+    assert own == 68
+
+
+def test_azure_data_zone_keys_price_at_the_zones_rates():
+    """LiteLLM's ``azure/us|eu|apac/<model>`` keys resolve as ``azure:<zone>/<model>`` to
+    the zone's own entry (10% or 20% above Global Standard) and price the same."""
+    keys = [k for k, e in LITELLM_DATA.items() if isinstance(e, dict)
+            and re.fullmatch(r"azure/(?:us|eu|apac)/[^/]+", k)
+            and e.get("mode") in GEN.LITELLM_MODES]
+    assert len(keys) == 122
+    for key in keys:
+        zone, model_id = key.split("/")[1:]
+        model = _resolve("azure", f"{zone}/{model_id}")
+        assert model is not None and model.id.startswith(f"{zone}/"), key
+        assert not [case for case in LITELLM_DIFFERENCES if case.startswith(f"{key} -> ")]

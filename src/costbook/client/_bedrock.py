@@ -18,7 +18,10 @@ budgets and ``max_cost`` blocks, priced from the answer and recorded with provid
 The model is the ``modelId`` as Bedrock spells it (``us.``/``eu.``/``global.`` prefixes,
 ``-v1:0``, foundation-model and inference-profile ARNs); an application inference profile
 ARN is priced through ``track(..., models={arn: model})``. The client's region goes on
-every entry as the ``aws_region`` tag. No request is made beyond the caller's own.
+every entry as the ``aws_region`` tag, and prices the call: at the region's own rates
+where the table lists them (``bedrock:ap-northeast-1/deepseek.v3.2``), else at the
+in-region entry's; a ``models=`` mapping wins. No request is made beyond the caller's
+own.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .._errors import ContextWindowExceeded, UnknownModelError
+from .._errors import ContextWindowExceeded, CostbookError, UnknownModelError
 from ._call import _TRACKED, _Call, _Settings
 from ._sdk_support import shallow_copy
 from ._streams import TrackedStream, _StreamWatch
@@ -117,7 +120,8 @@ def _begin(settings: _Settings, kwargs: Mapping[str, Any], *, converse: bool) ->
     """Estimate the request and hold its high bound, before anything is sent."""
     asked = kwargs.get("modelId")
     ref = asked if isinstance(asked, str) else str(asked)
-    name = settings.models.get(ref) or model_in(ref)
+    name = settings.models.get(ref) or in_region(model_in(ref), settings.tags.get(REGION_TAG),
+                                                 settings.provider)
     if converse:
         messages_body, chat, notes = converse_bodies(name, kwargs)
     else:
@@ -135,6 +139,21 @@ def model_in(model_id: str) -> str:
             if marker in model_id and "application-inference-profile/" not in model_id:
                 return model_id.split(marker, 1)[1]
     return model_id
+
+
+def in_region(model: str, region: str | None, provider: str = "bedrock") -> str:
+    """The entry that prices ``model`` called in ``region``: the region's own
+    (``eu-west-2/qwen.qwen3-coder-next``) where the table lists rates for that region,
+    else ``model`` itself (the in-region rates)."""
+    from ..pricing._catalog import catalog
+
+    if not region or "/" in model or model.lower().startswith("global."):
+        return model
+    try:
+        found = catalog().resolve(f"{region}/{model}", provider)
+    except CostbookError:
+        return model
+    return found.id if found.id.lower().startswith(f"{region.lower()}/") else model
 
 
 def _estimate(settings: _Settings, name: str, messages_body: dict[str, Any] | None,

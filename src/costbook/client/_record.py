@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .._errors import CostbookError, UnknownModelError
 from ..pricing._calculator import price
-from ..pricing._catalog import catalog
+from ..pricing._catalog import catalog, place_of
 from ..pricing._cost import Cost
 from ..pricing._money import money_text
 from ..pricing._usage import Usage
@@ -44,8 +44,16 @@ def served_tier(answered: str | None, requested: object = None) -> str | None:
 def answered_model(named: str | None, provider: str, asked: Model | None) -> Model:
     """The model to price an answer with: the one the answer names (a router's fallback
     can answer with another model than asked), else the one asked for. Raises
-    :class:`~costbook.UnknownModelError` when the one that answered is unknown."""
+    :class:`~costbook.UnknownModelError` when the one that answered is unknown. Asked
+    for in one place (an Azure Data Zone: ``eu/gpt-4o``), the answer's model is priced
+    at that place's rates where the table has them."""
     if named:
+        place = place_of(asked.id) if asked is not None and asked.provider == provider else None
+        if place is not None and "/" not in named:
+            try:
+                return catalog().resolve(f"{place}/{named}", provider)
+            except UnknownModelError:
+                pass
         return catalog().resolve(named, provider)
     if asked is None:
         raise UnknownModelError(

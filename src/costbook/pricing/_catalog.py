@@ -38,6 +38,20 @@ _BEDROCK_UNNUMBERED = re.compile(r"-v\d+$")  # anthropic.claude-opus-4-6-v1, lis
 # OpenRouter's answers name Claude models family last: claude-4.6-sonnet for claude-sonnet-4.6
 _CLAUDE_NUMBER_FIRST = re.compile(r"claude-(\d+(?:[.-]\d+)?)-(sonnet|opus|haiku)\b")
 _BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
+# Bedrock in one AWS commercial region: eu-west-1/deepseek.v3.2 (the region's own rates
+# where the table lists them, else the in-region entry's)
+_AWS_REGION_PATH = re.compile(r"^((?:us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-\d+)/([^/]+)$")
+# Azure in one Data Zone: eu/gpt-4o
+_AZURE_ZONE_PATH = re.compile(r"^(us|eu|apac)/([^/]+)$")
+
+
+def place_of(model_id: str) -> str | None:
+    """The place whose own rates an entry holds: the AWS region of
+    ``ap-northeast-1/deepseek.v3.2``, the Azure Data Zone of ``eu/gpt-4o``; else None."""
+    found = _AWS_REGION_PATH.match(model_id.lower()) or _AZURE_ZONE_PATH.match(
+        model_id.lower())
+    return found.group(1) if found else None
+
 _VERTEX_VERSION = re.compile(r"@(\d{8}|\d{3}|latest|default)$")
 _DATE_SUFFIX = re.compile(r"[-@](?:\d{8}|\d{4}-\d{2}-\d{2})$")
 # OpenAI fine-tuned models: ft:BASE:ORG:NAME:ID (NAME may be empty) bill at BASE's
@@ -95,7 +109,7 @@ class _ProviderModels:
             for ref in (entry["id"], *(entry.get("aliases") or ())):
                 lower = str(ref).lower()
                 self.by_ref.setdefault(lower, key)
-                if "/" in lower:
+                if "/" in lower and place_of(lower) is None:
                     self.short.setdefault(lower.split("/", 1)[1], []).append(key)
 
 
@@ -360,7 +374,8 @@ class Catalog:
                 names[ref] = (ref, p, key)
             for p in self.providers:
                 for key, (entry, _) in self._provider_models(p).entries.items():
-                    names.setdefault(key, (f"{p}:{entry['id']}", p, key))
+                    if place_of(key) is None:  # one region's or zone's rates: not another model
+                        names.setdefault(key, (f"{p}:{entry['id']}", p, key))
         wanted = text.lower()
         close = difflib.get_close_matches(wanted, list(names), n=limit * 3, cutoff=0.5)
         close += [n for n in sorted(names) if wanted in n and n not in close]
@@ -445,6 +460,18 @@ def _spellings(text: str) -> list[str]:
     a Bedrock region prefix or version suffix, a Vertex ``@`` version, ``-latest`` or a
     date."""
     key = text.lower()
+    region = _AWS_REGION_PATH.match(key)
+    if region is not None:
+        # a model in one region: that region's entry under any spelling of the model,
+        # else the model's own (a global. profile bills its global rates in any region)
+        named, model = region.groups()
+        rest = _spellings(model)
+        bare = _BEDROCK_GEO.sub("", model)  # eu.x bills in the calling region too
+        if bare != model:
+            rest += [s for s in _spellings(bare) if s not in rest]
+        here = [] if model.startswith("global.") else [
+            f"{named}/{s}" for s in rest if not s.startswith("regional.")]
+        return list(dict.fromkeys([key, *here, *rest]))
     found = [key]
 
     def add(spelling: str) -> None:
