@@ -70,3 +70,21 @@ models:
     checked: 2026-01-01
     prices: [{{effective: 2024-01-01, input: {input_rate}, output: {output_rate}}}]
 """)
+
+
+def table_generator() -> Any:
+    """``scripts/generate_tables.py`` loaded as a module (once per process), for tests that
+    check its rules or read the reference data the way it reads them."""
+    import importlib.util
+    import sys
+
+    loaded = sys.modules.get("generate_tables")
+    if loaded is not None:
+        return loaded
+    path = REPO_PRICING.parent / "scripts" / "generate_tables.py"
+    spec = importlib.util.spec_from_file_location("generate_tables", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["generate_tables"] = module
+    spec.loader.exec_module(module)
+    return module

@@ -4,12 +4,9 @@ ask for resolve and price exactly."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
-import sys
 from datetime import date, datetime
 from decimal import Decimal
-from types import ModuleType
 
 import pytest
 
@@ -20,7 +17,7 @@ from costbook.pricing._calculator import price_with
 from costbook.pricing._catalog import Catalog, catalog
 from costbook.pricing._check import check_tables
 from costbook.pricing._tables import read_table, table_files
-from table_factory import REPO_PRICING
+from table_factory import REPO_PRICING, table_generator
 
 BUNDLED = sorted(table_files([REPO_PRICING]))
 TOKENIZERS = {"o200k_base", "cl100k_base", "claude", "approximate"}
@@ -471,17 +468,7 @@ def test_cache_writes_bill_as_input_where_the_provider_charges_no_write_fee(prov
     assert priced > 10
 
 
-def _generator() -> ModuleType:
-    path = REPO_PRICING.parent / "scripts" / "generate_tables.py"
-    spec = importlib.util.spec_from_file_location("generate_tables", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["generate_tables"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-GEN = _generator()
+GEN = table_generator()
 WRITES = Usage(input_tokens=10_000, cache_write_tokens=4_000, output_tokens=100)
 
 

@@ -23,11 +23,9 @@ without a cache-write rate), where costbook refuses to price it rather than gues
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -41,6 +39,7 @@ from costbook import PricingError, UnknownModelError, Usage
 from costbook.pricing._calculator import price_with
 from costbook.pricing._catalog import catalog
 from costbook.pricing._model import Model
+from table_factory import table_generator
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = [Path(p) for p in os.environ.get("COSTBOOK_REFERENCE", "").split(os.pathsep) if p]
@@ -71,17 +70,7 @@ if GENAI is None or LITELLM is None:
     )
 
 
-def _generator() -> Any:
-    spec = importlib.util.spec_from_file_location("generate_tables",
-                                                  ROOT / "scripts" / "generate_tables.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["generate_tables"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-GEN = _generator()
+GEN = table_generator()
 GENAI_DATA: list[dict[str, Any]] = (GEN._genai_wheel(GENAI) if GENAI.suffix == ".whl"
                                     else json.loads(GENAI.read_text(encoding="utf-8")))
 LITELLM_DATA: dict[str, Any] = (GEN._litellm_wheel(LITELLM) if LITELLM.suffix == ".whl"
