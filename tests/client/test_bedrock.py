@@ -339,9 +339,9 @@ def test_a_stream_closed_early_is_recorded_incomplete(server, ledger):
 
 def test_the_estimate_reads_converse_and_says_what_it_approximates():
     from costbook.client._bedrock import _begin
-    from costbook.client._other_sdks import _settings
+    from costbook.client._call import tracked_settings
 
-    settings = _settings("bedrock", None, None, {}, None, None, None)
+    settings = tracked_settings("bedrock", None, None, {}, None, None, None)
     kwargs = {
         "modelId": MODEL, "system": [{"text": "Be terse."}],
         "messages": [{"role": "user", "content": [
@@ -366,9 +366,9 @@ def test_the_estimate_reads_converse_and_says_what_it_approximates():
 
 def test_another_makers_invoke_body_is_counted_as_its_text():
     from costbook.client._bedrock import _begin
-    from costbook.client._other_sdks import _settings
+    from costbook.client._call import tracked_settings
 
-    settings = _settings("bedrock", None, None, {}, None, None, None)
+    settings = tracked_settings("bedrock", None, None, {}, None, None, None)
     body = json.dumps({"inputText": "Hello", "textGenerationConfig": {"maxTokenCount": 20}})
     estimate = _begin(settings, {"modelId": "amazon.nova-lite-v1:0", "body": body},
                       converse=False).estimate

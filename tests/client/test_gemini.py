@@ -427,10 +427,10 @@ def test_a_vertex_stream_is_priced_as_vertex(server, ledger):
 
 
 def test_the_estimate_says_what_it_approximates():
+    from costbook.client._call import tracked_settings
     from costbook.client._gemini import _begin
-    from costbook.client._other_sdks import _settings
 
-    settings = _settings("google", None, None, {}, None, None, None)
+    settings = tracked_settings("google", None, None, {}, None, None, None)
     audio = types.Part.from_bytes(data=b"RIFF....WAVE", mime_type="audio/wav")
     call = _begin(settings, {"model": f"models/{MODEL}", "contents": [audio, "Transcribe."],
                              "config": {"cachedContent": "cachedContents/abc",

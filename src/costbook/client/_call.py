@@ -103,6 +103,32 @@ def _deployments(models: Mapping[str, str] | None, provider: str) -> dict[str, s
     return found
 
 
+def tracked_settings(provider: str, ledger: Ledger | None, budget: Budget | None,
+                     tags: dict[str, str], unknown_models: str | None,
+                     models: Mapping[str, str] | None, api_key: object) -> _Settings:
+    """The settings of a client tracked with ``provider`` (a provider id of the tables),
+    checked as ``track()`` checks them: a budget counts in its own ledger, the unknown-model
+    policy is one costbook has, each deployment name maps to a model of the provider, and no
+    tag holds the client's API key (a string of 8 characters or more)."""
+    if budget is not None:
+        if ledger is not None and ledger is not budget.ledger:
+            raise ValueError(
+                "the budget counts the spend in its own ledger; give track() that ledger, "
+                "or no ledger, so that the calls count against the budget"
+            )
+        ledger = budget.ledger
+    if unknown_models not in UNKNOWN_MODEL_POLICIES:
+        raise ValueError(
+            f"unknown_models must be 'allow' or 'refuse' (or None: sent unless a budget or "
+            f"max_cost limit is in force), got {unknown_models!r}"
+        )
+    settings = _Settings(provider, ledger, budget, tags,
+                         api_key if isinstance(api_key, str) and len(api_key) >= 8 else None,
+                         unknown_models, _deployments(models, provider))
+    settings.check_tags(settings.tags)
+    return settings
+
+
 def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:
     headers = kwargs.get("extra_headers")
     if not headers:

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..pricing._catalog import catalog
 from ..records._tags import check_tags
+from ._call import tracked_settings
 
 if TYPE_CHECKING:
     from ..budgets._budget import Budget
     from ..ledger._ledger import Ledger
-    from ._call import _Settings
 
 
 def track_other_sdk(
@@ -38,33 +38,6 @@ def track_other_sdk(
         install = _bedrock.install_bedrock
     else:
         return None
-    settings = _settings(provider or default, ledger, budget, {**extra, **check_tags(tags)},
-                         unknown_models, models, key)
+    settings = tracked_settings(catalog().provider(provider or default).id, ledger, budget,
+                                {**extra, **check_tags(tags)}, unknown_models, models, key)
     return install(client, settings)
-
-
-def _settings(provider: str, ledger: Ledger | None, budget: Budget | None,
-              tags: dict[str, str], unknown_models: str | None,
-              models: Mapping[str, str] | None, api_key: str | None) -> _Settings:
-    """The settings of a tracked client, checked as ``track()`` checks them."""
-    from ._call import UNKNOWN_MODEL_POLICIES, _deployments, _Settings
-
-    chosen = catalog().provider(provider).id
-    if budget is not None:
-        if ledger is not None and ledger is not budget.ledger:
-            raise ValueError(
-                "the budget counts the spend in its own ledger; give track() that ledger, "
-                "or no ledger, so that the calls count against the budget"
-            )
-        ledger = budget.ledger
-    if unknown_models not in UNKNOWN_MODEL_POLICIES:
-        raise ValueError(
-            f"unknown_models must be 'allow' or 'refuse' (or None: sent unless a budget or "
-            f"max_cost limit is in force), got {unknown_models!r}"
-        )
-    settings = _Settings(chosen, ledger, budget, tags,
-                         api_key if isinstance(api_key, str) and len(api_key) >= 8 else None,
-                         unknown_models, _deployments(models, chosen))
-    settings.check_tags(settings.tags)
-    return settings
-

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from ..pricing._providers import provider_for_client
 from ..records._tags import check_tags
-from ._call import _TRACKED, UNKNOWN_MODEL_POLICIES, _deployments, _Settings
+from ._call import _TRACKED, tracked_settings
 from ._openai_doors import _install
 from ._sdk_support import check_sdk_surface
 
@@ -100,22 +100,7 @@ def track(
     base_url = getattr(client, "base_url", None)
     chosen = provider_for_client(None if base_url is None else str(base_url), provider,
                                  default=anthropic_provider(client) if is_anthropic else None)
-    if budget is not None:
-        if ledger is not None and ledger is not budget.ledger:
-            raise ValueError(
-                "the budget counts the spend in its own ledger; give track() that ledger, "
-                "or no ledger, so that the calls count against the budget"
-            )
-        ledger = budget.ledger
-    if unknown_models not in UNKNOWN_MODEL_POLICIES:
-        raise ValueError(
-            f"unknown_models must be 'allow' or 'refuse' (or None: sent unless a budget or "
-            f"max_cost limit is in force), got {unknown_models!r}"
-        )
-    key = getattr(client, "api_key", None)
-    settings = _Settings(chosen, ledger, budget, check_tags(tags),
-                         key if isinstance(key, str) and len(key) >= 8 else None,
-                         unknown_models, _deployments(models, chosen))
-    settings.check_tags(settings.tags)
+    settings = tracked_settings(chosen, ledger, budget, check_tags(tags), unknown_models,
+                                models, getattr(client, "api_key", None))
     install = install_anthropic if is_anthropic else _install
     return install(client.with_options(), settings)  # type: ignore[attr-defined, no-any-return]
