@@ -87,9 +87,7 @@ def test_the_quick_check_of_a_usage_agrees_with_the_full_one():
         counts = {name: chooser.choice([0, 0, 1, 2, 3, 5, 8]) for name in USAGE_FIELDS}
         counts["input_tokens"] = chooser.choice([0, 3, 10, 20])
         counts["output_tokens"] = chooser.choice([0, 3, 10, 20])
-        usage = object.__new__(Usage)
-        for name, value in counts.items():
-            object.__setattr__(usage, name, value)
+        usage = _unchecked(counts)
         try:
             usage._check(bounded=True)
             valid = True
@@ -100,15 +98,13 @@ def test_the_quick_check_of_a_usage_agrees_with_the_full_one():
         refused += not valid
     assert accepted > 1000 and refused > 1000
     for value in (MAX_COUNT + 1, -1, True, 1.0):
-        assert not _plainly_valid(_raw(value))
+        zeros: dict[str, object] = dict.fromkeys(USAGE_FIELDS, 0)
+        assert not _plainly_valid(_unchecked({**zeros, "input_tokens": value}))
 
 
-def _raw(value: object) -> Usage:
+def _unchecked(counts: dict[str, object]) -> Usage:
+    """A usage holding ``counts`` as they are, without its checks."""
     usage = object.__new__(Usage)
-    for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-                 "cache_write_1h_tokens", "reasoning_tokens", "audio_input_tokens",
-                 "audio_output_tokens", "audio_cache_read_tokens", "images", "web_searches",
-                 "requests"):
-        object.__setattr__(usage, name, 0)
-    object.__setattr__(usage, "input_tokens", value)
+    for name, value in counts.items():
+        object.__setattr__(usage, name, value)
     return usage

@@ -35,6 +35,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .._errors import ContextWindowExceeded, CostbookError, UnknownModelError
+from ..pricing._catalog import catalog
 from ._call import _TRACKED, _Call, _Settings
 from ._sdk_support import shallow_copy
 from ._streams import TrackedStream, _StreamWatch
@@ -145,8 +146,6 @@ def in_region(model: str, region: str | None, provider: str = "bedrock") -> str:
     """The entry that prices ``model`` called in ``region``: the region's own
     (``eu-west-2/qwen.qwen3-coder-next``) where the table lists rates for that region,
     else ``model`` itself (the in-region rates)."""
-    from ..pricing._catalog import catalog
-
     if not region or "/" in model or model.lower().startswith("global."):
         return model
     try:

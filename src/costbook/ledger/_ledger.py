@@ -560,8 +560,7 @@ def make_entry(
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
     # a sum of usages may pass the bound of one call's counts, which a ledger cannot store
-    counts = cost.usage.as_dict()
-    for name, value in counts.items() if max(counts.values()) > MAX_COUNT else ():
+    for name, value in cost.usage.as_dict().items():
         if value > MAX_COUNT:
             raise ValueError(
                 f"usage {name} must be at most 2**63 - 1 ({MAX_COUNT}) to be recorded, got "

@@ -48,8 +48,8 @@ _AZURE_ZONE_PATH = re.compile(r"^(us|eu|apac)/([^/]+)$")
 def place_of(model_id: str) -> str | None:
     """The place whose own rates an entry holds: the AWS region of
     ``ap-northeast-1/deepseek.v3.2``, the Azure Data Zone of ``eu/gpt-4o``; else None."""
-    found = _AWS_REGION_PATH.match(model_id.lower()) or _AZURE_ZONE_PATH.match(
-        model_id.lower())
+    key = model_id.lower()
+    found = _AWS_REGION_PATH.match(key) or _AZURE_ZONE_PATH.match(key)
     return found.group(1) if found else None
 
 _VERTEX_VERSION = re.compile(r"@(\d{8}|\d{3}|latest|default)$")

@@ -109,7 +109,7 @@ class Usage:
 
     def as_dict(self) -> dict[str, int]:
         """The counts as a plain dict, in field order."""
-        return dict(zip(USAGE_FIELDS, _counts(self), strict=True))
+        return dict(zip(USAGE_FIELDS, usage_counts(self), strict=True))
 
     def __add__(self, other: object) -> Usage:
         if not isinstance(other, Usage):
@@ -146,14 +146,15 @@ def count_text(value: int) -> str:
 
 
 USAGE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Usage))
-_counts = attrgetter(*USAGE_FIELDS)
+usage_counts = attrgetter(*USAGE_FIELDS)
+"""A usage's counts as a tuple, in field order."""
 
 
 def _plainly_valid(usage: Usage) -> bool:
     """Whether every count of one call is a plain int in range and each part within its
     total: the common case, decided without building a message (else ``_check`` says what
     is wrong)."""
-    counts: tuple[int, ...] = _counts(usage)
+    counts: tuple[int, ...] = usage_counts(usage)
     for value in counts:
         if type(value) is not int or not 0 <= value <= MAX_COUNT:
             return False

@@ -11,11 +11,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from operator import attrgetter
 from typing import Any, TypeVar
 
 from ..pricing._money import money_text
-from ..pricing._usage import USAGE_FIELDS, Usage
+from ..pricing._usage import USAGE_FIELDS, Usage, usage_counts
 from ..records._entry import EXACT, NOT_SENT, Entry
 from ..records._store import GROUP_COLUMNS, TAG_PREFIX, EntryFilter, ReportRow, counts_toward
 
@@ -47,7 +46,7 @@ def entry_values(dialect: Dialect, entry: Entry) -> list[Any]:
         entry.model,
         entry.request_id,
         entry.status,
-        *_counts(entry.usage),
+        *usage_counts(entry.usage),
         money_text(entry.total),
         json.dumps({part: money_text(v) for part, v in entry.items.items()}),
         entry.currency,
@@ -60,7 +59,6 @@ def entry_values(dialect: Dialect, entry: Entry) -> list[Any]:
     ]
 
 
-_counts = attrgetter(*USAGE_FIELDS)
 _tags_json = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 
 
