@@ -26,7 +26,7 @@ from ..tokens._messages import messages_estimate
 from ._call import _Call, _raw_mode, _request_body, _Settings
 from ._request_headers import request_betas
 from ._response_usage import delta_usage
-from ._streams import AsyncTrackedStream, TrackedStream, _StreamWatch
+from ._streams import AsyncTrackedStream, TrackedStream, _StreamWatch, output_counted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -263,15 +263,7 @@ class MessagesWatch(_StreamWatch):
             return {}
         usage = dict(self.usage)
         if not self.delta_seen and usage:
-            # message_start's output count is where the answer began; count what was sent
-            from ..tokens._tokens import counter_for, text_counter
-
-            text = "".join(self.text)
-            asked = self.call.asked
-            counter = counter_for(asked) if asked is not None else text_counter("claude")
-            counted = counter.count(text) if text else 0
-            started = usage.get("output_tokens")
-            usage["output_tokens"] = max(started if isinstance(started, int) else 0, counted)
+            usage = output_counted(usage, self.text, self.call)
         return {**self.message, "usage": usage}
 
 

@@ -38,7 +38,7 @@ from .._errors import ContextWindowExceeded, CostbookError, UnknownModelError
 from ..pricing._catalog import catalog
 from ._call import _TRACKED, _Call, _Settings
 from ._sdk_support import shallow_copy
-from ._streams import TrackedStream, _StreamWatch
+from ._streams import TrackedStream, _StreamWatch, output_counted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -476,13 +476,5 @@ class InvokeWatch(_StreamWatch):
             return {}
         usage = dict(self.usage)
         if not self.delta_seen:
-            # message_start's output count is where the answer began; count what was sent
-            from ..tokens._tokens import counter_for, text_counter
-
-            text = "".join(self.text)
-            asked = self.call.asked
-            counter = counter_for(asked) if asked is not None else text_counter("claude")
-            counted = counter.count(text) if text else 0
-            started = usage.get("output_tokens")
-            usage["output_tokens"] = max(started if isinstance(started, int) else 0, counted)
+            usage = output_counted(usage, self.text, self.call)
         return {"type": "message", "id": self.id, "usage": usage}

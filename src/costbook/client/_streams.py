@@ -5,6 +5,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+from ..tokens._tokens import counter_for, text_counter
 from ._call import _Call
 
 
@@ -54,6 +55,18 @@ class _StreamWatch:
 
     def payload(self) -> Any:
         return self.final if self.final is not None else self.named
+
+
+def output_counted(usage: dict[str, Any], text: list[str], call: _Call) -> dict[str, Any]:
+    """A Messages stream's usage (from its ``message_start``, with no ``message_delta``
+    yet) with an output count of at least the tokens of the text it sent: the start's
+    count is only where the answer began."""
+    sent = "".join(text)
+    asked = call.asked
+    counter = counter_for(asked) if asked is not None else text_counter("claude")
+    counted = counter.count(sent) if sent else 0
+    started = usage.get("output_tokens")
+    return {**usage, "output_tokens": max(started if isinstance(started, int) else 0, counted)}
 
 
 def _end_stream(call: _Call, watch: _StreamWatch) -> None:
