@@ -262,6 +262,8 @@ def _opener(watch: _Watch, timeout: float) -> Any:
         return sock
 
     class Connection(http.client.HTTPConnection):
+        """A connection whose sockets the deadline watch knows (and, mixed in, HTTPS)."""
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._create_connection = create_connection
@@ -271,15 +273,8 @@ def _opener(watch: _Watch, timeout: float) -> Any:
                 watch.forget(self.sock.fileno())
             super().close()
 
-    class SecureConnection(http.client.HTTPSConnection):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._create_connection = create_connection
-
-        def close(self) -> None:
-            if self.sock is not None:
-                watch.forget(self.sock.fileno())
-            super().close()
+    class SecureConnection(Connection, http.client.HTTPSConnection):
+        pass
 
     class Plain(urllib.request.HTTPHandler):
         def http_open(self, req: Any) -> Any:
