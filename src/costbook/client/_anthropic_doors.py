@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from ._anthropic import _ASYNC, _kinds, _wrap_create, _wrap_stream
-from ._call import _TRACKED, _Settings
+from ._call import _Settings, mark_tracked
 from ._request_headers import client_betas
 
 BETA_HEADER = "anthropic-beta"
@@ -39,15 +39,7 @@ def install_anthropic(client: Any, settings: _Settings) -> Any:
     messages.create = _wrap_create(messages.create, settings, is_async)
     messages.stream = _wrap_stream(messages.stream, settings, is_async)
     install_anthropic_doors(client, settings, is_async)
-    copy = client.with_options
-
-    @functools.wraps(copy)
-    def tracked_copy(*args: Any, **kwargs: Any) -> Any:
-        return install_anthropic(copy(*args, **kwargs), settings)
-
-    client.with_options = client.copy = tracked_copy
-    setattr(client, _TRACKED, True)
-    return client
+    return mark_tracked(client, settings, install_anthropic)
 
 
 def install_anthropic_doors(client: Any, settings: _Settings, is_async: bool) -> None:

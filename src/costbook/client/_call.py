@@ -4,9 +4,10 @@ goes through it."""
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
@@ -127,6 +128,21 @@ def tracked_settings(provider: str, ledger: Ledger | None, budget: Budget | None
                          unknown_models, _deployments(models, provider))
     settings.check_tags(settings.tags)
     return settings
+
+
+def mark_tracked(client: Any, settings: _Settings,
+                 install: Callable[[Any, _Settings], Any]) -> Any:
+    """``client`` marked as tracked, its ``with_options`` and ``copy`` giving copies that
+    ``install`` tracks with the same settings."""
+    copy = client.with_options
+
+    @functools.wraps(copy)
+    def tracked_copy(*args: Any, **kwargs: Any) -> Any:
+        return install(copy(*args, **kwargs), settings)
+
+    client.with_options = client.copy = tracked_copy
+    setattr(client, _TRACKED, True)
+    return client
 
 
 def _raw_mode(kwargs: Mapping[str, Any]) -> str | None:

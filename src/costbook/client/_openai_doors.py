@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .._errors import UnknownModelError
-from ._call import _TRACKED, _Call, _raw_mode, _request_body, _Settings
+from ._call import _Call, _raw_mode, _request_body, _Settings, mark_tracked
 from ._streams import AsyncTrackedStream, TrackedStream
 
 # The body field that holds the prompt, by API.
@@ -92,15 +92,7 @@ def _install(client: Any, settings: _Settings) -> Any:
         if hasattr(responses, "parse"):
             responses.parse = _wrap(responses.parse, settings, "responses", is_async)
     install_openai_doors(client, settings, is_async)
-    copy = client.with_options
-
-    @functools.wraps(copy)
-    def tracked_copy(*args: Any, **kwargs: Any) -> Any:
-        return _install(copy(*args, **kwargs), settings)
-
-    client.with_options = client.copy = tracked_copy
-    setattr(client, _TRACKED, True)
-    return client
+    return mark_tracked(client, settings, _install)
 
 
 def _wrap(create: Any, settings: _Settings, api: str, is_async: bool,
