@@ -73,9 +73,8 @@ def _end_stream(call: _Call, watch: _StreamWatch) -> None:
     call.finish(watch.payload(), "".join(watch.text), complete=watch.finished)
 
 
-class TrackedStream:
-    """A streamed answer, passed through chunk by chunk; recorded when it ends, is closed,
-    breaks, or is dropped unfinished (then as ``incomplete``)."""
+class _Watched:
+    """A stream passed through with a watch on it, recorded (once) when it ends."""
 
     def __init__(self, stream: Any, call: _Call, hide_usage_chunk: bool,
                  watch: _StreamWatch | None = None) -> None:
@@ -83,6 +82,14 @@ class TrackedStream:
         self._call = call
         self._watch = watch or _StreamWatch(call.api, hide_usage_chunk)
         self._finalizer = weakref.finalize(self, _end_stream, call, self._watch)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class TrackedStream(_Watched):
+    """A streamed answer, passed through chunk by chunk; recorded when it ends, is closed,
+    breaks, or is dropped unfinished (then as ``incomplete``)."""
 
     def __iter__(self) -> TrackedStream:
         return self
@@ -109,19 +116,9 @@ class TrackedStream:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
 
-
-class AsyncTrackedStream:
+class AsyncTrackedStream(_Watched):
     """The async twin of :class:`TrackedStream`."""
-
-    def __init__(self, stream: Any, call: _Call, hide_usage_chunk: bool,
-                 watch: _StreamWatch | None = None) -> None:
-        self._stream = stream
-        self._call = call
-        self._watch = watch or _StreamWatch(call.api, hide_usage_chunk)
-        self._finalizer = weakref.finalize(self, _end_stream, call, self._watch)
 
     def __aiter__(self) -> AsyncTrackedStream:
         return self
@@ -147,6 +144,3 @@ class AsyncTrackedStream:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
