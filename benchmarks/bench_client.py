@@ -24,6 +24,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
 
 import openai
+from _harness import timed
 
 import costbook
 from fake_llm_server import API_KEY
@@ -50,27 +51,15 @@ CLAUDE_BODY = {
 }
 
 
-def per_call(create, calls: int, body: dict) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        create(**body)
-    return (time.perf_counter() - start) / calls
-
-
-def timed(create, body: dict) -> float:
-    start = time.perf_counter()
-    create(**body)
-    return time.perf_counter() - start
-
-
 def compare(name: str, plain, tracked, body: dict, ledger, calls: int, rounds: int) -> None:
-    for create in (plain, tracked):
-        per_call(create, 20, body)  # warm up: connections, tokenizer, tables
+    for _ in range(20):  # warm up: connections, tokenizer, tables
+        plain(**body)
+        tracked(**body)
     plain_times: list[float] = []
     tracked_times: list[float] = []
     for _ in range(calls * rounds):  # call by call in turn: both see the same machine load
-        plain_times.append(timed(plain, body))
-        tracked_times.append(timed(tracked, body))
+        plain_times.append(timed(lambda: plain(**body)))
+        tracked_times.append(timed(lambda: tracked(**body)))
     recorded = len(ledger.entries())
     plain_median = statistics.median(plain_times)
     tracked_median = statistics.median(tracked_times)
